@@ -1,4 +1,11 @@
+//! trust-registry: a gRPC registry of trusted issuers and qualifications for micro-credentials.
+
+pub mod domain;
+
+/// Code generated from `proto/trustregistry/v1`.
 pub mod pb {
     tonic::include_proto!("trustregistry.v1");
+
+    /// Encoded file descriptor set of the public contract, served by gRPC reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("trustregistry_descriptor");
 }

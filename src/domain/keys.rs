@@ -1,0 +1,101 @@
+//! Ed25519 keys of actors: ids, did:key encoding, and whether a key may sign at a time.
+
+use sha2::{Digest, Sha256};
+
+use super::error::DomainError;
+use super::model::ActorKey;
+use super::time::{Timestamp, within};
+
+/// Multicodec prefix of an Ed25519 public key (`ed25519-pub`, 0xed as unsigned varint).
+const ED25519_PUB_MULTICODEC: [u8; 2] = [0xed, 0x01];
+
+/// The registry key id of a public key: `ed25519:` and the first 16 bytes of its SHA-256, hex.
+pub fn key_id(public_key: &[u8; 32]) -> String {
+    let digest = Sha256::digest(public_key);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("ed25519:{hex}")
+}
+
+/// The key as a multibase base58btc multicodec value (`z6Mk...`), as in did:key.
+pub fn multibase(public_key: &[u8; 32]) -> String {
+    let mut bytes = Vec::with_capacity(34);
+    bytes.extend_from_slice(&ED25519_PUB_MULTICODEC);
+    bytes.extend_from_slice(public_key);
+    format!("z{}", bs58::encode(bytes).into_string())
+}
+
+/// The did:key of a public key.
+pub fn did_key(public_key: &[u8; 32]) -> String {
+    format!("did:key:{}", multibase(public_key))
+}
+
+/// Decodes a multibase ed25519-pub value (`z6Mk...`); `field` names the request field.
+pub fn parse_multibase(field: &str, text: &str) -> Result<[u8; 32], DomainError> {
+    let rule = "must be a multibase base58btc Ed25519 public key (z6Mk...)";
+    let encoded = text
+        .strip_prefix('z')
+        .ok_or_else(|| DomainError::invalid(field, rule))?;
+    let bytes = bs58::decode(encoded)
+        .into_vec()
+        .map_err(|_| DomainError::invalid(field, rule))?;
+    match bytes.split_first_chunk::<2>() {
+        Some((prefix, key)) if *prefix == ED25519_PUB_MULTICODEC && key.len() == 32 => {
+            let mut out = [0u8; 32];
+            out.copy_from_slice(key);
+            Ok(out)
+        }
+        _ => Err(DomainError::invalid(field, rule)),
+    }
+}
+
+impl ActorKey {
+    /// A key valid from `valid_from`, with no end and not revoked.
+    pub fn new(public_key: [u8; 32], valid_from: Timestamp) -> Self {
+        Self {
+            key_id: key_id(&public_key),
+            public_key,
+            valid_from,
+            valid_until: None,
+            revoked_at: None,
+            revocation_reason: String::new(),
+        }
+    }
+
+    /// The end of the key's usable period: the earlier of its expiry and its revocation.
+    pub fn usable_until(&self) -> Option<Timestamp> {
+        match (self.valid_until, self.revoked_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether the key may sign at `at`: inside `[valid_from, usable_until)`.
+    pub fn usable_at(&self, at: Timestamp) -> bool {
+        within(at, Some(self.valid_from), self.usable_until())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multibase_round_trips_and_matches_did_key_prefix() {
+        let key = [7u8; 32];
+        let mb = multibase(&key);
+        assert!(mb.starts_with("z6Mk"), "{mb}");
+        assert_eq!(parse_multibase("k", &mb).unwrap(), key);
+        assert!(parse_multibase("k", "z123").is_err());
+        assert!(parse_multibase("k", "6Mk").is_err());
+    }
+
+    #[test]
+    fn revocation_ends_usability_half_open() {
+        let mut key = ActorKey::new([1; 32], Timestamp::from_unix_seconds(10));
+        key.revoked_at = Some(Timestamp::from_unix_seconds(20));
+        key.valid_until = Some(Timestamp::from_unix_seconds(30));
+        assert!(!key.usable_at(Timestamp::from_unix_seconds(9)));
+        assert!(key.usable_at(Timestamp::from_unix_seconds(10)));
+        assert!(!key.usable_at(Timestamp::from_unix_seconds(20)));
+    }
+}

@@ -1,0 +1,12 @@
+//! Types and rules of the registry. Nothing here knows about gRPC or the database.
+
+pub mod enums;
+pub mod error;
+pub mod ids;
+pub mod keys;
+pub mod model;
+pub mod page;
+pub mod time;
+
+pub use error::DomainError;
+pub use time::Timestamp;
