@@ -1,6 +1,8 @@
 //! trust-registry: a gRPC registry of trusted issuers and qualifications for micro-credentials.
 
+pub mod demo;
 pub mod domain;
+pub mod store;
 
 /// Code generated from `proto/trustregistry/v1`.
 pub mod pb {

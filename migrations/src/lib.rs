@@ -1,1 +1,25 @@
-pub fn placeholder() {}
+//! Database schema and reference data of trust-registry, for SQLite and PostgreSQL alike.
+//!
+//! Instants are BIGINT microseconds since the Unix epoch (UTC); intervals are half-open.
+//! Each object is kept whole as a JSON document (`doc`), beside the columns that lookups and
+//! filters need, each of which is indexed together with the id that lists are ordered by.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_catalogue;
+mod m20261128_000002_seed_frameworks;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_catalogue::Migration),
+            Box::new(m20261128_000002_seed_frameworks::Migration),
+        ]
+    }
+}
+
+/// The reference frameworks seeded at install, with the sources of their EQF referencing.
+pub const FRAMEWORKS_JSON: &str = include_str!("../data/frameworks.json");

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod keys;
 pub mod model;
 pub mod page;
+pub mod query;
 pub mod time;
 
 pub use error::DomainError;

@@ -269,3 +269,10 @@ pub fn search_text<'a>(texts: impl IntoIterator<Item = &'a LocalizedString>) -> 
         .collect::<Vec<_>>()
         .join("\u{1f}")
 }
+
+/// An accreditation with its status history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccreditationRecord {
+    pub accreditation: Accreditation,
+    pub history: Vec<StatusPeriod>,
+}

@@ -1,0 +1,92 @@
+//! Storage on SeaORM: embedded SQLite by default, PostgreSQL in production, same schema.
+
+mod catalogue;
+mod entity;
+mod write;
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait,
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::domain::DomainError;
+
+/// Connection settings of the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The registry's store. Cheap to clone: it holds a connection pool.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl From<DbErr> for DomainError {
+    fn from(err: DbErr) -> Self {
+        DomainError::Storage(err.to_string())
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://...` or `postgres://...`) and brings the schema up to date.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Self, DomainError> {
+        let mut connect = ConnectOptions::new(url.to_owned());
+        connect
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .sqlx_logging(false);
+        let db = Database::connect(connect).await?;
+        if db.get_database_backend() == DbBackend::Sqlite {
+            // Readers never wait for the writer; a writer waits for another up to 5 s.
+            db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
+                .await?;
+        }
+        Migrator::up(&db, None).await?;
+        Ok(Self { db })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Whether nothing but reference data is stored yet.
+    pub async fn is_empty(&self) -> Result<bool, DomainError> {
+        let agencies = entity::qa_agency::Entity::find().count(&self.db).await?;
+        let bodies = entity::recognition_body::Entity::find().count(&self.db).await?;
+        let providers = entity::provider::Entity::find().count(&self.db).await?;
+        Ok(agencies + bodies + providers == 0)
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DomainError> {
+        self.db.ping().await.map_err(Into::into)
+    }
+
+    pub async fn close(self) -> Result<(), DomainError> {
+        self.db.close().await.map_err(Into::into)
+    }
+}
+
+fn to_doc<T: Serialize>(value: &T) -> Result<String, DomainError> {
+    serde_json::to_string(value).map_err(|e| DomainError::Storage(format!("encoding a document: {e}")))
+}
+
+fn from_doc<T: DeserializeOwned>(doc: &str) -> Result<T, DomainError> {
+    serde_json::from_str(doc).map_err(|e| DomainError::Storage(format!("decoding a stored document: {e}")))
+}

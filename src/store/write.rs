@@ -1,0 +1,230 @@
+//! Inserts of catalogue objects, each in one transaction with its index rows.
+
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
+
+use super::entity::*;
+use super::{Store, to_doc};
+use crate::domain::DomainError;
+use crate::domain::model::*;
+
+impl Store {
+    pub async fn insert_framework(&self, framework: &Framework) -> Result<(), DomainError> {
+        let row = framework::ActiveModel {
+            id: Set(framework.id.clone()),
+            jurisdiction: Set(framework.jurisdiction.clone()),
+            doc: Set(to_doc(framework)?),
+        };
+        framework::Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_qa_agency(&self, agency: &QaAgency, keys: &[ActorKey]) -> Result<(), DomainError> {
+        let tx = self.db.begin().await?;
+        let row = qa_agency::ActiveModel {
+            id: Set(agency.id.clone()),
+            country: Set(agency.country.clone()),
+            countries: Set(country_list(&agency.country, &agency.operating_countries)),
+            admitted_at: Set(agency.admitted_at.as_micros()),
+            retired_at: Set(agency.retired_at.map(|t| t.as_micros())),
+            doc: Set(to_doc(agency)?),
+        };
+        qa_agency::Entity::insert(row).exec_without_returning(&tx).await?;
+        insert_identifiers(&tx, &agency.id, &agency.identifiers).await?;
+        insert_keys(&tx, &agency.id, keys).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_recognition_body(
+        &self,
+        body: &RecognitionBody,
+        keys: &[ActorKey],
+    ) -> Result<(), DomainError> {
+        let tx = self.db.begin().await?;
+        let row = recognition_body::ActiveModel {
+            id: Set(body.id.clone()),
+            country: Set(body.country.clone()),
+            kind: Set(body.kind.as_str().to_owned()),
+            admitted_at: Set(body.admitted_at.as_micros()),
+            retired_at: Set(body.retired_at.map(|t| t.as_micros())),
+            doc: Set(to_doc(body)?),
+        };
+        recognition_body::Entity::insert(row)
+            .exec_without_returning(&tx)
+            .await?;
+        insert_identifiers(&tx, &body.id, &body.identifiers).await?;
+        insert_keys(&tx, &body.id, keys).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_provider(&self, provider: &Provider, keys: &[ActorKey]) -> Result<(), DomainError> {
+        let tx = self.db.begin().await?;
+        let row = provider::ActiveModel {
+            id: Set(provider.id.clone()),
+            country: Set(provider.country.clone()),
+            kind: Set(provider.kind.as_str().to_owned()),
+            search_text: Set(search_text(&provider.names)),
+            doc: Set(to_doc(provider)?),
+        };
+        provider::Entity::insert(row).exec_without_returning(&tx).await?;
+        insert_identifiers(&tx, &provider.id, &provider.identifiers).await?;
+        insert_keys(&tx, &provider.id, keys).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_accreditation(
+        &self,
+        accreditation: &Accreditation,
+        history: &[StatusPeriod],
+    ) -> Result<(), DomainError> {
+        let tx = self.db.begin().await?;
+        let row = accreditation::ActiveModel {
+            id: Set(accreditation.id.clone()),
+            agency_id: Set(accreditation.agency_id.clone()),
+            provider_id: Set(accreditation.provider_id.clone()),
+            kind: Set(accreditation.kind.as_str().to_owned()),
+            decision: Set(accreditation.decision.as_str().to_owned()),
+            valid_from: Set(accreditation.valid_from.as_micros()),
+            effective_until: Set(accreditation.effective_until().as_micros()),
+            doc: Set(to_doc(accreditation)?),
+        };
+        accreditation::Entity::insert(row)
+            .exec_without_returning(&tx)
+            .await?;
+        let periods: Vec<_> = history
+            .iter()
+            .enumerate()
+            .map(|(seq, period)| accreditation_status::ActiveModel {
+                accreditation_id: Set(accreditation.id.clone()),
+                seq: Set(seq as i32),
+                status: Set(period.status.as_str().to_owned()),
+                effective_from: Set(period.effective_from.as_micros()),
+                effective_until: Set(period.effective_until.map(|t| t.as_micros())),
+                reason: Set(period.reason.clone()),
+            })
+            .collect();
+        if !periods.is_empty() {
+            accreditation_status::Entity::insert_many(periods)
+                .exec_without_returning(&tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_qualification(&self, qualification: &Qualification) -> Result<(), DomainError> {
+        let tx = self.db.begin().await?;
+        let level = qualification.level.as_ref();
+        let row = qualification::ActiveModel {
+            id: Set(qualification.id.clone()),
+            provider_id: Set(qualification.provider_id.clone()),
+            search_text: Set(search_text(&qualification.titles)),
+            framework_id: Set(level.map(|l| l.framework_id.clone())),
+            level_code: Set(level.map(|l| l.level_code.clone())),
+            eqf_level: Set(qualification.eqf_level().map(i16::from)),
+            ects: Set(qualification.workload.ects),
+            stackability: Set(qualification.stackability.stackability.as_str().to_owned()),
+            withdrawn_at: Set(qualification.withdrawn_at.map(|t| t.as_micros())),
+            doc: Set(to_doc(qualification)?),
+        };
+        qualification::Entity::insert(row)
+            .exec_without_returning(&tx)
+            .await?;
+        let skills: Vec<_> = qualification
+            .skill_uris()
+            .into_iter()
+            .map(|uri| qualification_skill::ActiveModel {
+                skill_uri: Set(uri.to_owned()),
+                qualification_id: Set(qualification.id.clone()),
+            })
+            .collect();
+        if !skills.is_empty() {
+            qualification_skill::Entity::insert_many(skills)
+                .exec_without_returning(&tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_recognition(&self, recognition: &Recognition) -> Result<(), DomainError> {
+        let row = recognition::ActiveModel {
+            id: Set(recognition.id.clone()),
+            body_id: Set(recognition.body_id.clone()),
+            qualification_id: Set(recognition.qualification_id.clone()),
+            purpose: Set(recognition.purpose.as_str().to_owned()),
+            route: Set(recognition.route.as_str().to_owned()),
+            outcome: Set(recognition.outcome.as_str().to_owned()),
+            decided_at: Set(recognition.decided_at.as_micros()),
+            retracted_at: Set(recognition.retracted_at.map(|t| t.as_micros())),
+            doc: Set(to_doc(recognition)?),
+        };
+        recognition::Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn insert_identifiers(
+    db: &impl ConnectionTrait,
+    owner_id: &str,
+    identifiers: &[ExternalIdentifier],
+) -> Result<(), DomainError> {
+    let rows: Vec<_> = identifiers
+        .iter()
+        .map(|identifier| external_identifier::ActiveModel {
+            owner_id: Set(owner_id.to_owned()),
+            scheme: Set(identifier.scheme.as_str().to_owned()),
+            value: Set(identifier.value.clone()),
+            valid_from: Set(identifier.valid_from.map(|t| t.as_micros())),
+            valid_until: Set(identifier.valid_until.map(|t| t.as_micros())),
+            ..Default::default()
+        })
+        .collect();
+    if !rows.is_empty() {
+        external_identifier::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn insert_keys(
+    db: &impl ConnectionTrait,
+    owner_id: &str,
+    keys: &[ActorKey],
+) -> Result<(), DomainError> {
+    let rows: Vec<_> = keys
+        .iter()
+        .map(|key| actor_key::ActiveModel {
+            key_id: Set(key.key_id.clone()),
+            owner_id: Set(owner_id.to_owned()),
+            public_key: Set(key.public_key.to_vec()),
+            valid_from: Set(key.valid_from.as_micros()),
+            valid_until: Set(key.valid_until.map(|t| t.as_micros())),
+            revoked_at: Set(key.revoked_at.map(|t| t.as_micros())),
+            revocation_reason: Set(key.revocation_reason.clone()),
+        })
+        .collect();
+    if !rows.is_empty() {
+        actor_key::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Countries as ",IE,GB," so that `LIKE '%,IE,%'` finds each one.
+pub(super) fn country_list(seat: &str, operating: &[String]) -> String {
+    let mut list = String::from(",");
+    for country in std::iter::once(seat).chain(operating.iter().map(String::as_str)) {
+        list.push_str(country);
+        list.push(',');
+    }
+    list
+}
