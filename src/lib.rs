@@ -1,8 +1,12 @@
 //! trust-registry: a gRPC registry of trusted issuers and qualifications for micro-credentials.
 
+pub mod api;
+pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod server;
 pub mod store;
+pub mod telemetry;
 
 /// Code generated from `proto/trustregistry/v1`.
 pub mod pb {

@@ -1,1 +1,48 @@
-fn main() {}
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use trust_registry::config::{Cli, Command, ServeArgs};
+use trust_registry::server::{self, ServerOptions};
+use trust_registry::store::{Store, StoreOptions};
+use trust_registry::{demo, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(cli.log_format);
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "trust-registry stopped with an error");
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let store_options = StoreOptions {
+        max_connections: args.db_max_connections,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&args.database_url, &store_options).await?;
+    tracing::info!(backend = ?store.backend(), "store open, schema up to date");
+    if args.demo {
+        match demo::load(&store).await? {
+            Some(summary) => tracing::info!(?summary, "demo dataset loaded"),
+            None => tracing::info!("store is not empty; demo dataset not loaded"),
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    tracing::info!(listen = %listener.local_addr()?, "serving trustregistry.v1");
+    let options = ServerOptions {
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
+    };
+    server::serve(listener, store, options, server::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

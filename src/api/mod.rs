@@ -1,0 +1,8 @@
+//! gRPC services: validate the request, convert it, ask the domain or store, respond.
+
+pub mod catalogue;
+pub mod convert;
+pub mod request;
+mod status;
+
+pub use catalogue::CatalogueApi;

@@ -1,0 +1,62 @@
+//! Command line and environment configuration.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// A gRPC registry of trusted issuers and qualifications for micro-credentials.
+#[derive(Debug, Parser)]
+#[command(name = "trust-registry", version, about)]
+pub struct Cli {
+    /// Log format; the level comes from RUST_LOG (default "info").
+    #[arg(
+        long,
+        global = true,
+        env = "TRUST_REGISTRY_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC server.
+    Serve(ServeArgs),
+}
+
+/// Settings of `trust-registry serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TRUST_REGISTRY_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// Database: sqlite://FILE?mode=rwc (embedded) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_DATABASE_URL",
+        default_value = "sqlite://trust-registry.db?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Load the fictional demo dataset into an empty store before serving.
+    #[arg(long, env = "TRUST_REGISTRY_DEMO")]
+    pub demo: bool,
+
+    /// Largest database connection pool.
+    #[arg(long, env = "TRUST_REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Server-side deadline of every call, in milliseconds.
+    #[arg(long, env = "TRUST_REGISTRY_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+}

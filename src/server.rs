@@ -1,0 +1,106 @@
+//! The gRPC server: catalogue, health, reflection (v1 and v1alpha) and gRPC-Web, with limits
+//! chosen on purpose and graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::api::CatalogueApi;
+use crate::pb::{self, catalogue_service_server::CatalogueServiceServer};
+use crate::store::Store;
+
+/// Largest request message accepted: reads carry a few filters, never bulk data.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Largest response message sent: a page of 500 qualifications fits with room to spare.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+/// Concurrent calls per HTTP/2 connection.
+pub const MAX_CONCURRENT_STREAMS: u32 = 256;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Server-side deadline of every call.
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves on `listener` until `shutdown` completes, then drains in-flight calls.
+pub async fn serve(
+    listener: TcpListener,
+    store: Store,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_service_status("", ServingStatus::Serving)
+        .await;
+    health_reporter
+        .set_serving::<CatalogueServiceServer<CatalogueApi>>()
+        .await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let catalogue = CatalogueServiceServer::new(CatalogueApi::new(store))
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
+        .max_encoding_message_size(MAX_RESPONSE_BYTES);
+
+    let incoming = TcpListenerStream::new(listener);
+    Server::builder()
+        .accept_http1(true)
+        .timeout(options.request_timeout)
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .layer(tower_http::trace::TraceLayer::new_for_grpc())
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(catalogue)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown requested; draining in-flight calls");
+}
