@@ -1,0 +1,157 @@
+//! Test harness: a real server on a loopback port over a fresh SQLite file or a fresh
+//! PostgreSQL database, and a client talking gRPC to it.
+//!
+//! PostgreSQL tests use `TRUST_REGISTRY_TEST_POSTGRES_URL` (a URL to a database the tests may
+//! create databases from). Without it they are skipped with a notice, except under CI
+//! (`CI` set), where a missing URL fails the run so that PostgreSQL is never skipped silently.
+
+#![allow(dead_code)]
+
+pub mod builders;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sea_orm::{ConnectionTrait, Database};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use trust_registry::pb::catalogue_service_client::CatalogueServiceClient;
+use trust_registry::server::{self, ServerOptions};
+use trust_registry::store::{Store, StoreOptions};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+const POSTGRES_URL_VAR: &str = "TRUST_REGISTRY_TEST_POSTGRES_URL";
+
+/// A running server with its own store, and clients connected to it.
+pub struct TestApp {
+    pub backend: Backend,
+    pub store: Store,
+    pub channel: Channel,
+    pub catalogue: CatalogueServiceClient<Channel>,
+    pub addr: std::net::SocketAddr,
+    database: TestDatabase,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+enum TestDatabase {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestApp {
+    /// Starts a server on `backend`; `None` when PostgreSQL is not configured outside CI.
+    pub async fn start(backend: Backend) -> Option<Self> {
+        let (url, database) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("registry.db").display());
+                (url, TestDatabase::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                let (url, admin_url, name) = fresh_postgres_database().await?;
+                (url, TestDatabase::Postgres { admin_url, name })
+            }
+        };
+        let store = Store::open(&url, &StoreOptions::default()).await.expect("store opens and migrates");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("local address");
+        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(server::serve(listener, store.clone(), ServerOptions::default(), async {
+            let _ = shutdown_rx.await;
+        }));
+        let channel = Channel::from_shared(format!("http://{addr}"))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect to the test server");
+        Some(Self {
+            backend,
+            catalogue: CatalogueServiceClient::new(channel.clone()),
+            channel,
+            store,
+            addr,
+            database,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        })
+    }
+
+    /// Stops the server, waits for it to drain, and drops a PostgreSQL test database.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server ran without error");
+        }
+        self.store.clone().close().await.expect("store closes");
+        if let TestDatabase::Postgres { admin_url, name } = &self.database {
+            let admin = Database::connect(admin_url.as_str()).await.expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await
+                .expect("drop test database");
+        }
+    }
+}
+
+async fn fresh_postgres_database() -> Option<(String, String, String)> {
+    let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
+        if std::env::var_os("CI").is_some() {
+            panic!("{POSTGRES_URL_VAR} is not set: PostgreSQL tests must run in CI");
+        }
+        eprintln!("skipped on PostgreSQL: set {POSTGRES_URL_VAR} (e.g. postgres://postgres@127.0.0.1:5432/test)");
+        return None;
+    };
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "trtest_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()
+    );
+    let admin = Database::connect(admin_url.as_str()).await.expect("connect to PostgreSQL");
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+    admin.close().await.expect("close admin connection");
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (admin_url.as_str(), String::new()),
+    };
+    let server = base.rsplit_once('/').map(|(server, _)| server).unwrap_or(base);
+    Some((format!("{server}/{name}{query}"), admin_url, name))
+}
+
+/// Defines a test that runs once on SQLite and once on PostgreSQL:
+/// `both_backends!(name, |app| async move { ... });` where `app: &TestApp`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            async fn run(backend: $crate::common::Backend) {
+                let Some(app) = $crate::common::TestApp::start(backend).await else { return };
+                let body = $body;
+                body(&app).await;
+                app.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::common::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::common::Backend::Postgres).await;
+            }
+        }
+    };
+}
