@@ -20,11 +20,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptor_path = out_dir.join("trustregistry_descriptor.bin");
     std::fs::write(&descriptor_path, prost::Message::encode_to_vec(&file_descriptors))?;
 
+    // Well-known types come from pbjson-types so that every message also has the canonical
+    // proto3 JSON mapping (used by `trust-registry submit` and bulk import files).
     tonic_prost_build::configure()
+        .compile_well_known_types(true)
+        .extern_path(".google.protobuf", "::pbjson_types")
         .build_server(true)
         .build_client(true)
         .skip_protoc_run()
         .file_descriptor_set_path(&descriptor_path)
         .compile_fds(file_descriptors)?;
+
+    let descriptor_bytes = std::fs::read(&descriptor_path)?;
+    pbjson_build::Builder::new()
+        .register_descriptors(&descriptor_bytes)?
+        .build(&[".trustregistry"])?;
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod telemetry;
 /// Code generated from `proto/trustregistry/v1`.
 pub mod pb {
     tonic::include_proto!("trustregistry.v1");
+    include!(concat!(env!("OUT_DIR"), "/trustregistry.v1.serde.rs"));
 
     /// Encoded file descriptor set of the public contract, served by gRPC reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("trustregistry_descriptor");

@@ -74,7 +74,7 @@ enum_map!(RecognitionOutcome <=> RecognitionOutcome {
 impl From<d::ReferencingStatus> for pb::ReferencingStatus {
     fn from(value: d::ReferencingStatus) -> Self {
         match value {
-            d::ReferencingStatus::SelfReference => Self::Self_,
+            d::ReferencingStatus::SelfReference => Self::IsEqf,
             d::ReferencingStatus::Referenced => Self::Referenced,
             d::ReferencingStatus::Compared => Self::Compared,
             d::ReferencingStatus::InPreparation => Self::InPreparation,
@@ -83,19 +83,19 @@ impl From<d::ReferencingStatus> for pb::ReferencingStatus {
     }
 }
 
-pub fn timestamp(t: Timestamp) -> prost_types::Timestamp {
+pub fn timestamp(t: Timestamp) -> pbjson_types::Timestamp {
     let (seconds, nanos) = t.to_seconds_nanos();
-    prost_types::Timestamp { seconds, nanos }
+    pbjson_types::Timestamp { seconds, nanos }
 }
 
-pub fn opt_timestamp(t: Option<Timestamp>) -> Option<prost_types::Timestamp> {
+pub fn opt_timestamp(t: Option<Timestamp>) -> Option<pbjson_types::Timestamp> {
     t.map(timestamp)
 }
 
 /// A request timestamp; `None` when unset.
 pub fn from_timestamp(
     field: &str,
-    t: Option<&prost_types::Timestamp>,
+    t: Option<&pbjson_types::Timestamp>,
 ) -> Result<Option<Timestamp>, DomainError> {
     t.map(|t| {
         Timestamp::from_seconds_nanos(t.seconds, t.nanos)
