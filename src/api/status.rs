@@ -16,6 +16,8 @@ impl From<DomainError> for Status {
             err @ DomainError::NotFound { .. } => Status::not_found(err.to_string()),
             DomainError::AlreadyExists(message) => Status::already_exists(message),
             DomainError::FailedPrecondition(message) => Status::failed_precondition(message),
+            DomainError::Unauthenticated(message) => Status::unauthenticated(message),
+            DomainError::PermissionDenied(message) => Status::permission_denied(message),
             DomainError::Storage(detail) => {
                 tracing::error!(error = %detail, "storage error");
                 Status::internal("internal error; the request was not completed")

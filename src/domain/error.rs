@@ -15,6 +15,12 @@ pub enum DomainError {
     /// The request is valid but the registry's state does not allow it.
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The write is not signed by a known, valid key, or the signature does not verify.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The signer is known but may not make this write.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// The store failed; details go to the log, not to the client.
     #[error("storage error: {0}")]
     Storage(String),

@@ -1,5 +1,7 @@
 //! Types and rules of the registry. Nothing here knows about gRPC or the database.
 
+pub mod accreditation;
+pub mod envelope;
 pub mod enums;
 pub mod error;
 pub mod ids;
@@ -8,6 +10,7 @@ pub mod model;
 pub mod page;
 pub mod query;
 pub mod time;
+pub mod write;
 
 pub use error::DomainError;
 pub use time::Timestamp;

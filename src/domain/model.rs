@@ -271,7 +271,7 @@ pub fn search_text<'a>(texts: impl IntoIterator<Item = &'a LocalizedString>) -> 
 }
 
 /// An accreditation with its status history.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccreditationRecord {
     pub accreditation: Accreditation,
     pub history: Vec<StatusPeriod>,

@@ -64,7 +64,7 @@ pub fn canonical(query: &impl std::fmt::Debug) -> String {
 }
 
 /// An object together with the keys of its owner.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Keyed<T> {
     pub item: T,
     pub keys: Vec<ActorKey>,
