@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_catalogue;
 mod m20261128_000002_seed_frameworks;
+mod m20261128_000003_signed_writes;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_catalogue::Migration),
             Box::new(m20261128_000002_seed_frameworks::Migration),
+            Box::new(m20261128_000003_signed_writes::Migration),
         ]
     }
 }

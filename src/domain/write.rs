@@ -28,6 +28,20 @@ impl Role {
     }
 }
 
+/// The roles allowed to sign writes to each RPC, by full RPC name.
+pub fn rpc_roles(rpc: &str) -> Option<&'static [Role]> {
+    const ANY: &[Role] = &[Role::Operator, Role::QaAgency, Role::Provider, Role::RecognitionBody];
+    let (service, _method) = rpc.strip_prefix("/trustregistry.v1.")?.split_once('/')?;
+    Some(match service {
+        "GovernanceService" => &[Role::Operator],
+        "AccreditationService" => &[Role::QaAgency],
+        "ProviderService" => &[Role::Provider],
+        "RecognitionService" => &[Role::RecognitionBody],
+        "KeyService" => ANY,
+        _ => return None,
+    })
+}
+
 /// Registry id the operator signs as.
 pub const OPERATOR_ID: &str = "operator";
 
@@ -116,29 +130,6 @@ pub enum Command {
     AddKey { actor_id: Option<String>, key: ActorKey },
     RotateKey { actor_id: Option<String>, old_key_id: String, new_key: ActorKey, rotate_at: Timestamp },
     RevokeKey { actor_id: Option<String>, key_id: String, revoked_at: Timestamp, reason: String },
-}
-
-impl Command {
-    /// The roles allowed to sign this command.
-    pub fn roles(&self) -> &'static [Role] {
-        match self {
-            Self::AdmitQaAgency { .. }
-            | Self::RetireQaAgency { .. }
-            | Self::AdmitRecognitionBody { .. }
-            | Self::RetireRecognitionBody { .. }
-            | Self::AddFramework(_) => &[Role::Operator],
-            Self::RegisterProvider { .. } | Self::RecordAccreditation(_) | Self::ChangeAccreditationStatus { .. } => {
-                &[Role::QaAgency]
-            }
-            Self::PublishQualification(_) | Self::ReviseQualification { .. } | Self::WithdrawQualification { .. } => {
-                &[Role::Provider]
-            }
-            Self::PublishRecognition(_) | Self::RetractRecognition { .. } => &[Role::RecognitionBody],
-            Self::AddKey { .. } | Self::RotateKey { .. } | Self::RevokeKey { .. } => {
-                &[Role::Operator, Role::QaAgency, Role::Provider, Role::RecognitionBody]
-            }
-        }
-    }
 }
 
 /// What an accepted write produced; stored with the envelope so that a resent envelope gets

@@ -459,7 +459,7 @@ fn opt_time(micros: Option<i64>) -> Option<Timestamp> {
     micros.map(Timestamp::from_micros)
 }
 
-fn key_from_row(row: actor_key::Model) -> Result<ActorKey> {
+pub(super) fn key_from_row(row: actor_key::Model) -> Result<ActorKey> {
     let public_key: [u8; 32] = row
         .public_key
         .as_slice()
@@ -475,7 +475,7 @@ fn key_from_row(row: actor_key::Model) -> Result<ActorKey> {
     })
 }
 
-fn period_from_row(row: &accreditation_status::Model) -> Result<StatusPeriod> {
+pub(super) fn period_from_row(row: &accreditation_status::Model) -> Result<StatusPeriod> {
     let status = AccreditationStatus::parse(&row.status)
         .ok_or_else(|| DomainError::Storage(format!("unknown accreditation status {:?}", row.status)))?;
     Ok(StatusPeriod {

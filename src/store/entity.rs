@@ -200,3 +200,25 @@ pub mod recognition {
     }
     no_relations!();
 }
+
+pub mod signed_write {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signed_write")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub log_index: i64,
+        pub id: String,
+        pub rpc: String,
+        pub command: Vec<u8>,
+        pub key_id: String,
+        pub signature: Vec<u8>,
+        pub signer_id: String,
+        pub nonce: String,
+        pub issued_at: i64,
+        pub received_at: i64,
+        pub applied: String,
+    }
+    no_relations!();
+}

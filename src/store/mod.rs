@@ -1,5 +1,7 @@
 //! Storage on SeaORM: embedded SQLite by default, PostgreSQL in production, same schema.
 
+mod apply;
+pub use apply::{StoredWrite, nonce_reused};
 mod catalogue;
 mod entity;
 mod write;
@@ -35,6 +37,9 @@ impl Default for StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Writes are applied one at a time: SQLite has one writer anyway, and the log needs a
+    /// single order of accepted writes.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl From<DbErr> for DomainError {
@@ -58,7 +63,7 @@ impl Store {
                 .await?;
         }
         Migrator::up(&db, None).await?;
-        Ok(Self { db })
+        Ok(Self { db, writer: Default::default() })
     }
 
     pub fn backend(&self) -> DbBackend {

@@ -7,21 +7,19 @@ use super::{Store, to_doc};
 use crate::domain::DomainError;
 use crate::domain::model::*;
 
-impl Store {
-    pub async fn insert_framework(&self, framework: &Framework) -> Result<(), DomainError> {
+pub(super) async fn insert_framework(db: &impl ConnectionTrait, framework: &Framework) -> Result<(), DomainError> {
         let row = framework::ActiveModel {
             id: Set(framework.id.clone()),
             jurisdiction: Set(framework.jurisdiction.clone()),
             doc: Set(to_doc(framework)?),
         };
         framework::Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(db)
             .await?;
         Ok(())
     }
 
-    pub async fn insert_qa_agency(&self, agency: &QaAgency, keys: &[ActorKey]) -> Result<(), DomainError> {
-        let tx = self.db.begin().await?;
+pub(super) async fn insert_qa_agency(db: &impl ConnectionTrait, agency: &QaAgency, keys: &[ActorKey]) -> Result<(), DomainError> {
         let row = qa_agency::ActiveModel {
             id: Set(agency.id.clone()),
             country: Set(agency.country.clone()),
@@ -30,19 +28,17 @@ impl Store {
             retired_at: Set(agency.retired_at.map(|t| t.as_micros())),
             doc: Set(to_doc(agency)?),
         };
-        qa_agency::Entity::insert(row).exec_without_returning(&tx).await?;
-        insert_identifiers(&tx, &agency.id, &agency.identifiers).await?;
-        insert_keys(&tx, &agency.id, keys).await?;
-        tx.commit().await?;
+        qa_agency::Entity::insert(row).exec_without_returning(db).await?;
+        insert_identifiers(db, &agency.id, &agency.identifiers).await?;
+        insert_keys(db, &agency.id, keys).await?;
         Ok(())
     }
 
-    pub async fn insert_recognition_body(
-        &self,
+pub(super) async fn insert_recognition_body(
+    db: &impl ConnectionTrait,
         body: &RecognitionBody,
         keys: &[ActorKey],
     ) -> Result<(), DomainError> {
-        let tx = self.db.begin().await?;
         let row = recognition_body::ActiveModel {
             id: Set(body.id.clone()),
             country: Set(body.country.clone()),
@@ -52,16 +48,14 @@ impl Store {
             doc: Set(to_doc(body)?),
         };
         recognition_body::Entity::insert(row)
-            .exec_without_returning(&tx)
+            .exec_without_returning(db)
             .await?;
-        insert_identifiers(&tx, &body.id, &body.identifiers).await?;
-        insert_keys(&tx, &body.id, keys).await?;
-        tx.commit().await?;
+        insert_identifiers(db, &body.id, &body.identifiers).await?;
+        insert_keys(db, &body.id, keys).await?;
         Ok(())
     }
 
-    pub async fn insert_provider(&self, provider: &Provider, keys: &[ActorKey]) -> Result<(), DomainError> {
-        let tx = self.db.begin().await?;
+pub(super) async fn insert_provider(db: &impl ConnectionTrait, provider: &Provider, keys: &[ActorKey]) -> Result<(), DomainError> {
         let row = provider::ActiveModel {
             id: Set(provider.id.clone()),
             country: Set(provider.country.clone()),
@@ -69,19 +63,17 @@ impl Store {
             search_text: Set(search_text(&provider.names)),
             doc: Set(to_doc(provider)?),
         };
-        provider::Entity::insert(row).exec_without_returning(&tx).await?;
-        insert_identifiers(&tx, &provider.id, &provider.identifiers).await?;
-        insert_keys(&tx, &provider.id, keys).await?;
-        tx.commit().await?;
+        provider::Entity::insert(row).exec_without_returning(db).await?;
+        insert_identifiers(db, &provider.id, &provider.identifiers).await?;
+        insert_keys(db, &provider.id, keys).await?;
         Ok(())
     }
 
-    pub async fn insert_accreditation(
-        &self,
+pub(super) async fn insert_accreditation(
+        db: &impl ConnectionTrait,
         accreditation: &Accreditation,
         history: &[StatusPeriod],
     ) -> Result<(), DomainError> {
-        let tx = self.db.begin().await?;
         let row = accreditation::ActiveModel {
             id: Set(accreditation.id.clone()),
             agency_id: Set(accreditation.agency_id.clone()),
@@ -93,7 +85,7 @@ impl Store {
             doc: Set(to_doc(accreditation)?),
         };
         accreditation::Entity::insert(row)
-            .exec_without_returning(&tx)
+            .exec_without_returning(db)
             .await?;
         let periods: Vec<_> = history
             .iter()
@@ -109,15 +101,13 @@ impl Store {
             .collect();
         if !periods.is_empty() {
             accreditation_status::Entity::insert_many(periods)
-                .exec_without_returning(&tx)
+                .exec_without_returning(db)
                 .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn insert_qualification(&self, qualification: &Qualification) -> Result<(), DomainError> {
-        let tx = self.db.begin().await?;
+pub(super) async fn insert_qualification(db: &impl ConnectionTrait, qualification: &Qualification) -> Result<(), DomainError> {
         let level = qualification.level.as_ref();
         let row = qualification::ActiveModel {
             id: Set(qualification.id.clone()),
@@ -132,7 +122,7 @@ impl Store {
             doc: Set(to_doc(qualification)?),
         };
         qualification::Entity::insert(row)
-            .exec_without_returning(&tx)
+            .exec_without_returning(db)
             .await?;
         let skills: Vec<_> = qualification
             .skill_uris()
@@ -144,14 +134,13 @@ impl Store {
             .collect();
         if !skills.is_empty() {
             qualification_skill::Entity::insert_many(skills)
-                .exec_without_returning(&tx)
+                .exec_without_returning(db)
                 .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn insert_recognition(&self, recognition: &Recognition) -> Result<(), DomainError> {
+pub(super) async fn insert_recognition(db: &impl ConnectionTrait, recognition: &Recognition) -> Result<(), DomainError> {
         let row = recognition::ActiveModel {
             id: Set(recognition.id.clone()),
             body_id: Set(recognition.body_id.clone()),
@@ -164,11 +153,10 @@ impl Store {
             doc: Set(to_doc(recognition)?),
         };
         recognition::Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(db)
             .await?;
         Ok(())
     }
-}
 
 async fn insert_identifiers(
     db: &impl ConnectionTrait,
@@ -227,4 +215,108 @@ pub(super) fn country_list(seat: &str, operating: &[String]) -> String {
         list.push(',');
     }
     list
+}
+
+/// Direct inserts, each in its own transaction, for loading trusted data (tests, fixtures).
+/// They bypass signatures and the log: nothing a client sends reaches them.
+impl Store {
+    pub async fn insert_framework(&self, framework: &Framework) -> Result<(), DomainError> {
+        insert_framework(&self.db, framework).await
+    }
+
+    pub async fn insert_qa_agency(&self, agency: &QaAgency, keys: &[ActorKey]) -> Result<(), DomainError> {
+        let tx = self.db.begin().await?;
+        insert_qa_agency(&tx, agency, keys).await?;
+        tx.commit().await.map_err(Into::into)
+    }
+
+    pub async fn insert_recognition_body(&self, body: &RecognitionBody, keys: &[ActorKey]) -> Result<(), DomainError> {
+        let tx = self.db.begin().await?;
+        insert_recognition_body(&tx, body, keys).await?;
+        tx.commit().await.map_err(Into::into)
+    }
+
+    pub async fn insert_provider(&self, provider: &Provider, keys: &[ActorKey]) -> Result<(), DomainError> {
+        let tx = self.db.begin().await?;
+        insert_provider(&tx, provider, keys).await?;
+        tx.commit().await.map_err(Into::into)
+    }
+
+    pub async fn insert_accreditation(&self, accreditation: &Accreditation, history: &[StatusPeriod]) -> Result<(), DomainError> {
+        let tx = self.db.begin().await?;
+        insert_accreditation(&tx, accreditation, history).await?;
+        tx.commit().await.map_err(Into::into)
+    }
+
+    pub async fn insert_qualification(&self, qualification: &Qualification) -> Result<(), DomainError> {
+        let tx = self.db.begin().await?;
+        insert_qualification(&tx, qualification).await?;
+        tx.commit().await.map_err(Into::into)
+    }
+
+    pub async fn insert_recognition(&self, recognition: &Recognition) -> Result<(), DomainError> {
+        insert_recognition(&self.db, recognition).await
+    }
+}
+
+/// Replaces a qualification's row and skill rows with a new version of its document.
+pub(super) async fn replace_qualification(db: &impl ConnectionTrait, qualification: &Qualification) -> Result<(), DomainError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    qualification_skill::Entity::delete_many()
+        .filter(qualification_skill::Column::QualificationId.eq(qualification.id.as_str()))
+        .exec(db)
+        .await?;
+    qualification::Entity::delete_by_id(qualification.id.as_str()).exec(db).await?;
+    insert_qualification(db, qualification).await
+}
+
+/// Replaces an accreditation's status history.
+pub(super) async fn replace_history(db: &impl ConnectionTrait, accreditation: &Accreditation, history: &[StatusPeriod]) -> Result<(), DomainError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    accreditation_status::Entity::delete_many()
+        .filter(accreditation_status::Column::AccreditationId.eq(accreditation.id.as_str()))
+        .exec(db)
+        .await?;
+    accreditation::Entity::delete_by_id(accreditation.id.as_str()).exec(db).await?;
+    insert_accreditation(db, accreditation, history).await
+}
+
+pub(super) async fn update_qa_agency(db: &impl ConnectionTrait, agency: &QaAgency) -> Result<(), DomainError> {
+    let row = qa_agency::ActiveModel {
+        id: Set(agency.id.clone()),
+        country: Set(agency.country.clone()),
+        countries: Set(country_list(&agency.country, &agency.operating_countries)),
+        admitted_at: Set(agency.admitted_at.as_micros()),
+        retired_at: Set(agency.retired_at.map(|t| t.as_micros())),
+        doc: Set(to_doc(agency)?),
+    };
+    qa_agency::Entity::update(row).exec(db).await?;
+    Ok(())
+}
+
+pub(super) async fn update_recognition_body(db: &impl ConnectionTrait, body: &RecognitionBody) -> Result<(), DomainError> {
+    let row = recognition_body::ActiveModel {
+        id: Set(body.id.clone()),
+        country: Set(body.country.clone()),
+        kind: Set(body.kind.as_str().to_owned()),
+        admitted_at: Set(body.admitted_at.as_micros()),
+        retired_at: Set(body.retired_at.map(|t| t.as_micros())),
+        doc: Set(to_doc(body)?),
+    };
+    recognition_body::Entity::update(row).exec(db).await?;
+    Ok(())
+}
+
+pub(super) async fn update_recognition(db: &impl ConnectionTrait, recognition: &Recognition) -> Result<(), DomainError> {
+    recognition::Entity::delete_by_id(recognition.id.as_str()).exec(db).await?;
+    insert_recognition(db, recognition).await
+}
+
+pub(super) async fn update_key(db: &impl ConnectionTrait, owner_id: &str, key: &ActorKey) -> Result<(), DomainError> {
+    actor_key::Entity::delete_by_id(key.key_id.as_str()).exec(db).await?;
+    insert_keys(db, owner_id, std::slice::from_ref(key)).await
+}
+
+pub(super) async fn add_keys(db: &impl ConnectionTrait, owner_id: &str, keys: &[ActorKey]) -> Result<(), DomainError> {
+    insert_keys(db, owner_id, keys).await
 }

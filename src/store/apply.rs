@@ -1,0 +1,425 @@
+//! Applying accepted writes: each in one transaction together with its stored envelope, so
+//! that no write is acknowledged without its record and no record exists without its write.
+
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+
+use super::entity::*;
+use super::write::*;
+use super::{Store, from_doc, to_doc};
+use crate::domain::accreditation::{change_status, initial_history};
+use crate::domain::model::*;
+use crate::domain::query::Keyed;
+use crate::domain::write::*;
+use crate::domain::{DomainError, Timestamp};
+
+type Result<T> = std::result::Result<T, DomainError>;
+
+/// A stored signed write: the envelope as received and what it produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredWrite {
+    pub envelope: EnvelopeRecord,
+    pub log_index: u64,
+    pub applied: Applied,
+}
+
+fn stored_from_row(row: signed_write::Model) -> Result<StoredWrite> {
+    Ok(StoredWrite {
+        applied: from_doc(&row.applied)?,
+        log_index: row.log_index as u64,
+        envelope: EnvelopeRecord {
+            id: row.id,
+            rpc: row.rpc,
+            command: row.command,
+            key_id: row.key_id,
+            signature: row.signature,
+            signer_id: row.signer_id,
+            nonce: row.nonce,
+            issued_at: Timestamp::from_micros(row.issued_at),
+            received_at: Timestamp::from_micros(row.received_at),
+        },
+    })
+}
+
+impl StoredWrite {
+    pub fn receipt(self, replayed: bool) -> Receipt {
+        Receipt {
+            envelope_id: self.envelope.id,
+            accepted_at: self.envelope.received_at,
+            replayed,
+            signer_key_id: self.envelope.key_id,
+            signer_id: self.envelope.signer_id,
+            log_index: self.log_index,
+            applied: self.applied,
+        }
+    }
+}
+
+impl Store {
+    /// A registered key and the actor that holds it.
+    pub async fn key(&self, key_id: &str) -> Result<Option<(String, ActorKey)>> {
+        let Some(row) = actor_key::Entity::find_by_id(key_id).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let owner = row.owner_id.clone();
+        Ok(Some((owner, super::catalogue::key_from_row(row)?)))
+    }
+
+    /// The write a signer sent with `nonce`, if any.
+    pub async fn signed_write_by_nonce(&self, signer_id: &str, nonce: &str) -> Result<Option<StoredWrite>> {
+        let row = signed_write::Entity::find()
+            .filter(signed_write::Column::SignerId.eq(signer_id))
+            .filter(signed_write::Column::Nonce.eq(nonce))
+            .one(&self.db)
+            .await?;
+        row.map(stored_from_row).transpose()
+    }
+
+    /// A stored write by envelope id.
+    pub async fn signed_write(&self, envelope_id: &str) -> Result<Option<StoredWrite>> {
+        let row = signed_write::Entity::find().filter(signed_write::Column::Id.eq(envelope_id)).one(&self.db).await?;
+        row.map(stored_from_row).transpose()
+    }
+
+    /// Whether an actor (agency or recognition body) is admitted and not retired at `at`.
+    pub async fn actor_active_at(&self, actor_id: &str, at: Timestamp) -> Result<bool> {
+        let window = match role_of_actor(actor_id) {
+            Some(Role::QaAgency) => qa_agency::Entity::find_by_id(actor_id)
+                .one(&self.db)
+                .await?
+                .map(|row| (row.admitted_at, row.retired_at)),
+            Some(Role::RecognitionBody) => recognition_body::Entity::find_by_id(actor_id)
+                .one(&self.db)
+                .await?
+                .map(|row| (row.admitted_at, row.retired_at)),
+            Some(Role::Provider) => provider::Entity::find_by_id(actor_id).one(&self.db).await?.map(|_| (i64::MIN, None)),
+            _ => None,
+        };
+        Ok(window.is_some_and(|(from, until)| {
+            crate::domain::time::within(at, Some(Timestamp::from_micros(from)), until.map(Timestamp::from_micros))
+        }))
+    }
+
+    /// Applies a validated, authenticated write and stores its envelope, atomically.
+    /// An envelope accepted before (same id) returns the first result and writes nothing; another
+    /// envelope with the same signer and nonce is refused. Checked here, under the write lock,
+    /// so that racing duplicates cannot both be applied.
+    pub async fn apply(&self, envelope: &EnvelopeRecord, signer: &Signer, command: Command) -> Result<(StoredWrite, bool)> {
+        let _turn = self.writer.lock().await;
+        let tx = self.db.begin().await?;
+        if let Some(previous) = signed_write::Entity::find()
+            .filter(signed_write::Column::SignerId.eq(envelope.signer_id.as_str()))
+            .filter(signed_write::Column::Nonce.eq(envelope.nonce.as_str()))
+            .one(&tx)
+            .await?
+        {
+            return if previous.id == envelope.id {
+                Ok((stored_from_row(previous)?, true))
+            } else {
+                Err(nonce_reused(&previous.id))
+            };
+        }
+        let applied = apply_command(&tx, envelope, signer, command).await?;
+        let last: Option<i64> = signed_write::Entity::find()
+            .select_only()
+            .column(signed_write::Column::LogIndex)
+            .order_by_desc(signed_write::Column::LogIndex)
+            .limit(1)
+            .into_tuple()
+            .one(&tx)
+            .await?;
+        let log_index = last.map_or(0, |i| i + 1);
+        let row = signed_write::ActiveModel {
+            log_index: Set(log_index),
+            id: Set(envelope.id.clone()),
+            rpc: Set(envelope.rpc.clone()),
+            command: Set(envelope.command.clone()),
+            key_id: Set(envelope.key_id.clone()),
+            signature: Set(envelope.signature.clone()),
+            signer_id: Set(envelope.signer_id.clone()),
+            nonce: Set(envelope.nonce.clone()),
+            issued_at: Set(envelope.issued_at.as_micros()),
+            received_at: Set(envelope.received_at.as_micros()),
+            applied: Set(to_doc(&applied)?),
+        };
+        signed_write::Entity::insert(row).exec_without_returning(&tx).await?;
+        tx.commit().await?;
+        Ok((StoredWrite { envelope: envelope.clone(), log_index: log_index as u64, applied }, false))
+    }
+}
+
+/// The refusal of a nonce used before with other bytes.
+pub fn nonce_reused(previous_envelope_id: &str) -> DomainError {
+    DomainError::AlreadyExists(format!(
+        "header.nonce was already used by this signer (envelope {previous_envelope_id}) with a different command; \
+         use a fresh nonce"
+    ))
+}
+
+async fn apply_command(
+    tx: &impl ConnectionTrait,
+    envelope: &EnvelopeRecord,
+    signer: &Signer,
+    command: Command,
+) -> Result<Applied> {
+    let now = envelope.received_at;
+    match command {
+        Command::AdmitQaAgency { agency, keys } => {
+            ensure_new_keys(tx, &keys).await?;
+            insert_qa_agency(tx, &agency, &keys).await?;
+            Ok(Applied::QaAgency(Keyed { item: agency, keys }))
+        }
+        Command::RetireQaAgency { agency_id, retired_at, reason: _ } => {
+            let mut agency: QaAgency = doc_of(qa_agency::Entity::find_by_id(agency_id.as_str()).one(tx).await?.map(|r| r.doc), "QA agency", &agency_id)?;
+            check_retirement(agency.admitted_at, agency.retired_at, retired_at)?;
+            agency.retired_at = Some(retired_at);
+            update_qa_agency(tx, &agency).await?;
+            let keys = keys_of(tx, &agency.id).await?;
+            Ok(Applied::QaAgency(Keyed { item: agency, keys }))
+        }
+        Command::AdmitRecognitionBody { body, keys } => {
+            ensure_new_keys(tx, &keys).await?;
+            insert_recognition_body(tx, &body, &keys).await?;
+            Ok(Applied::RecognitionBody(Keyed { item: body, keys }))
+        }
+        Command::RetireRecognitionBody { body_id, retired_at, reason: _ } => {
+            let mut body: RecognitionBody = doc_of(recognition_body::Entity::find_by_id(body_id.as_str()).one(tx).await?.map(|r| r.doc), "recognition body", &body_id)?;
+            check_retirement(body.admitted_at, body.retired_at, retired_at)?;
+            body.retired_at = Some(retired_at);
+            update_recognition_body(tx, &body).await?;
+            let keys = keys_of(tx, &body.id).await?;
+            Ok(Applied::RecognitionBody(Keyed { item: body, keys }))
+        }
+        Command::AddFramework(framework) => {
+            if framework::Entity::find_by_id(framework.id.as_str()).one(tx).await?.is_some() {
+                return Err(DomainError::AlreadyExists(format!("framework {} exists already", framework.id)));
+            }
+            insert_framework(tx, &framework).await?;
+            Ok(Applied::Framework(framework))
+        }
+        Command::RegisterProvider { mut provider, keys } => {
+            ensure_new_keys(tx, &keys).await?;
+            provider.registered_by = signer.actor_id.clone();
+            provider.registered_at = now;
+            insert_provider(tx, &provider, &keys).await?;
+            Ok(Applied::Provider(Keyed { item: provider, keys }))
+        }
+        Command::RecordAccreditation(mut accreditation) => {
+            exists(tx, provider::Entity::find_by_id(accreditation.provider_id.as_str()), "provider_id", "provider").await?;
+            accreditation.agency_id = signer.actor_id.clone();
+            accreditation.recorded_at = now;
+            let history = initial_history(&accreditation);
+            insert_accreditation(tx, &accreditation, &history).await?;
+            Ok(Applied::Accreditation(AccreditationRecord { accreditation, history }))
+        }
+        Command::ChangeAccreditationStatus { accreditation_id, status, effective_at, reason } => {
+            let accreditation: Accreditation = doc_of(accreditation::Entity::find_by_id(accreditation_id.as_str()).one(tx).await?.map(|r| r.doc), "accreditation", &accreditation_id)?;
+            signer.require_owner(&format!("accreditation {accreditation_id}"), &accreditation.agency_id)?;
+            let history = history_of(tx, &accreditation.id).await?;
+            let history = change_status(accreditation.decision, &history, status, effective_at, &reason)?;
+            replace_history(tx, &accreditation, &history).await?;
+            Ok(Applied::Accreditation(AccreditationRecord { accreditation, history }))
+        }
+        Command::PublishQualification(mut qualification) => {
+            qualification.provider_id = signer.actor_id.clone();
+            if !qualification.awarding_body_ids.contains(&qualification.provider_id) {
+                qualification.awarding_body_ids.insert(0, qualification.provider_id.clone());
+            }
+            qualification.published_at = now;
+            qualification.version = 1;
+            check_description(tx, &mut qualification).await?;
+            insert_qualification(tx, &qualification).await?;
+            Ok(Applied::Qualification(qualification))
+        }
+        Command::ReviseQualification { qualification_id, description } => {
+            let current: Qualification = doc_of(qualification::Entity::find_by_id(qualification_id.as_str()).one(tx).await?.map(|r| r.doc), "qualification", &qualification_id)?;
+            signer.require_owner(&format!("qualification {qualification_id}"), &current.provider_id)?;
+            if current.withdrawn_at.is_some() {
+                return Err(DomainError::FailedPrecondition(format!("qualification {qualification_id} is withdrawn")));
+            }
+            let mut revised = description;
+            revised.id = current.id.clone();
+            revised.provider_id = current.provider_id.clone();
+            if !revised.awarding_body_ids.contains(&revised.provider_id) {
+                revised.awarding_body_ids.insert(0, revised.provider_id.clone());
+            }
+            revised.published_at = current.published_at;
+            revised.withdrawn_at = None;
+            revised.version = current.version + 1;
+            check_description(tx, &mut revised).await?;
+            replace_qualification(tx, &revised).await?;
+            Ok(Applied::Qualification(revised))
+        }
+        Command::WithdrawQualification { qualification_id, withdrawn_at, reason: _ } => {
+            let mut qualification: Qualification = doc_of(qualification::Entity::find_by_id(qualification_id.as_str()).one(tx).await?.map(|r| r.doc), "qualification", &qualification_id)?;
+            signer.require_owner(&format!("qualification {qualification_id}"), &qualification.provider_id)?;
+            if qualification.withdrawn_at.is_some() {
+                return Err(DomainError::FailedPrecondition(format!("qualification {qualification_id} is withdrawn already")));
+            }
+            if withdrawn_at < qualification.published_at {
+                return Err(DomainError::invalid("withdrawn_at", "must not be before the publication"));
+            }
+            qualification.withdrawn_at = Some(withdrawn_at);
+            replace_qualification(tx, &qualification).await?;
+            Ok(Applied::Qualification(qualification))
+        }
+        Command::PublishRecognition(mut recognition) => {
+            exists(tx, qualification::Entity::find_by_id(recognition.qualification_id.as_str()), "qualification_id", "qualification").await?;
+            recognition.body_id = signer.actor_id.clone();
+            insert_recognition(tx, &recognition).await?;
+            Ok(Applied::Recognition(recognition))
+        }
+        Command::RetractRecognition { recognition_id, retracted_at, reason: _ } => {
+            let mut recognition: Recognition = doc_of(recognition::Entity::find_by_id(recognition_id.as_str()).one(tx).await?.map(|r| r.doc), "recognition", &recognition_id)?;
+            signer.require_owner(&format!("recognition {recognition_id}"), &recognition.body_id)?;
+            if recognition.retracted_at.is_some() {
+                return Err(DomainError::FailedPrecondition(format!("recognition {recognition_id} is retracted already")));
+            }
+            recognition.retracted_at = Some(retracted_at);
+            update_recognition(tx, &recognition).await?;
+            Ok(Applied::Recognition(recognition))
+        }
+        Command::AddKey { actor_id, key } => {
+            let owner = key_target(tx, signer, actor_id).await?;
+            ensure_new_keys(tx, std::slice::from_ref(&key)).await?;
+            add_keys(tx, &owner, std::slice::from_ref(&key)).await?;
+            Ok(Applied::Key(key))
+        }
+        Command::RotateKey { actor_id, old_key_id, mut new_key, rotate_at } => {
+            let owner = key_target(tx, signer, actor_id).await?;
+            let mut old_key = owned_key(tx, &owner, &old_key_id, "old_key_id").await?;
+            if !old_key.usable_at(rotate_at) {
+                return Err(DomainError::FailedPrecondition(format!(
+                    "key {old_key_id} is not valid at {}; revoke it or add a key instead",
+                    rotate_at.to_rfc3339()
+                )));
+            }
+            ensure_new_keys(tx, std::slice::from_ref(&new_key)).await?;
+            old_key.valid_until = Some(rotate_at);
+            new_key.valid_from = rotate_at;
+            update_key(tx, &owner, &old_key).await?;
+            add_keys(tx, &owner, std::slice::from_ref(&new_key)).await?;
+            Ok(Applied::KeyRotation { old_key, new_key })
+        }
+        Command::RevokeKey { actor_id, key_id, revoked_at, reason } => {
+            let owner = key_target(tx, signer, actor_id).await?;
+            let mut key = owned_key(tx, &owner, &key_id, "key_id").await?;
+            if key.revoked_at.is_some() {
+                return Err(DomainError::FailedPrecondition(format!("key {key_id} is revoked already")));
+            }
+            key.revoked_at = Some(revoked_at);
+            key.revocation_reason = reason;
+            update_key(tx, &owner, &key).await?;
+            Ok(Applied::Key(key))
+        }
+    }
+}
+
+fn doc_of<T: serde::de::DeserializeOwned>(doc: Option<String>, kind: &'static str, id: &str) -> Result<T> {
+    from_doc(&doc.ok_or_else(|| DomainError::not_found(kind, id))?)
+}
+
+async fn exists<E: EntityTrait>(tx: &impl ConnectionTrait, select: sea_orm::Select<E>, field: &str, kind: &str) -> Result<()> {
+    if select.one(tx).await?.is_some() {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(field, format!("names no registered {kind}")))
+    }
+}
+
+fn check_retirement(admitted_at: Timestamp, retired_at: Option<Timestamp>, at: Timestamp) -> Result<()> {
+    if retired_at.is_some() {
+        return Err(DomainError::FailedPrecondition("retired already".into()));
+    }
+    if at <= admitted_at {
+        return Err(DomainError::invalid("retired_at", "must be after the admission"));
+    }
+    Ok(())
+}
+
+async fn ensure_new_keys(tx: &impl ConnectionTrait, keys: &[ActorKey]) -> Result<()> {
+    for key in keys {
+        if actor_key::Entity::find_by_id(key.key_id.as_str()).one(tx).await?.is_some() {
+            return Err(DomainError::AlreadyExists(format!("key {} is registered already", key.key_id)));
+        }
+    }
+    Ok(())
+}
+
+async fn keys_of(tx: &impl ConnectionTrait, owner_id: &str) -> Result<Vec<ActorKey>> {
+    let rows = actor_key::Entity::find()
+        .filter(actor_key::Column::OwnerId.eq(owner_id))
+        .order_by_asc(actor_key::Column::ValidFrom)
+        .order_by_asc(actor_key::Column::KeyId)
+        .all(tx)
+        .await?;
+    rows.into_iter().map(super::catalogue::key_from_row).collect()
+}
+
+async fn history_of(tx: &impl ConnectionTrait, accreditation_id: &str) -> Result<Vec<StatusPeriod>> {
+    let rows = accreditation_status::Entity::find()
+        .filter(accreditation_status::Column::AccreditationId.eq(accreditation_id))
+        .order_by_asc(accreditation_status::Column::Seq)
+        .all(tx)
+        .await?;
+    rows.iter().map(super::catalogue::period_from_row).collect()
+}
+
+/// The actor whose keys a key command changes: the signer's own, or any for the operator.
+async fn key_target(tx: &impl ConnectionTrait, signer: &Signer, actor_id: Option<String>) -> Result<String> {
+    let target = actor_id.unwrap_or_else(|| signer.actor_id.clone());
+    if target != signer.actor_id && signer.role != Role::Operator {
+        return Err(DomainError::PermissionDenied(format!(
+            "{} may manage only its own keys, not those of {target}",
+            signer.actor_id
+        )));
+    }
+    let found = match role_of_actor(&target) {
+        Some(Role::QaAgency) => qa_agency::Entity::find_by_id(target.as_str()).one(tx).await?.is_some(),
+        Some(Role::Provider) => provider::Entity::find_by_id(target.as_str()).one(tx).await?.is_some(),
+        Some(Role::RecognitionBody) => recognition_body::Entity::find_by_id(target.as_str()).one(tx).await?.is_some(),
+        _ => {
+            return Err(DomainError::FailedPrecondition(
+                "the operator key comes from configuration; change it there".into(),
+            ));
+        }
+    };
+    if found { Ok(target) } else { Err(DomainError::not_found("actor", target)) }
+}
+
+async fn owned_key(tx: &impl ConnectionTrait, owner: &str, key_id: &str, field: &str) -> Result<ActorKey> {
+    let row = actor_key::Entity::find_by_id(key_id).one(tx).await?;
+    match row {
+        Some(row) if row.owner_id == owner => super::catalogue::key_from_row(row),
+        _ => Err(DomainError::invalid(field, format!("names no key of {owner}"))),
+    }
+}
+
+/// Checks a qualification description against the registry and fills in the EQF level.
+async fn check_description(tx: &impl ConnectionTrait, qualification: &mut Qualification) -> Result<()> {
+    if let Some(level) = qualification.level.as_mut() {
+        let framework: Framework = match framework::Entity::find_by_id(level.framework_id.as_str()).one(tx).await? {
+            Some(row) => from_doc(&row.doc)?,
+            None => return Err(DomainError::invalid("description.framework_id", "names no registered framework")),
+        };
+        let found = framework.level(&level.level_code).ok_or_else(|| {
+            DomainError::invalid("description.level_code", format!("is not a level of framework {}", framework.id))
+        })?;
+        level.eqf_level = found.eqf_level;
+    }
+    for (index, awarding) in qualification.awarding_body_ids.iter().enumerate() {
+        exists(tx, provider::Entity::find_by_id(awarding.as_str()), &format!("description.awarding_body_ids[{index}]"), "provider").await?;
+    }
+    for (index, accreditation_id) in qualification.quality_assurance.accreditation_ids.iter().enumerate() {
+        let row = accreditation::Entity::find_by_id(accreditation_id.as_str()).one(tx).await?;
+        if !row.is_some_and(|row| row.provider_id == qualification.provider_id) {
+            return Err(DomainError::invalid(
+                format!("description.quality_assurance.accreditation_ids[{index}]"),
+                "names no accreditation of this provider",
+            ));
+        }
+    }
+    for (index, target) in qualification.stackability.stacks_into.iter().enumerate() {
+        exists(tx, qualification::Entity::find_by_id(target.as_str()), &format!("description.stackability.stacks_into[{index}]"), "qualification").await?;
+    }
+    Ok(())
+}
