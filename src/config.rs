@@ -52,6 +52,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TRUST_REGISTRY_DEMO")]
     pub demo: bool,
 
+    /// The registry operator's Ed25519 public key (multibase z6Mk..., base64 or hex).
+    /// Without it every governance write is refused.
+    #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY")]
+    pub operator_key: Option<String>,
+
     /// Largest database connection pool.
     #[arg(long, env = "TRUST_REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

@@ -2,7 +2,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use trust_registry::api::write::OperatorKey;
 use trust_registry::config::{Cli, Command, ServeArgs};
+use trust_registry::domain::keys::parse_public_key;
 use trust_registry::server::{self, ServerOptions};
 use trust_registry::store::{Store, StoreOptions};
 use trust_registry::{demo, telemetry};
@@ -39,9 +41,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "serving trustregistry.v1");
-    let options = ServerOptions {
-        request_timeout: Duration::from_millis(args.request_timeout_ms),
+    let operator_key = match &args.operator_key {
+        Some(text) => Some(OperatorKey::new(parse_public_key(text)?)),
+        None => {
+            tracing::warn!("no operator key configured (--operator-key): governance writes are refused");
+            None
+        }
     };
+    if let Some(key) = &operator_key {
+        tracing::info!(operator_key_id = %key.key_id, "operator key configured");
+    }
+    let options = ServerOptions { request_timeout: Duration::from_millis(args.request_timeout_ms), operator_key };
     server::serve(listener, store, options, server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

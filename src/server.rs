@@ -10,11 +10,15 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::api::CatalogueApi;
+use crate::api::write::services::{AccreditationApi, GovernanceApi, KeyApi, LogApi, ProviderApi, RecognitionApi};
+use crate::api::write::{OperatorKey, Writes};
 use crate::pb::{self, catalogue_service_server::CatalogueServiceServer};
 use crate::store::Store;
 
 /// Largest request message accepted: reads carry a few filters, never bulk data.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Largest write request accepted: one signed envelope with its command.
+pub const MAX_WRITE_REQUEST_BYTES: usize = 512 * 1024;
 /// Largest response message sent: a page of 500 qualifications fits with room to spare.
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// Concurrent calls per HTTP/2 connection.
@@ -25,14 +29,23 @@ pub const MAX_CONCURRENT_STREAMS: u32 = 256;
 pub struct ServerOptions {
     /// Server-side deadline of every call.
     pub request_timeout: Duration,
+    /// The operator's public key; without one, governance writes are refused.
+    pub operator_key: Option<OperatorKey>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self {
-            request_timeout: Duration::from_secs(10),
-        }
+        Self { request_timeout: Duration::from_secs(10), operator_key: None }
     }
+}
+
+/// Applies the message size limits of a write service.
+macro_rules! write_server {
+    ($server:ty, $api:expr) => {
+        <$server>::new($api)
+            .max_decoding_message_size(MAX_WRITE_REQUEST_BYTES)
+            .max_encoding_message_size(MAX_RESPONSE_BYTES)
+    };
 }
 
 /// Serves on `listener` until `shutdown` completes, then drains in-flight calls.
@@ -59,9 +72,23 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let catalogue = CatalogueServiceServer::new(CatalogueApi::new(store))
+    let writes = Writes::new(store.clone(), options.operator_key.clone());
+    let catalogue = CatalogueServiceServer::new(CatalogueApi::new(store.clone()))
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    let log = pb::log_service_server::LogServiceServer::new(LogApi(store))
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
+        .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    use pb::{
+        accreditation_service_server::AccreditationServiceServer, governance_service_server::GovernanceServiceServer,
+        key_service_server::KeyServiceServer, provider_service_server::ProviderServiceServer,
+        recognition_service_server::RecognitionServiceServer,
+    };
+    health_reporter.set_serving::<GovernanceServiceServer<GovernanceApi>>().await;
+    health_reporter.set_serving::<AccreditationServiceServer<AccreditationApi>>().await;
+    health_reporter.set_serving::<ProviderServiceServer<ProviderApi>>().await;
+    health_reporter.set_serving::<RecognitionServiceServer<RecognitionApi>>().await;
+    health_reporter.set_serving::<KeyServiceServer<KeyApi>>().await;
 
     let incoming = TcpListenerStream::new(listener);
     Server::builder()
@@ -76,6 +103,12 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(catalogue)
+        .add_service(log)
+        .add_service(write_server!(GovernanceServiceServer<GovernanceApi>, GovernanceApi(writes.clone())))
+        .add_service(write_server!(AccreditationServiceServer<AccreditationApi>, AccreditationApi(writes.clone())))
+        .add_service(write_server!(ProviderServiceServer<ProviderApi>, ProviderApi(writes.clone())))
+        .add_service(write_server!(RecognitionServiceServer<RecognitionApi>, RecognitionApi(writes.clone())))
+        .add_service(write_server!(KeyServiceServer<KeyApi>, KeyApi(writes)))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())

@@ -30,6 +30,25 @@ fn found<T>(kind: &'static str, id: &str, item: Option<T>) -> Result<T, DomainEr
     item.ok_or_else(|| DomainError::not_found(kind, id))
 }
 
+/// Refuses control characters in a filter value: PostgreSQL cannot hold NUL in text, SQLite
+/// ends a LIKE pattern at NUL, and U+001F separates the names in the stored search text.
+fn without_controls<'a>(field: &str, value: &'a str) -> Result<&'a str, DomainError> {
+    if value.chars().any(char::is_control) {
+        Err(DomainError::invalid(field, "must not contain control characters"))
+    } else {
+        Ok(value)
+    }
+}
+
+/// A free-text filter (see [`optional_text`]) without control characters.
+fn text_filter(field: &str, text: &str) -> Result<Option<String>, DomainError> {
+    let text = optional_text(field, text)?;
+    if let Some(text) = &text {
+        without_controls(field, text)?;
+    }
+    Ok(text)
+}
+
 #[tonic::async_trait]
 impl CatalogueService for CatalogueApi {
     #[tracing::instrument(skip_all, fields(id = %request.get_ref().id))]
@@ -57,6 +76,7 @@ impl CatalogueService for CatalogueApi {
             accredited_at,
         } = request.into_inner();
         let scheme = IdentifierScheme::from_pb("identifier_scheme", identifier_scheme)?;
+        without_controls("identifier_value", &identifier_value)?;
         let identifier = match (scheme, identifier_value.is_empty()) {
             (None, true) => None,
             (Some(scheme), false) => Some((scheme, identifier_value)),
@@ -72,7 +92,7 @@ impl CatalogueService for CatalogueApi {
             }
         };
         let query = ProviderQuery {
-            text: optional_text("text", &text)?,
+            text: text_filter("text", &text)?,
             country: optional_country("country", &country)?,
             kind: ProviderKind::from_pb("kind", kind)?,
             identifier,
@@ -132,7 +152,7 @@ impl CatalogueService for CatalogueApi {
             (false, Some(_)) if level_code.len() > 16 => {
                 return Err(DomainError::invalid("level_code", "must be at most 16 characters").into());
             }
-            (false, Some(_)) => Some(level_code),
+            (false, Some(_)) => Some(without_controls("level_code", &level_code)?.to_owned()),
         };
         let eqf_level = match eqf_level {
             None => None,
@@ -152,14 +172,14 @@ impl CatalogueService for CatalogueApi {
             return Err(DomainError::invalid("ects_min", "must not exceed ects_max").into());
         }
         let query = QualificationQuery {
-            text: optional_text("text", &text)?,
+            text: text_filter("text", &text)?,
             provider_id: optional_id(IdKind::Provider, "provider_id", &provider_id)?,
             framework_id,
             level_code,
             eqf_level,
             ects_min,
             ects_max,
-            skill_uri: optional_uri("skill_uri", &skill_uri)?,
+            skill_uri: optional_uri("skill_uri", without_controls("skill_uri", &skill_uri)?)?,
             stackability: Stackability::from_pb("stackability", stackability)?,
             include_withdrawn,
         };

@@ -104,14 +104,14 @@ pub fn from_timestamp(
     .transpose()
 }
 
-fn localized(strings: Vec<LocalizedString>) -> Vec<pb::LocalizedString> {
+pub(crate) fn localized(strings: Vec<LocalizedString>) -> Vec<pb::LocalizedString> {
     strings
         .into_iter()
         .map(|LocalizedString { language, value }| pb::LocalizedString { language, value })
         .collect()
 }
 
-fn identifiers(ids: Vec<ExternalIdentifier>) -> Vec<pb::ExternalIdentifier> {
+pub(crate) fn identifiers(ids: Vec<ExternalIdentifier>) -> Vec<pb::ExternalIdentifier> {
     ids.into_iter()
         .map(
             |ExternalIdentifier {

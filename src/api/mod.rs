@@ -3,6 +3,7 @@
 pub mod catalogue;
 pub mod convert;
 pub mod request;
+pub mod write;
 mod status;
 
 pub use catalogue::CatalogueApi;

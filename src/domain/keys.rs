@@ -48,6 +48,23 @@ pub fn parse_multibase(field: &str, text: &str) -> Result<[u8; 32], DomainError>
     }
 }
 
+/// Parses a public key given as multibase (`z6Mk...`), base64 or hex.
+pub fn parse_public_key(text: &str) -> Result<[u8; 32], DomainError> {
+    use base64::Engine;
+    let text = text.trim();
+    if text.starts_with("z6Mk") {
+        return parse_multibase("operator key", text);
+    }
+    let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        (0..32).map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or(0)).collect::<Vec<u8>>()
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| DomainError::invalid("public key", "must be multibase z6Mk..., base64 or 64 hex digits"))?
+    };
+    bytes.try_into().map_err(|_| DomainError::invalid("public key", "must be 32 bytes"))
+}
+
 impl ActorKey {
     /// A key valid from `valid_from`, with no end and not revoked.
     pub fn new(public_key: [u8; 32], valid_from: Timestamp) -> Self {

@@ -27,7 +27,7 @@ use crate::domain::model::*;
 use crate::domain::time::Timestamp;
 use crate::store::Store;
 
-/// How many objects of each kind [`load`] wrote.
+/// How many objects of each kind the demo loader wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DemoSummary {
     pub qa_agencies: usize,
@@ -38,51 +38,33 @@ pub struct DemoSummary {
     pub recognitions: usize,
 }
 
-/// Loads the demo dataset into an empty store; returns Ok(None) without writing if the store is not empty.
-pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
-    if !store.is_empty().await? {
-        return Ok(None);
-    }
+/// The frameworks the dataset levels its qualifications in, read from the store.
+pub async fn frameworks(store: &Store) -> Result<HashMap<String, Framework>, DomainError> {
     let mut frameworks = HashMap::new();
     for id in FRAMEWORK_IDS {
         let framework = store.framework(id).await?.ok_or_else(|| {
-            DomainError::FailedPrecondition(format!(
-                "the demo dataset needs framework {id}, which is not seeded"
-            ))
+            DomainError::FailedPrecondition(format!("the demo dataset needs framework {id}, which is not seeded"))
         })?;
         frameworks.insert(id.to_string(), framework);
     }
-    // Build everything before the first write, so a missing level leaves the store untouched.
-    let qualifications = qualifications(&frameworks)?;
-    let (agencies, bodies, providers) = (qa_agencies(), recognition_bodies(), providers());
-    let (accreditations, recognitions) = (accreditations(), recognitions());
+    Ok(frameworks)
+}
 
-    for (agency, keys) in &agencies {
-        store.insert_qa_agency(agency, keys).await?;
-    }
-    for (body, keys) in &bodies {
-        store.insert_recognition_body(body, keys).await?;
-    }
-    for (provider, keys) in &providers {
-        store.insert_provider(provider, keys).await?;
-    }
-    for (accreditation, history) in &accreditations {
-        store.insert_accreditation(accreditation, history).await?;
-    }
-    for qualification in &qualifications {
-        store.insert_qualification(qualification).await?;
-    }
-    for recognition in &recognitions {
-        store.insert_recognition(recognition).await?;
-    }
-    Ok(Some(DemoSummary {
-        qa_agencies: agencies.len(),
-        recognition_bodies: bodies.len(),
-        providers: providers.len(),
-        accreditations: accreditations.len(),
-        qualifications: qualifications.len(),
-        recognitions: recognitions.len(),
-    }))
+/// Every demo actor's signing key, by key id: agencies, bodies, providers, and the key
+/// provider `northbridge` rotated to.
+pub fn signing_keys() -> HashMap<String, SigningKey> {
+    let slugs = AGENCIES
+        .iter()
+        .map(|row| row.0)
+        .chain(BODIES.iter().map(|row| row.0))
+        .chain(PROVIDERS.iter().map(|row| row.0))
+        .chain(["northbridge-2024"]);
+    slugs
+        .map(|slug| {
+            let key = demo_signing_key(slug);
+            (crate::domain::keys::key_id(&key.verifying_key().to_bytes()), key)
+        })
+        .collect()
 }
 
 /// The deterministic demo signing key of a demo actor, for later signed writes: secret = SHA-256("trust-registry demo key\0" || actor_name).
