@@ -31,6 +31,10 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the gRPC server.
     Serve(ServeArgs),
+    /// Create an Ed25519 key pair for signing writes.
+    Keygen(crate::cli::keygen::KeygenArgs),
+    /// Sign a command written as JSON and send it to the registry.
+    Submit(crate::cli::submit::SubmitArgs),
 }
 
 /// Settings of `trust-registry serve`.

@@ -15,6 +15,8 @@ async fn main() -> ExitCode {
     telemetry::init(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Keygen(args) => trust_registry::cli::keygen::run(&args),
+        Command::Submit(args) => trust_registry::cli::submit::run(&args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,7 +53,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(key) = &operator_key {
         tracing::info!(operator_key_id = %key.key_id, "operator key configured");
     }
-    let options = ServerOptions { request_timeout: Duration::from_millis(args.request_timeout_ms), operator_key };
+    let options = ServerOptions {
+        request_timeout: Duration::from_millis(args.request_timeout_ms),
+        operator_key,
+    };
     server::serve(listener, store, options, server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
