@@ -10,7 +10,9 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::api::CatalogueApi;
-use crate::api::write::services::{AccreditationApi, GovernanceApi, KeyApi, LogApi, ProviderApi, RecognitionApi};
+use crate::api::write::services::{
+    AccreditationApi, GovernanceApi, KeyApi, LogApi, ProviderApi, RecognitionApi,
+};
 use crate::api::write::{OperatorKey, Writes};
 use crate::pb::{self, catalogue_service_server::CatalogueServiceServer};
 use crate::store::Store;
@@ -35,7 +37,10 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self { request_timeout: Duration::from_secs(10), operator_key: None }
+        Self {
+            request_timeout: Duration::from_secs(10),
+            operator_key: None,
+        }
     }
 }
 
@@ -80,14 +85,22 @@ pub async fn serve(
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
     use pb::{
-        accreditation_service_server::AccreditationServiceServer, governance_service_server::GovernanceServiceServer,
-        key_service_server::KeyServiceServer, provider_service_server::ProviderServiceServer,
-        recognition_service_server::RecognitionServiceServer,
+        accreditation_service_server::AccreditationServiceServer,
+        governance_service_server::GovernanceServiceServer, key_service_server::KeyServiceServer,
+        provider_service_server::ProviderServiceServer, recognition_service_server::RecognitionServiceServer,
     };
-    health_reporter.set_serving::<GovernanceServiceServer<GovernanceApi>>().await;
-    health_reporter.set_serving::<AccreditationServiceServer<AccreditationApi>>().await;
-    health_reporter.set_serving::<ProviderServiceServer<ProviderApi>>().await;
-    health_reporter.set_serving::<RecognitionServiceServer<RecognitionApi>>().await;
+    health_reporter
+        .set_serving::<GovernanceServiceServer<GovernanceApi>>()
+        .await;
+    health_reporter
+        .set_serving::<AccreditationServiceServer<AccreditationApi>>()
+        .await;
+    health_reporter
+        .set_serving::<ProviderServiceServer<ProviderApi>>()
+        .await;
+    health_reporter
+        .set_serving::<RecognitionServiceServer<RecognitionApi>>()
+        .await;
     health_reporter.set_serving::<KeyServiceServer<KeyApi>>().await;
 
     let incoming = TcpListenerStream::new(listener);
@@ -104,10 +117,22 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(catalogue)
         .add_service(log)
-        .add_service(write_server!(GovernanceServiceServer<GovernanceApi>, GovernanceApi(writes.clone())))
-        .add_service(write_server!(AccreditationServiceServer<AccreditationApi>, AccreditationApi(writes.clone())))
-        .add_service(write_server!(ProviderServiceServer<ProviderApi>, ProviderApi(writes.clone())))
-        .add_service(write_server!(RecognitionServiceServer<RecognitionApi>, RecognitionApi(writes.clone())))
+        .add_service(write_server!(
+            GovernanceServiceServer<GovernanceApi>,
+            GovernanceApi(writes.clone())
+        ))
+        .add_service(write_server!(
+            AccreditationServiceServer<AccreditationApi>,
+            AccreditationApi(writes.clone())
+        ))
+        .add_service(write_server!(
+            ProviderServiceServer<ProviderApi>,
+            ProviderApi(writes.clone())
+        ))
+        .add_service(write_server!(
+            RecognitionServiceServer<RecognitionApi>,
+            RecognitionApi(writes.clone())
+        ))
         .add_service(write_server!(KeyServiceServer<KeyApi>, KeyApi(writes)))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;

@@ -3,7 +3,7 @@
 pub mod catalogue;
 pub mod convert;
 pub mod request;
-pub mod write;
 mod status;
+pub mod write;
 
 pub use catalogue::CatalogueApi;

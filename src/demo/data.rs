@@ -43,7 +43,9 @@ pub async fn frameworks(store: &Store) -> Result<HashMap<String, Framework>, Dom
     let mut frameworks = HashMap::new();
     for id in FRAMEWORK_IDS {
         let framework = store.framework(id).await?.ok_or_else(|| {
-            DomainError::FailedPrecondition(format!("the demo dataset needs framework {id}, which is not seeded"))
+            DomainError::FailedPrecondition(format!(
+                "the demo dataset needs framework {id}, which is not seeded"
+            ))
         })?;
         frameworks.insert(id.to_string(), framework);
     }

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use ed25519_dalek::SigningKey;
 use super::data::{self, DemoSummary};
 use crate::api::convert::{identifiers, localized, timestamp};
 use crate::api::write::{OperatorKey, SignedCommand, Writes, seal};
@@ -14,6 +13,7 @@ use crate::domain::write::{Applied, Receipt};
 use crate::domain::{DomainError, Timestamp};
 use crate::pb;
 use crate::store::Store;
+use ed25519_dalek::SigningKey;
 
 /// The demo operator key. It is public: never configure it as a real registry's operator key.
 pub fn demo_operator_key() -> SigningKey {
@@ -32,24 +32,36 @@ struct Loader {
 impl Loader {
     fn header(&mut self) -> Option<pb::CommandHeader> {
         self.counter += 1;
-        Some(pb::CommandHeader { issued_at: Some(timestamp(Timestamp::now())), nonce: format!("demo-load-{:08}", self.counter) })
+        Some(pb::CommandHeader {
+            issued_at: Some(timestamp(Timestamp::now())),
+            nonce: format!("demo-load-{:08}", self.counter),
+        })
     }
 
     fn id(&self, dataset_id: &str) -> Result<String, DomainError> {
-        self.ids
-            .get(dataset_id)
-            .cloned()
-            .ok_or_else(|| DomainError::FailedPrecondition(format!("demo dataset: {dataset_id} referenced before it was written")))
+        self.ids.get(dataset_id).cloned().ok_or_else(|| {
+            DomainError::FailedPrecondition(format!(
+                "demo dataset: {dataset_id} referenced before it was written"
+            ))
+        })
     }
 
     fn key_of(&self, keys: &[ActorKey], at: Timestamp) -> Result<SigningKey, DomainError> {
         keys.iter()
             .filter(|key| key.usable_at(at))
             .find_map(|key| self.keys.get(&key.key_id).cloned())
-            .ok_or_else(|| DomainError::FailedPrecondition("demo dataset: an actor has no usable demo key".into()))
+            .ok_or_else(|| {
+                DomainError::FailedPrecondition("demo dataset: an actor has no usable demo key".into())
+            })
     }
 
-    async fn send<C: SignedCommand>(&self, service: &str, method: &str, key: &SigningKey, command: C) -> Result<Applied, DomainError> {
+    async fn send<C: SignedCommand>(
+        &self,
+        service: &str,
+        method: &str,
+        key: &SigningKey,
+        command: C,
+    ) -> Result<Applied, DomainError> {
         let rpc = format!("/trustregistry.v1.{service}/{method}");
         let envelope = seal(key, &rpc, &command);
         let Receipt { applied, .. } = self.writes.submit::<C>(&rpc, Some(envelope)).await?;
@@ -78,7 +90,10 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
     let (accreditations, recognitions) = (data::accreditations(), data::recognitions());
     let operator = demo_operator_key();
     let mut loader = Loader {
-        writes: Writes::new(store.clone(), Some(OperatorKey::new(operator.verifying_key().to_bytes()))),
+        writes: Writes::new(
+            store.clone(),
+            Some(OperatorKey::new(operator.verifying_key().to_bytes())),
+        ),
         keys: data::signing_keys(),
         operator,
         ids: HashMap::new(),
@@ -98,7 +113,10 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
             admitted_at: Some(timestamp(agency.admitted_at)),
         };
         let operator = loader.operator.clone();
-        let Applied::QaAgency(admitted) = loader.send("GovernanceService", "AdmitQaAgency", &operator, command).await? else {
+        let Applied::QaAgency(admitted) = loader
+            .send("GovernanceService", "AdmitQaAgency", &operator, command)
+            .await?
+        else {
             unreachable!("AdmitQaAgency answers with an agency")
         };
         loader.ids.insert(agency.id.clone(), admitted.item.id.clone());
@@ -117,7 +135,10 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
             admitted_at: Some(timestamp(body.admitted_at)),
         };
         let operator = loader.operator.clone();
-        let Applied::RecognitionBody(admitted) = loader.send("GovernanceService", "AdmitRecognitionBody", &operator, command).await? else {
+        let Applied::RecognitionBody(admitted) = loader
+            .send("GovernanceService", "AdmitRecognitionBody", &operator, command)
+            .await?
+        else {
             unreachable!("AdmitRecognitionBody answers with a body")
         };
         loader.ids.insert(body.id.clone(), admitted.item.id.clone());
@@ -135,7 +156,10 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
             keys: key_specs(keys),
         };
         let agency = agency_keys[&provider.registered_by].clone();
-        let Applied::Provider(registered) = loader.send("AccreditationService", "RegisterProvider", &agency, command).await? else {
+        let Applied::Provider(registered) = loader
+            .send("AccreditationService", "RegisterProvider", &agency, command)
+            .await?
+        else {
             unreachable!("RegisterProvider answers with a provider")
         };
         loader.ids.insert(provider.id.clone(), registered.item.id.clone());
@@ -160,7 +184,10 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
             report_url: accreditation.report_url.clone(),
             conditions: accreditation.conditions.clone(),
         };
-        let Applied::Accreditation(recorded) = loader.send("AccreditationService", "RecordAccreditation", &agency, command).await? else {
+        let Applied::Accreditation(recorded) = loader
+            .send("AccreditationService", "RecordAccreditation", &agency, command)
+            .await?
+        else {
             unreachable!("RecordAccreditation answers with an accreditation")
         };
         let registry_id = recorded.accreditation.id.clone();
@@ -172,9 +199,20 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
                 accreditation_id: registry_id.clone(),
                 status: pb::AccreditationStatus::from(period.status).into(),
                 effective_at: Some(timestamp(period.effective_from)),
-                reason: if period.reason.is_empty() { "status change".into() } else { period.reason.clone() },
+                reason: if period.reason.is_empty() {
+                    "status change".into()
+                } else {
+                    period.reason.clone()
+                },
             };
-            loader.send("AccreditationService", "ChangeAccreditationStatus", &agency, command).await?;
+            loader
+                .send(
+                    "AccreditationService",
+                    "ChangeAccreditationStatus",
+                    &agency,
+                    command,
+                )
+                .await?;
         }
     }
     // Publish a qualification only once everything it stacks into is published.
@@ -183,14 +221,21 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
         let before = pending.len();
         let mut waiting = Vec::new();
         for qualification in pending {
-            if qualification.stackability.stacks_into.iter().any(|id| !loader.ids.contains_key(id)) {
+            if qualification
+                .stackability
+                .stacks_into
+                .iter()
+                .any(|id| !loader.ids.contains_key(id))
+            {
                 waiting.push(qualification);
                 continue;
             }
             publish(&mut loader, &provider_keys, qualification).await?;
         }
         if waiting.len() == before {
-            return Err(DomainError::FailedPrecondition("demo dataset: qualifications stack into each other in a cycle".into()));
+            return Err(DomainError::FailedPrecondition(
+                "demo dataset: qualifications stack into each other in a cycle".into(),
+            ));
         }
         pending = waiting;
     }
@@ -203,12 +248,18 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
             route: pb::RecognitionRoute::from(recognition.route).into(),
             outcome: pb::RecognitionOutcome::from(recognition.outcome).into(),
             credits_granted: recognition.credits_granted,
-            credit_system: recognition.credit_system.map(|c| pb::CreditSystem::from(c).into()).unwrap_or_default(),
+            credit_system: recognition
+                .credit_system
+                .map(|c| pb::CreditSystem::from(c).into())
+                .unwrap_or_default(),
             target_programme: recognition.target_programme.clone(),
             conditions: recognition.conditions.clone(),
             decided_at: Some(timestamp(recognition.decided_at)),
         };
-        let Applied::Recognition(published) = loader.send("RecognitionService", "PublishRecognition", &body, command).await? else {
+        let Applied::Recognition(published) = loader
+            .send("RecognitionService", "PublishRecognition", &body, command)
+            .await?
+        else {
             unreachable!("PublishRecognition answers with a recognition")
         };
         if let Some(retracted_at) = recognition.retracted_at {
@@ -218,7 +269,9 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
                 retracted_at: Some(timestamp(retracted_at)),
                 reason: "demo: retracted decision".into(),
             };
-            loader.send("RecognitionService", "RetractRecognition", &body, command).await?;
+            loader
+                .send("RecognitionService", "RetractRecognition", &body, command)
+                .await?;
         }
     }
     // Retirements last, so that retired agencies' earlier decisions could be recorded.
@@ -230,7 +283,9 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
             reason: "demo: agency retired".into(),
         };
         let operator = loader.operator.clone();
-        loader.send("GovernanceService", "RetireQaAgency", &operator, command).await?;
+        loader
+            .send("GovernanceService", "RetireQaAgency", &operator, command)
+            .await?;
     }
     Ok(Some(DemoSummary {
         qa_agencies: agencies.len(),
@@ -242,9 +297,14 @@ pub async fn load(store: &Store) -> Result<Option<DemoSummary>, DomainError> {
     }))
 }
 
-async fn publish(loader: &mut Loader, provider_keys: &HashMap<String, SigningKey>, q: &Qualification) -> Result<(), DomainError> {
+async fn publish(
+    loader: &mut Loader,
+    provider_keys: &HashMap<String, SigningKey>,
+    q: &Qualification,
+) -> Result<(), DomainError> {
     let key = provider_keys[&q.provider_id].clone();
-    let map = |ids: &[String], loader: &Loader| ids.iter().map(|id| loader.id(id)).collect::<Result<Vec<_>, _>>();
+    let map =
+        |ids: &[String], loader: &Loader| ids.iter().map(|id| loader.id(id)).collect::<Result<Vec<_>, _>>();
     let description = pb::QualificationDescription {
         titles: localized(q.titles.clone()),
         awarding_body_ids: map(&q.awarding_body_ids, loader)?,
@@ -252,7 +312,10 @@ async fn publish(loader: &mut Loader, provider_keys: &HashMap<String, SigningKey
         learning_outcomes: q
             .learning_outcomes
             .iter()
-            .map(|o| pb::LearningOutcome { text: o.text.clone(), skill_uris: o.skill_uris.clone() })
+            .map(|o| pb::LearningOutcome {
+                text: o.text.clone(),
+                skill_uris: o.skill_uris.clone(),
+            })
             .collect(),
         workload: Some(pb::Workload {
             credit_system: pb::CreditSystem::from(q.workload.credit_system).into(),
@@ -260,9 +323,17 @@ async fn publish(loader: &mut Loader, provider_keys: &HashMap<String, SigningKey
             other_system: q.workload.other_system.clone(),
             ects: q.workload.ects,
         }),
-        framework_id: q.level.as_ref().map(|l| l.framework_id.clone()).unwrap_or_default(),
+        framework_id: q
+            .level
+            .as_ref()
+            .map(|l| l.framework_id.clone())
+            .unwrap_or_default(),
         level_code: q.level.as_ref().map(|l| l.level_code.clone()).unwrap_or_default(),
-        assessment_types: q.assessment_types.iter().map(|&t| pb::AssessmentType::from(t).into()).collect(),
+        assessment_types: q
+            .assessment_types
+            .iter()
+            .map(|&t| pb::AssessmentType::from(t).into())
+            .collect(),
         assessment_description: q.assessment_description.clone(),
         participation: pb::ParticipationForm::from(q.participation).into(),
         quality_assurance: Some(pb::QualityAssurance {
@@ -270,7 +341,10 @@ async fn publish(loader: &mut Loader, provider_keys: &HashMap<String, SigningKey
             accreditation_ids: map(&q.quality_assurance.accreditation_ids, loader)?,
         }),
         prerequisites: q.prerequisites.clone(),
-        supervision: q.supervision.map(|s| pb::Supervision::from(s).into()).unwrap_or_default(),
+        supervision: q
+            .supervision
+            .map(|s| pb::Supervision::from(s).into())
+            .unwrap_or_default(),
         grading_scheme: q.grading_scheme.clone(),
         stackability: Some(pb::StackabilityOptions {
             stackability: pb::Stackability::from(q.stackability.stackability).into(),
@@ -282,8 +356,14 @@ async fn publish(loader: &mut Loader, provider_keys: &HashMap<String, SigningKey
         field_of_study: q.field_of_study.clone(),
         languages: q.languages.clone(),
     };
-    let command = pb::PublishQualificationCommand { header: loader.header(), description: Some(description.clone()) };
-    let Applied::Qualification(published) = loader.send("ProviderService", "PublishQualification", &key, command).await? else {
+    let command = pb::PublishQualificationCommand {
+        header: loader.header(),
+        description: Some(description.clone()),
+    };
+    let Applied::Qualification(published) = loader
+        .send("ProviderService", "PublishQualification", &key, command)
+        .await?
+    else {
         unreachable!("PublishQualification answers with a qualification")
     };
     loader.ids.insert(q.id.clone(), published.id.clone());
@@ -293,7 +373,9 @@ async fn publish(loader: &mut Loader, provider_keys: &HashMap<String, SigningKey
             qualification_id: published.id.clone(),
             description: Some(description.clone()),
         };
-        loader.send("ProviderService", "ReviseQualification", &key, command).await?;
+        loader
+            .send("ProviderService", "ReviseQualification", &key, command)
+            .await?;
     }
     if let Some(withdrawn_at) = q.withdrawn_at {
         let command = pb::WithdrawQualificationCommand {
@@ -302,7 +384,9 @@ async fn publish(loader: &mut Loader, provider_keys: &HashMap<String, SigningKey
             withdrawn_at: Some(timestamp(withdrawn_at.max(Timestamp::now()))),
             reason: "demo: withdrawn by the provider".into(),
         };
-        loader.send("ProviderService", "WithdrawQualification", &key, command).await?;
+        loader
+            .send("ProviderService", "WithdrawQualification", &key, command)
+            .await?;
     }
     Ok(())
 }

@@ -45,7 +45,10 @@ pub fn change_status(
         Reinstated => current.status == Suspended,
         Withdrawn => current.status != Withdrawn,
         Granted => {
-            return Err(DomainError::invalid("status", "must be SUSPENDED, REINSTATED or WITHDRAWN"));
+            return Err(DomainError::invalid(
+                "status",
+                "must be SUSPENDED, REINSTATED or WITHDRAWN",
+            ));
         }
     };
     if !allowed {
@@ -64,7 +67,12 @@ pub fn change_status(
     if let Some(last) = next.last_mut() {
         last.effective_until = Some(effective_at);
     }
-    next.push(StatusPeriod { status, effective_from: effective_at, effective_until: None, reason: reason.to_owned() });
+    next.push(StatusPeriod {
+        status,
+        effective_from: effective_at,
+        effective_until: None,
+        reason: reason.to_owned(),
+    });
     Ok(next)
 }
 
@@ -78,7 +86,12 @@ mod tests {
     }
 
     fn granted() -> Vec<StatusPeriod> {
-        vec![StatusPeriod { status: Granted, effective_from: t(10), effective_until: None, reason: String::new() }]
+        vec![StatusPeriod {
+            status: Granted,
+            effective_from: t(10),
+            effective_until: None,
+            reason: String::new(),
+        }]
     }
 
     #[test]

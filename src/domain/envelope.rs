@@ -33,8 +33,10 @@ pub fn sign(key: &SigningKey, rpc: &str, command: &[u8]) -> [u8; 64] {
 /// Verifies an envelope signature with `verify_strict`.
 pub fn verify(public_key: &[u8; 32], rpc: &str, command: &[u8], signature: &[u8]) -> Result<(), DomainError> {
     let bad = |why: &str| DomainError::Unauthenticated(format!("envelope.signature: {why}"));
-    let key = VerifyingKey::from_bytes(public_key).map_err(|_| bad("the signer's public key is not a valid Ed25519 point"))?;
-    let signature = Signature::from_slice(signature).map_err(|_| bad("must be a 64-byte Ed25519 signature"))?;
+    let key = VerifyingKey::from_bytes(public_key)
+        .map_err(|_| bad("the signer's public key is not a valid Ed25519 point"))?;
+    let signature =
+        Signature::from_slice(signature).map_err(|_| bad("must be a 64-byte Ed25519 signature"))?;
     key.verify_strict(&signing_message(rpc, command), &signature)
         .map_err(|_| bad("does not verify for this key, RPC and command bytes"))
 }
@@ -75,11 +77,16 @@ pub fn check_issued_at(issued_at: Timestamp, now: Timestamp) -> Result<(), Domai
 /// Checks a nonce: 16 to 128 characters of `A-Z a-z 0-9 - _`.
 pub fn check_nonce(nonce: &str) -> Result<(), DomainError> {
     let ok = (16..=128).contains(&nonce.len())
-        && nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
-        Err(DomainError::invalid("header.nonce", "must be 16 to 128 characters of A-Z, a-z, 0-9, '-' or '_'"))
+        Err(DomainError::invalid(
+            "header.nonce",
+            "must be 16 to 128 characters of A-Z, a-z, 0-9, '-' or '_'",
+        ))
     }
 }
 
@@ -96,7 +103,15 @@ mod tests {
         let signature = sign(&key, RPC, b"command");
         verify(&public, RPC, b"command", &signature).unwrap();
         assert!(verify(&public, RPC, b"commanD", &signature).is_err());
-        assert!(verify(&public, "/trustregistry.v1.ProviderService/PublishQualification", b"command", &signature).is_err());
+        assert!(
+            verify(
+                &public,
+                "/trustregistry.v1.ProviderService/PublishQualification",
+                b"command",
+                &signature
+            )
+            .is_err()
+        );
         assert!(verify(&public, RPC, b"command", &signature[..63]).is_err());
         let other = SigningKey::from_bytes(&[8; 32]).verifying_key().to_bytes();
         assert!(verify(&other, RPC, b"command", &signature).is_err());
@@ -107,9 +122,13 @@ mod tests {
         let now = Timestamp::from_unix_seconds(1_000_000);
         check_issued_at(now.plus_seconds(300), now).unwrap();
         check_issued_at(now.plus_seconds(-300), now).unwrap();
-        let future = check_issued_at(now.plus_seconds(301), now).unwrap_err().to_string();
+        let future = check_issued_at(now.plus_seconds(301), now)
+            .unwrap_err()
+            .to_string();
         assert!(future.contains("future"), "{future}");
-        let stale = check_issued_at(now.plus_seconds(-301), now).unwrap_err().to_string();
+        let stale = check_issued_at(now.plus_seconds(-301), now)
+            .unwrap_err()
+            .to_string();
         assert!(stale.contains("stale"), "{stale}");
     }
 

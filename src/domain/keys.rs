@@ -56,13 +56,19 @@ pub fn parse_public_key(text: &str) -> Result<[u8; 32], DomainError> {
         return parse_multibase("operator key", text);
     }
     let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        (0..32).map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or(0)).collect::<Vec<u8>>()
+        (0..32)
+            .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).unwrap_or(0))
+            .collect::<Vec<u8>>()
     } else {
         base64::engine::general_purpose::STANDARD
             .decode(text)
-            .map_err(|_| DomainError::invalid("public key", "must be multibase z6Mk..., base64 or 64 hex digits"))?
+            .map_err(|_| {
+                DomainError::invalid("public key", "must be multibase z6Mk..., base64 or 64 hex digits")
+            })?
     };
-    bytes.try_into().map_err(|_| DomainError::invalid("public key", "must be 32 bytes"))
+    bytes
+        .try_into()
+        .map_err(|_| DomainError::invalid("public key", "must be 32 bytes"))
 }
 
 impl ActorKey {

@@ -1,8 +1,8 @@
 //! Types and rules of the registry. Nothing here knows about gRPC or the database.
 
 pub mod accreditation;
-pub mod envelope;
 pub mod enums;
+pub mod envelope;
 pub mod error;
 pub mod ids;
 pub mod keys;

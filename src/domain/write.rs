@@ -30,7 +30,12 @@ impl Role {
 
 /// The roles allowed to sign writes to each RPC, by full RPC name.
 pub fn rpc_roles(rpc: &str) -> Option<&'static [Role]> {
-    const ANY: &[Role] = &[Role::Operator, Role::QaAgency, Role::Provider, Role::RecognitionBody];
+    const ANY: &[Role] = &[
+        Role::Operator,
+        Role::QaAgency,
+        Role::Provider,
+        Role::RecognitionBody,
+    ];
     let (service, _method) = rpc.strip_prefix("/trustregistry.v1.")?.split_once('/')?;
     Some(match service {
         "GovernanceService" => &[Role::Operator],
@@ -110,26 +115,72 @@ pub struct EnvelopeRecord {
 /// A validated write, with ids already minted from the envelope.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    AdmitQaAgency { agency: QaAgency, keys: Vec<ActorKey> },
-    RetireQaAgency { agency_id: String, retired_at: Timestamp, reason: String },
-    AdmitRecognitionBody { body: RecognitionBody, keys: Vec<ActorKey> },
-    RetireRecognitionBody { body_id: String, retired_at: Timestamp, reason: String },
+    AdmitQaAgency {
+        agency: QaAgency,
+        keys: Vec<ActorKey>,
+    },
+    RetireQaAgency {
+        agency_id: String,
+        retired_at: Timestamp,
+        reason: String,
+    },
+    AdmitRecognitionBody {
+        body: RecognitionBody,
+        keys: Vec<ActorKey>,
+    },
+    RetireRecognitionBody {
+        body_id: String,
+        retired_at: Timestamp,
+        reason: String,
+    },
     AddFramework(Framework),
     /// `registered_by` is set from the signer when applied.
-    RegisterProvider { provider: Provider, keys: Vec<ActorKey> },
+    RegisterProvider {
+        provider: Provider,
+        keys: Vec<ActorKey>,
+    },
     /// `agency_id` is set from the signer when applied.
     RecordAccreditation(Accreditation),
-    ChangeAccreditationStatus { accreditation_id: String, status: AccreditationStatus, effective_at: Timestamp, reason: String },
+    ChangeAccreditationStatus {
+        accreditation_id: String,
+        status: AccreditationStatus,
+        effective_at: Timestamp,
+        reason: String,
+    },
     /// `provider_id` and the EQF level are set when applied.
     PublishQualification(Qualification),
-    ReviseQualification { qualification_id: String, description: Qualification },
-    WithdrawQualification { qualification_id: String, withdrawn_at: Timestamp, reason: String },
+    ReviseQualification {
+        qualification_id: String,
+        description: Qualification,
+    },
+    WithdrawQualification {
+        qualification_id: String,
+        withdrawn_at: Timestamp,
+        reason: String,
+    },
     /// `body_id` is set from the signer when applied.
     PublishRecognition(Recognition),
-    RetractRecognition { recognition_id: String, retracted_at: Timestamp, reason: String },
-    AddKey { actor_id: Option<String>, key: ActorKey },
-    RotateKey { actor_id: Option<String>, old_key_id: String, new_key: ActorKey, rotate_at: Timestamp },
-    RevokeKey { actor_id: Option<String>, key_id: String, revoked_at: Timestamp, reason: String },
+    RetractRecognition {
+        recognition_id: String,
+        retracted_at: Timestamp,
+        reason: String,
+    },
+    AddKey {
+        actor_id: Option<String>,
+        key: ActorKey,
+    },
+    RotateKey {
+        actor_id: Option<String>,
+        old_key_id: String,
+        new_key: ActorKey,
+        rotate_at: Timestamp,
+    },
+    RevokeKey {
+        actor_id: Option<String>,
+        key_id: String,
+        revoked_at: Timestamp,
+        reason: String,
+    },
 }
 
 /// What an accepted write produced; stored with the envelope so that a resent envelope gets

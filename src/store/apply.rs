@@ -1,7 +1,10 @@
 //! Applying accepted writes: each in one transaction together with its stored envelope, so
 //! that no write is acknowledged without its record and no record exists without its write.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 
 use super::entity::*;
 use super::write::*;
@@ -76,7 +79,10 @@ impl Store {
 
     /// A stored write by envelope id.
     pub async fn signed_write(&self, envelope_id: &str) -> Result<Option<StoredWrite>> {
-        let row = signed_write::Entity::find().filter(signed_write::Column::Id.eq(envelope_id)).one(&self.db).await?;
+        let row = signed_write::Entity::find()
+            .filter(signed_write::Column::Id.eq(envelope_id))
+            .one(&self.db)
+            .await?;
         row.map(stored_from_row).transpose()
     }
 
@@ -91,11 +97,18 @@ impl Store {
                 .one(&self.db)
                 .await?
                 .map(|row| (row.admitted_at, row.retired_at)),
-            Some(Role::Provider) => provider::Entity::find_by_id(actor_id).one(&self.db).await?.map(|_| (i64::MIN, None)),
+            Some(Role::Provider) => provider::Entity::find_by_id(actor_id)
+                .one(&self.db)
+                .await?
+                .map(|_| (i64::MIN, None)),
             _ => None,
         };
         Ok(window.is_some_and(|(from, until)| {
-            crate::domain::time::within(at, Some(Timestamp::from_micros(from)), until.map(Timestamp::from_micros))
+            crate::domain::time::within(
+                at,
+                Some(Timestamp::from_micros(from)),
+                until.map(Timestamp::from_micros),
+            )
         }))
     }
 
@@ -103,7 +116,12 @@ impl Store {
     /// An envelope accepted before (same id) returns the first result and writes nothing; another
     /// envelope with the same signer and nonce is refused. Checked here, under the write lock,
     /// so that racing duplicates cannot both be applied.
-    pub async fn apply(&self, envelope: &EnvelopeRecord, signer: &Signer, command: Command) -> Result<(StoredWrite, bool)> {
+    pub async fn apply(
+        &self,
+        envelope: &EnvelopeRecord,
+        signer: &Signer,
+        command: Command,
+    ) -> Result<(StoredWrite, bool)> {
         let _turn = self.writer.lock().await;
         let tx = self.db.begin().await?;
         if let Some(previous) = signed_write::Entity::find()
@@ -141,9 +159,18 @@ impl Store {
             received_at: Set(envelope.received_at.as_micros()),
             applied: Set(to_doc(&applied)?),
         };
-        signed_write::Entity::insert(row).exec_without_returning(&tx).await?;
+        signed_write::Entity::insert(row)
+            .exec_without_returning(&tx)
+            .await?;
         tx.commit().await?;
-        Ok((StoredWrite { envelope: envelope.clone(), log_index: log_index as u64, applied }, false))
+        Ok((
+            StoredWrite {
+                envelope: envelope.clone(),
+                log_index: log_index as u64,
+                applied,
+            },
+            false,
+        ))
     }
 }
 
@@ -168,8 +195,19 @@ async fn apply_command(
             insert_qa_agency(tx, &agency, &keys).await?;
             Ok(Applied::QaAgency(Keyed { item: agency, keys }))
         }
-        Command::RetireQaAgency { agency_id, retired_at, reason: _ } => {
-            let mut agency: QaAgency = doc_of(qa_agency::Entity::find_by_id(agency_id.as_str()).one(tx).await?.map(|r| r.doc), "QA agency", &agency_id)?;
+        Command::RetireQaAgency {
+            agency_id,
+            retired_at,
+            reason: _,
+        } => {
+            let mut agency: QaAgency = doc_of(
+                qa_agency::Entity::find_by_id(agency_id.as_str())
+                    .one(tx)
+                    .await?
+                    .map(|r| r.doc),
+                "QA agency",
+                &agency_id,
+            )?;
             check_retirement(agency.admitted_at, agency.retired_at, retired_at)?;
             agency.retired_at = Some(retired_at);
             update_qa_agency(tx, &agency).await?;
@@ -181,8 +219,19 @@ async fn apply_command(
             insert_recognition_body(tx, &body, &keys).await?;
             Ok(Applied::RecognitionBody(Keyed { item: body, keys }))
         }
-        Command::RetireRecognitionBody { body_id, retired_at, reason: _ } => {
-            let mut body: RecognitionBody = doc_of(recognition_body::Entity::find_by_id(body_id.as_str()).one(tx).await?.map(|r| r.doc), "recognition body", &body_id)?;
+        Command::RetireRecognitionBody {
+            body_id,
+            retired_at,
+            reason: _,
+        } => {
+            let mut body: RecognitionBody = doc_of(
+                recognition_body::Entity::find_by_id(body_id.as_str())
+                    .one(tx)
+                    .await?
+                    .map(|r| r.doc),
+                "recognition body",
+                &body_id,
+            )?;
             check_retirement(body.admitted_at, body.retired_at, retired_at)?;
             body.retired_at = Some(retired_at);
             update_recognition_body(tx, &body).await?;
@@ -190,8 +239,15 @@ async fn apply_command(
             Ok(Applied::RecognitionBody(Keyed { item: body, keys }))
         }
         Command::AddFramework(framework) => {
-            if framework::Entity::find_by_id(framework.id.as_str()).one(tx).await?.is_some() {
-                return Err(DomainError::AlreadyExists(format!("framework {} exists already", framework.id)));
+            if framework::Entity::find_by_id(framework.id.as_str())
+                .one(tx)
+                .await?
+                .is_some()
+            {
+                return Err(DomainError::AlreadyExists(format!(
+                    "framework {} exists already",
+                    framework.id
+                )));
             }
             insert_framework(tx, &framework).await?;
             Ok(Applied::Framework(framework))
@@ -204,25 +260,57 @@ async fn apply_command(
             Ok(Applied::Provider(Keyed { item: provider, keys }))
         }
         Command::RecordAccreditation(mut accreditation) => {
-            exists(tx, provider::Entity::find_by_id(accreditation.provider_id.as_str()), "provider_id", "provider").await?;
+            exists(
+                tx,
+                provider::Entity::find_by_id(accreditation.provider_id.as_str()),
+                "provider_id",
+                "provider",
+            )
+            .await?;
             accreditation.agency_id = signer.actor_id.clone();
             accreditation.recorded_at = now;
             let history = initial_history(&accreditation);
             insert_accreditation(tx, &accreditation, &history).await?;
-            Ok(Applied::Accreditation(AccreditationRecord { accreditation, history }))
+            Ok(Applied::Accreditation(AccreditationRecord {
+                accreditation,
+                history,
+            }))
         }
-        Command::ChangeAccreditationStatus { accreditation_id, status, effective_at, reason } => {
-            let accreditation: Accreditation = doc_of(accreditation::Entity::find_by_id(accreditation_id.as_str()).one(tx).await?.map(|r| r.doc), "accreditation", &accreditation_id)?;
-            signer.require_owner(&format!("accreditation {accreditation_id}"), &accreditation.agency_id)?;
+        Command::ChangeAccreditationStatus {
+            accreditation_id,
+            status,
+            effective_at,
+            reason,
+        } => {
+            let accreditation: Accreditation = doc_of(
+                accreditation::Entity::find_by_id(accreditation_id.as_str())
+                    .one(tx)
+                    .await?
+                    .map(|r| r.doc),
+                "accreditation",
+                &accreditation_id,
+            )?;
+            signer.require_owner(
+                &format!("accreditation {accreditation_id}"),
+                &accreditation.agency_id,
+            )?;
             let history = history_of(tx, &accreditation.id).await?;
             let history = change_status(accreditation.decision, &history, status, effective_at, &reason)?;
             replace_history(tx, &accreditation, &history).await?;
-            Ok(Applied::Accreditation(AccreditationRecord { accreditation, history }))
+            Ok(Applied::Accreditation(AccreditationRecord {
+                accreditation,
+                history,
+            }))
         }
         Command::PublishQualification(mut qualification) => {
             qualification.provider_id = signer.actor_id.clone();
-            if !qualification.awarding_body_ids.contains(&qualification.provider_id) {
-                qualification.awarding_body_ids.insert(0, qualification.provider_id.clone());
+            if !qualification
+                .awarding_body_ids
+                .contains(&qualification.provider_id)
+            {
+                qualification
+                    .awarding_body_ids
+                    .insert(0, qualification.provider_id.clone());
             }
             qualification.published_at = now;
             qualification.version = 1;
@@ -230,11 +318,23 @@ async fn apply_command(
             insert_qualification(tx, &qualification).await?;
             Ok(Applied::Qualification(qualification))
         }
-        Command::ReviseQualification { qualification_id, description } => {
-            let current: Qualification = doc_of(qualification::Entity::find_by_id(qualification_id.as_str()).one(tx).await?.map(|r| r.doc), "qualification", &qualification_id)?;
+        Command::ReviseQualification {
+            qualification_id,
+            description,
+        } => {
+            let current: Qualification = doc_of(
+                qualification::Entity::find_by_id(qualification_id.as_str())
+                    .one(tx)
+                    .await?
+                    .map(|r| r.doc),
+                "qualification",
+                &qualification_id,
+            )?;
             signer.require_owner(&format!("qualification {qualification_id}"), &current.provider_id)?;
             if current.withdrawn_at.is_some() {
-                return Err(DomainError::FailedPrecondition(format!("qualification {qualification_id} is withdrawn")));
+                return Err(DomainError::FailedPrecondition(format!(
+                    "qualification {qualification_id} is withdrawn"
+                )));
             }
             let mut revised = description;
             revised.id = current.id.clone();
@@ -249,30 +349,68 @@ async fn apply_command(
             replace_qualification(tx, &revised).await?;
             Ok(Applied::Qualification(revised))
         }
-        Command::WithdrawQualification { qualification_id, withdrawn_at, reason: _ } => {
-            let mut qualification: Qualification = doc_of(qualification::Entity::find_by_id(qualification_id.as_str()).one(tx).await?.map(|r| r.doc), "qualification", &qualification_id)?;
-            signer.require_owner(&format!("qualification {qualification_id}"), &qualification.provider_id)?;
+        Command::WithdrawQualification {
+            qualification_id,
+            withdrawn_at,
+            reason: _,
+        } => {
+            let mut qualification: Qualification = doc_of(
+                qualification::Entity::find_by_id(qualification_id.as_str())
+                    .one(tx)
+                    .await?
+                    .map(|r| r.doc),
+                "qualification",
+                &qualification_id,
+            )?;
+            signer.require_owner(
+                &format!("qualification {qualification_id}"),
+                &qualification.provider_id,
+            )?;
             if qualification.withdrawn_at.is_some() {
-                return Err(DomainError::FailedPrecondition(format!("qualification {qualification_id} is withdrawn already")));
+                return Err(DomainError::FailedPrecondition(format!(
+                    "qualification {qualification_id} is withdrawn already"
+                )));
             }
             if withdrawn_at < qualification.published_at {
-                return Err(DomainError::invalid("withdrawn_at", "must not be before the publication"));
+                return Err(DomainError::invalid(
+                    "withdrawn_at",
+                    "must not be before the publication",
+                ));
             }
             qualification.withdrawn_at = Some(withdrawn_at);
             replace_qualification(tx, &qualification).await?;
             Ok(Applied::Qualification(qualification))
         }
         Command::PublishRecognition(mut recognition) => {
-            exists(tx, qualification::Entity::find_by_id(recognition.qualification_id.as_str()), "qualification_id", "qualification").await?;
+            exists(
+                tx,
+                qualification::Entity::find_by_id(recognition.qualification_id.as_str()),
+                "qualification_id",
+                "qualification",
+            )
+            .await?;
             recognition.body_id = signer.actor_id.clone();
             insert_recognition(tx, &recognition).await?;
             Ok(Applied::Recognition(recognition))
         }
-        Command::RetractRecognition { recognition_id, retracted_at, reason: _ } => {
-            let mut recognition: Recognition = doc_of(recognition::Entity::find_by_id(recognition_id.as_str()).one(tx).await?.map(|r| r.doc), "recognition", &recognition_id)?;
+        Command::RetractRecognition {
+            recognition_id,
+            retracted_at,
+            reason: _,
+        } => {
+            let mut recognition: Recognition = doc_of(
+                recognition::Entity::find_by_id(recognition_id.as_str())
+                    .one(tx)
+                    .await?
+                    .map(|r| r.doc),
+                "recognition",
+                &recognition_id,
+            )?;
             signer.require_owner(&format!("recognition {recognition_id}"), &recognition.body_id)?;
             if recognition.retracted_at.is_some() {
-                return Err(DomainError::FailedPrecondition(format!("recognition {recognition_id} is retracted already")));
+                return Err(DomainError::FailedPrecondition(format!(
+                    "recognition {recognition_id} is retracted already"
+                )));
             }
             recognition.retracted_at = Some(retracted_at);
             update_recognition(tx, &recognition).await?;
@@ -284,7 +422,12 @@ async fn apply_command(
             add_keys(tx, &owner, std::slice::from_ref(&key)).await?;
             Ok(Applied::Key(key))
         }
-        Command::RotateKey { actor_id, old_key_id, mut new_key, rotate_at } => {
+        Command::RotateKey {
+            actor_id,
+            old_key_id,
+            mut new_key,
+            rotate_at,
+        } => {
             let owner = key_target(tx, signer, actor_id).await?;
             let mut old_key = owned_key(tx, &owner, &old_key_id, "old_key_id").await?;
             if !old_key.usable_at(rotate_at) {
@@ -300,11 +443,18 @@ async fn apply_command(
             add_keys(tx, &owner, std::slice::from_ref(&new_key)).await?;
             Ok(Applied::KeyRotation { old_key, new_key })
         }
-        Command::RevokeKey { actor_id, key_id, revoked_at, reason } => {
+        Command::RevokeKey {
+            actor_id,
+            key_id,
+            revoked_at,
+            reason,
+        } => {
             let owner = key_target(tx, signer, actor_id).await?;
             let mut key = owned_key(tx, &owner, &key_id, "key_id").await?;
             if key.revoked_at.is_some() {
-                return Err(DomainError::FailedPrecondition(format!("key {key_id} is revoked already")));
+                return Err(DomainError::FailedPrecondition(format!(
+                    "key {key_id} is revoked already"
+                )));
             }
             key.revoked_at = Some(revoked_at);
             key.revocation_reason = reason;
@@ -318,7 +468,12 @@ fn doc_of<T: serde::de::DeserializeOwned>(doc: Option<String>, kind: &'static st
     from_doc(&doc.ok_or_else(|| DomainError::not_found(kind, id))?)
 }
 
-async fn exists<E: EntityTrait>(tx: &impl ConnectionTrait, select: sea_orm::Select<E>, field: &str, kind: &str) -> Result<()> {
+async fn exists<E: EntityTrait>(
+    tx: &impl ConnectionTrait,
+    select: sea_orm::Select<E>,
+    field: &str,
+    kind: &str,
+) -> Result<()> {
     if select.one(tx).await?.is_some() {
         Ok(())
     } else {
@@ -338,8 +493,15 @@ fn check_retirement(admitted_at: Timestamp, retired_at: Option<Timestamp>, at: T
 
 async fn ensure_new_keys(tx: &impl ConnectionTrait, keys: &[ActorKey]) -> Result<()> {
     for key in keys {
-        if actor_key::Entity::find_by_id(key.key_id.as_str()).one(tx).await?.is_some() {
-            return Err(DomainError::AlreadyExists(format!("key {} is registered already", key.key_id)));
+        if actor_key::Entity::find_by_id(key.key_id.as_str())
+            .one(tx)
+            .await?
+            .is_some()
+        {
+            return Err(DomainError::AlreadyExists(format!(
+                "key {} is registered already",
+                key.key_id
+            )));
         }
     }
     Ok(())
@@ -374,16 +536,29 @@ async fn key_target(tx: &impl ConnectionTrait, signer: &Signer, actor_id: Option
         )));
     }
     let found = match role_of_actor(&target) {
-        Some(Role::QaAgency) => qa_agency::Entity::find_by_id(target.as_str()).one(tx).await?.is_some(),
-        Some(Role::Provider) => provider::Entity::find_by_id(target.as_str()).one(tx).await?.is_some(),
-        Some(Role::RecognitionBody) => recognition_body::Entity::find_by_id(target.as_str()).one(tx).await?.is_some(),
+        Some(Role::QaAgency) => qa_agency::Entity::find_by_id(target.as_str())
+            .one(tx)
+            .await?
+            .is_some(),
+        Some(Role::Provider) => provider::Entity::find_by_id(target.as_str())
+            .one(tx)
+            .await?
+            .is_some(),
+        Some(Role::RecognitionBody) => recognition_body::Entity::find_by_id(target.as_str())
+            .one(tx)
+            .await?
+            .is_some(),
         _ => {
             return Err(DomainError::FailedPrecondition(
                 "the operator key comes from configuration; change it there".into(),
             ));
         }
     };
-    if found { Ok(target) } else { Err(DomainError::not_found("actor", target)) }
+    if found {
+        Ok(target)
+    } else {
+        Err(DomainError::not_found("actor", target))
+    }
 }
 
 async fn owned_key(tx: &impl ConnectionTrait, owner: &str, key_id: &str, field: &str) -> Result<ActorKey> {
@@ -397,20 +572,44 @@ async fn owned_key(tx: &impl ConnectionTrait, owner: &str, key_id: &str, field: 
 /// Checks a qualification description against the registry and fills in the EQF level.
 async fn check_description(tx: &impl ConnectionTrait, qualification: &mut Qualification) -> Result<()> {
     if let Some(level) = qualification.level.as_mut() {
-        let framework: Framework = match framework::Entity::find_by_id(level.framework_id.as_str()).one(tx).await? {
+        let framework: Framework = match framework::Entity::find_by_id(level.framework_id.as_str())
+            .one(tx)
+            .await?
+        {
             Some(row) => from_doc(&row.doc)?,
-            None => return Err(DomainError::invalid("description.framework_id", "names no registered framework")),
+            None => {
+                return Err(DomainError::invalid(
+                    "description.framework_id",
+                    "names no registered framework",
+                ));
+            }
         };
         let found = framework.level(&level.level_code).ok_or_else(|| {
-            DomainError::invalid("description.level_code", format!("is not a level of framework {}", framework.id))
+            DomainError::invalid(
+                "description.level_code",
+                format!("is not a level of framework {}", framework.id),
+            )
         })?;
         level.eqf_level = found.eqf_level;
     }
     for (index, awarding) in qualification.awarding_body_ids.iter().enumerate() {
-        exists(tx, provider::Entity::find_by_id(awarding.as_str()), &format!("description.awarding_body_ids[{index}]"), "provider").await?;
+        exists(
+            tx,
+            provider::Entity::find_by_id(awarding.as_str()),
+            &format!("description.awarding_body_ids[{index}]"),
+            "provider",
+        )
+        .await?;
     }
-    for (index, accreditation_id) in qualification.quality_assurance.accreditation_ids.iter().enumerate() {
-        let row = accreditation::Entity::find_by_id(accreditation_id.as_str()).one(tx).await?;
+    for (index, accreditation_id) in qualification
+        .quality_assurance
+        .accreditation_ids
+        .iter()
+        .enumerate()
+    {
+        let row = accreditation::Entity::find_by_id(accreditation_id.as_str())
+            .one(tx)
+            .await?;
         if !row.is_some_and(|row| row.provider_id == qualification.provider_id) {
             return Err(DomainError::invalid(
                 format!("description.quality_assurance.accreditation_ids[{index}]"),
@@ -419,7 +618,13 @@ async fn check_description(tx: &impl ConnectionTrait, qualification: &mut Qualif
         }
     }
     for (index, target) in qualification.stackability.stacks_into.iter().enumerate() {
-        exists(tx, qualification::Entity::find_by_id(target.as_str()), &format!("description.stackability.stacks_into[{index}]"), "qualification").await?;
+        exists(
+            tx,
+            qualification::Entity::find_by_id(target.as_str()),
+            &format!("description.stackability.stacks_into[{index}]"),
+            "qualification",
+        )
+        .await?;
     }
     Ok(())
 }

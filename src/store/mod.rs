@@ -63,7 +63,10 @@ impl Store {
                 .await?;
         }
         Migrator::up(&db, None).await?;
-        Ok(Self { db, writer: Default::default() })
+        Ok(Self {
+            db,
+            writer: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> DbBackend {

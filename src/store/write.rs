@@ -7,156 +7,171 @@ use super::{Store, to_doc};
 use crate::domain::DomainError;
 use crate::domain::model::*;
 
-pub(super) async fn insert_framework(db: &impl ConnectionTrait, framework: &Framework) -> Result<(), DomainError> {
-        let row = framework::ActiveModel {
-            id: Set(framework.id.clone()),
-            jurisdiction: Set(framework.jurisdiction.clone()),
-            doc: Set(to_doc(framework)?),
-        };
-        framework::Entity::insert(row)
-            .exec_without_returning(db)
-            .await?;
-        Ok(())
-    }
+pub(super) async fn insert_framework(
+    db: &impl ConnectionTrait,
+    framework: &Framework,
+) -> Result<(), DomainError> {
+    let row = framework::ActiveModel {
+        id: Set(framework.id.clone()),
+        jurisdiction: Set(framework.jurisdiction.clone()),
+        doc: Set(to_doc(framework)?),
+    };
+    framework::Entity::insert(row).exec_without_returning(db).await?;
+    Ok(())
+}
 
-pub(super) async fn insert_qa_agency(db: &impl ConnectionTrait, agency: &QaAgency, keys: &[ActorKey]) -> Result<(), DomainError> {
-        let row = qa_agency::ActiveModel {
-            id: Set(agency.id.clone()),
-            country: Set(agency.country.clone()),
-            countries: Set(country_list(&agency.country, &agency.operating_countries)),
-            admitted_at: Set(agency.admitted_at.as_micros()),
-            retired_at: Set(agency.retired_at.map(|t| t.as_micros())),
-            doc: Set(to_doc(agency)?),
-        };
-        qa_agency::Entity::insert(row).exec_without_returning(db).await?;
-        insert_identifiers(db, &agency.id, &agency.identifiers).await?;
-        insert_keys(db, &agency.id, keys).await?;
-        Ok(())
-    }
+pub(super) async fn insert_qa_agency(
+    db: &impl ConnectionTrait,
+    agency: &QaAgency,
+    keys: &[ActorKey],
+) -> Result<(), DomainError> {
+    let row = qa_agency::ActiveModel {
+        id: Set(agency.id.clone()),
+        country: Set(agency.country.clone()),
+        countries: Set(country_list(&agency.country, &agency.operating_countries)),
+        admitted_at: Set(agency.admitted_at.as_micros()),
+        retired_at: Set(agency.retired_at.map(|t| t.as_micros())),
+        doc: Set(to_doc(agency)?),
+    };
+    qa_agency::Entity::insert(row).exec_without_returning(db).await?;
+    insert_identifiers(db, &agency.id, &agency.identifiers).await?;
+    insert_keys(db, &agency.id, keys).await?;
+    Ok(())
+}
 
 pub(super) async fn insert_recognition_body(
     db: &impl ConnectionTrait,
-        body: &RecognitionBody,
-        keys: &[ActorKey],
-    ) -> Result<(), DomainError> {
-        let row = recognition_body::ActiveModel {
-            id: Set(body.id.clone()),
-            country: Set(body.country.clone()),
-            kind: Set(body.kind.as_str().to_owned()),
-            admitted_at: Set(body.admitted_at.as_micros()),
-            retired_at: Set(body.retired_at.map(|t| t.as_micros())),
-            doc: Set(to_doc(body)?),
-        };
-        recognition_body::Entity::insert(row)
-            .exec_without_returning(db)
-            .await?;
-        insert_identifiers(db, &body.id, &body.identifiers).await?;
-        insert_keys(db, &body.id, keys).await?;
-        Ok(())
-    }
+    body: &RecognitionBody,
+    keys: &[ActorKey],
+) -> Result<(), DomainError> {
+    let row = recognition_body::ActiveModel {
+        id: Set(body.id.clone()),
+        country: Set(body.country.clone()),
+        kind: Set(body.kind.as_str().to_owned()),
+        admitted_at: Set(body.admitted_at.as_micros()),
+        retired_at: Set(body.retired_at.map(|t| t.as_micros())),
+        doc: Set(to_doc(body)?),
+    };
+    recognition_body::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    insert_identifiers(db, &body.id, &body.identifiers).await?;
+    insert_keys(db, &body.id, keys).await?;
+    Ok(())
+}
 
-pub(super) async fn insert_provider(db: &impl ConnectionTrait, provider: &Provider, keys: &[ActorKey]) -> Result<(), DomainError> {
-        let row = provider::ActiveModel {
-            id: Set(provider.id.clone()),
-            country: Set(provider.country.clone()),
-            kind: Set(provider.kind.as_str().to_owned()),
-            search_text: Set(search_text(&provider.names)),
-            doc: Set(to_doc(provider)?),
-        };
-        provider::Entity::insert(row).exec_without_returning(db).await?;
-        insert_identifiers(db, &provider.id, &provider.identifiers).await?;
-        insert_keys(db, &provider.id, keys).await?;
-        Ok(())
-    }
+pub(super) async fn insert_provider(
+    db: &impl ConnectionTrait,
+    provider: &Provider,
+    keys: &[ActorKey],
+) -> Result<(), DomainError> {
+    let row = provider::ActiveModel {
+        id: Set(provider.id.clone()),
+        country: Set(provider.country.clone()),
+        kind: Set(provider.kind.as_str().to_owned()),
+        search_text: Set(search_text(&provider.names)),
+        doc: Set(to_doc(provider)?),
+    };
+    provider::Entity::insert(row).exec_without_returning(db).await?;
+    insert_identifiers(db, &provider.id, &provider.identifiers).await?;
+    insert_keys(db, &provider.id, keys).await?;
+    Ok(())
+}
 
 pub(super) async fn insert_accreditation(
-        db: &impl ConnectionTrait,
-        accreditation: &Accreditation,
-        history: &[StatusPeriod],
-    ) -> Result<(), DomainError> {
-        let row = accreditation::ActiveModel {
-            id: Set(accreditation.id.clone()),
-            agency_id: Set(accreditation.agency_id.clone()),
-            provider_id: Set(accreditation.provider_id.clone()),
-            kind: Set(accreditation.kind.as_str().to_owned()),
-            decision: Set(accreditation.decision.as_str().to_owned()),
-            valid_from: Set(accreditation.valid_from.as_micros()),
-            effective_until: Set(accreditation.effective_until().as_micros()),
-            doc: Set(to_doc(accreditation)?),
-        };
-        accreditation::Entity::insert(row)
+    db: &impl ConnectionTrait,
+    accreditation: &Accreditation,
+    history: &[StatusPeriod],
+) -> Result<(), DomainError> {
+    let row = accreditation::ActiveModel {
+        id: Set(accreditation.id.clone()),
+        agency_id: Set(accreditation.agency_id.clone()),
+        provider_id: Set(accreditation.provider_id.clone()),
+        kind: Set(accreditation.kind.as_str().to_owned()),
+        decision: Set(accreditation.decision.as_str().to_owned()),
+        valid_from: Set(accreditation.valid_from.as_micros()),
+        effective_until: Set(accreditation.effective_until().as_micros()),
+        doc: Set(to_doc(accreditation)?),
+    };
+    accreditation::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    let periods: Vec<_> = history
+        .iter()
+        .enumerate()
+        .map(|(seq, period)| accreditation_status::ActiveModel {
+            accreditation_id: Set(accreditation.id.clone()),
+            seq: Set(seq as i32),
+            status: Set(period.status.as_str().to_owned()),
+            effective_from: Set(period.effective_from.as_micros()),
+            effective_until: Set(period.effective_until.map(|t| t.as_micros())),
+            reason: Set(period.reason.clone()),
+        })
+        .collect();
+    if !periods.is_empty() {
+        accreditation_status::Entity::insert_many(periods)
             .exec_without_returning(db)
             .await?;
-        let periods: Vec<_> = history
-            .iter()
-            .enumerate()
-            .map(|(seq, period)| accreditation_status::ActiveModel {
-                accreditation_id: Set(accreditation.id.clone()),
-                seq: Set(seq as i32),
-                status: Set(period.status.as_str().to_owned()),
-                effective_from: Set(period.effective_from.as_micros()),
-                effective_until: Set(period.effective_until.map(|t| t.as_micros())),
-                reason: Set(period.reason.clone()),
-            })
-            .collect();
-        if !periods.is_empty() {
-            accreditation_status::Entity::insert_many(periods)
-                .exec_without_returning(db)
-                .await?;
-        }
-        Ok(())
     }
+    Ok(())
+}
 
-pub(super) async fn insert_qualification(db: &impl ConnectionTrait, qualification: &Qualification) -> Result<(), DomainError> {
-        let level = qualification.level.as_ref();
-        let row = qualification::ActiveModel {
-            id: Set(qualification.id.clone()),
-            provider_id: Set(qualification.provider_id.clone()),
-            search_text: Set(search_text(&qualification.titles)),
-            framework_id: Set(level.map(|l| l.framework_id.clone())),
-            level_code: Set(level.map(|l| l.level_code.clone())),
-            eqf_level: Set(qualification.eqf_level().map(i16::from)),
-            ects: Set(qualification.workload.ects),
-            stackability: Set(qualification.stackability.stackability.as_str().to_owned()),
-            withdrawn_at: Set(qualification.withdrawn_at.map(|t| t.as_micros())),
-            doc: Set(to_doc(qualification)?),
-        };
-        qualification::Entity::insert(row)
+pub(super) async fn insert_qualification(
+    db: &impl ConnectionTrait,
+    qualification: &Qualification,
+) -> Result<(), DomainError> {
+    let level = qualification.level.as_ref();
+    let row = qualification::ActiveModel {
+        id: Set(qualification.id.clone()),
+        provider_id: Set(qualification.provider_id.clone()),
+        search_text: Set(search_text(&qualification.titles)),
+        framework_id: Set(level.map(|l| l.framework_id.clone())),
+        level_code: Set(level.map(|l| l.level_code.clone())),
+        eqf_level: Set(qualification.eqf_level().map(i16::from)),
+        ects: Set(qualification.workload.ects),
+        stackability: Set(qualification.stackability.stackability.as_str().to_owned()),
+        withdrawn_at: Set(qualification.withdrawn_at.map(|t| t.as_micros())),
+        doc: Set(to_doc(qualification)?),
+    };
+    qualification::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    let skills: Vec<_> = qualification
+        .skill_uris()
+        .into_iter()
+        .map(|uri| qualification_skill::ActiveModel {
+            skill_uri: Set(uri.to_owned()),
+            qualification_id: Set(qualification.id.clone()),
+        })
+        .collect();
+    if !skills.is_empty() {
+        qualification_skill::Entity::insert_many(skills)
             .exec_without_returning(db)
             .await?;
-        let skills: Vec<_> = qualification
-            .skill_uris()
-            .into_iter()
-            .map(|uri| qualification_skill::ActiveModel {
-                skill_uri: Set(uri.to_owned()),
-                qualification_id: Set(qualification.id.clone()),
-            })
-            .collect();
-        if !skills.is_empty() {
-            qualification_skill::Entity::insert_many(skills)
-                .exec_without_returning(db)
-                .await?;
-        }
-        Ok(())
     }
+    Ok(())
+}
 
-pub(super) async fn insert_recognition(db: &impl ConnectionTrait, recognition: &Recognition) -> Result<(), DomainError> {
-        let row = recognition::ActiveModel {
-            id: Set(recognition.id.clone()),
-            body_id: Set(recognition.body_id.clone()),
-            qualification_id: Set(recognition.qualification_id.clone()),
-            purpose: Set(recognition.purpose.as_str().to_owned()),
-            route: Set(recognition.route.as_str().to_owned()),
-            outcome: Set(recognition.outcome.as_str().to_owned()),
-            decided_at: Set(recognition.decided_at.as_micros()),
-            retracted_at: Set(recognition.retracted_at.map(|t| t.as_micros())),
-            doc: Set(to_doc(recognition)?),
-        };
-        recognition::Entity::insert(row)
-            .exec_without_returning(db)
-            .await?;
-        Ok(())
-    }
+pub(super) async fn insert_recognition(
+    db: &impl ConnectionTrait,
+    recognition: &Recognition,
+) -> Result<(), DomainError> {
+    let row = recognition::ActiveModel {
+        id: Set(recognition.id.clone()),
+        body_id: Set(recognition.body_id.clone()),
+        qualification_id: Set(recognition.qualification_id.clone()),
+        purpose: Set(recognition.purpose.as_str().to_owned()),
+        route: Set(recognition.route.as_str().to_owned()),
+        outcome: Set(recognition.outcome.as_str().to_owned()),
+        decided_at: Set(recognition.decided_at.as_micros()),
+        retracted_at: Set(recognition.retracted_at.map(|t| t.as_micros())),
+        doc: Set(to_doc(recognition)?),
+    };
+    recognition::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
 
 async fn insert_identifiers(
     db: &impl ConnectionTrait,
@@ -230,7 +245,11 @@ impl Store {
         tx.commit().await.map_err(Into::into)
     }
 
-    pub async fn insert_recognition_body(&self, body: &RecognitionBody, keys: &[ActorKey]) -> Result<(), DomainError> {
+    pub async fn insert_recognition_body(
+        &self,
+        body: &RecognitionBody,
+        keys: &[ActorKey],
+    ) -> Result<(), DomainError> {
         let tx = self.db.begin().await?;
         insert_recognition_body(&tx, body, keys).await?;
         tx.commit().await.map_err(Into::into)
@@ -242,7 +261,11 @@ impl Store {
         tx.commit().await.map_err(Into::into)
     }
 
-    pub async fn insert_accreditation(&self, accreditation: &Accreditation, history: &[StatusPeriod]) -> Result<(), DomainError> {
+    pub async fn insert_accreditation(
+        &self,
+        accreditation: &Accreditation,
+        history: &[StatusPeriod],
+    ) -> Result<(), DomainError> {
         let tx = self.db.begin().await?;
         insert_accreditation(&tx, accreditation, history).await?;
         tx.commit().await.map_err(Into::into)
@@ -260,28 +283,42 @@ impl Store {
 }
 
 /// Replaces a qualification's row and skill rows with a new version of its document.
-pub(super) async fn replace_qualification(db: &impl ConnectionTrait, qualification: &Qualification) -> Result<(), DomainError> {
+pub(super) async fn replace_qualification(
+    db: &impl ConnectionTrait,
+    qualification: &Qualification,
+) -> Result<(), DomainError> {
     use sea_orm::{ColumnTrait, QueryFilter};
     qualification_skill::Entity::delete_many()
         .filter(qualification_skill::Column::QualificationId.eq(qualification.id.as_str()))
         .exec(db)
         .await?;
-    qualification::Entity::delete_by_id(qualification.id.as_str()).exec(db).await?;
+    qualification::Entity::delete_by_id(qualification.id.as_str())
+        .exec(db)
+        .await?;
     insert_qualification(db, qualification).await
 }
 
 /// Replaces an accreditation's status history.
-pub(super) async fn replace_history(db: &impl ConnectionTrait, accreditation: &Accreditation, history: &[StatusPeriod]) -> Result<(), DomainError> {
+pub(super) async fn replace_history(
+    db: &impl ConnectionTrait,
+    accreditation: &Accreditation,
+    history: &[StatusPeriod],
+) -> Result<(), DomainError> {
     use sea_orm::{ColumnTrait, QueryFilter};
     accreditation_status::Entity::delete_many()
         .filter(accreditation_status::Column::AccreditationId.eq(accreditation.id.as_str()))
         .exec(db)
         .await?;
-    accreditation::Entity::delete_by_id(accreditation.id.as_str()).exec(db).await?;
+    accreditation::Entity::delete_by_id(accreditation.id.as_str())
+        .exec(db)
+        .await?;
     insert_accreditation(db, accreditation, history).await
 }
 
-pub(super) async fn update_qa_agency(db: &impl ConnectionTrait, agency: &QaAgency) -> Result<(), DomainError> {
+pub(super) async fn update_qa_agency(
+    db: &impl ConnectionTrait,
+    agency: &QaAgency,
+) -> Result<(), DomainError> {
     let row = qa_agency::ActiveModel {
         id: Set(agency.id.clone()),
         country: Set(agency.country.clone()),
@@ -294,7 +331,10 @@ pub(super) async fn update_qa_agency(db: &impl ConnectionTrait, agency: &QaAgenc
     Ok(())
 }
 
-pub(super) async fn update_recognition_body(db: &impl ConnectionTrait, body: &RecognitionBody) -> Result<(), DomainError> {
+pub(super) async fn update_recognition_body(
+    db: &impl ConnectionTrait,
+    body: &RecognitionBody,
+) -> Result<(), DomainError> {
     let row = recognition_body::ActiveModel {
         id: Set(body.id.clone()),
         country: Set(body.country.clone()),
@@ -307,16 +347,31 @@ pub(super) async fn update_recognition_body(db: &impl ConnectionTrait, body: &Re
     Ok(())
 }
 
-pub(super) async fn update_recognition(db: &impl ConnectionTrait, recognition: &Recognition) -> Result<(), DomainError> {
-    recognition::Entity::delete_by_id(recognition.id.as_str()).exec(db).await?;
+pub(super) async fn update_recognition(
+    db: &impl ConnectionTrait,
+    recognition: &Recognition,
+) -> Result<(), DomainError> {
+    recognition::Entity::delete_by_id(recognition.id.as_str())
+        .exec(db)
+        .await?;
     insert_recognition(db, recognition).await
 }
 
-pub(super) async fn update_key(db: &impl ConnectionTrait, owner_id: &str, key: &ActorKey) -> Result<(), DomainError> {
-    actor_key::Entity::delete_by_id(key.key_id.as_str()).exec(db).await?;
+pub(super) async fn update_key(
+    db: &impl ConnectionTrait,
+    owner_id: &str,
+    key: &ActorKey,
+) -> Result<(), DomainError> {
+    actor_key::Entity::delete_by_id(key.key_id.as_str())
+        .exec(db)
+        .await?;
     insert_keys(db, owner_id, std::slice::from_ref(key)).await
 }
 
-pub(super) async fn add_keys(db: &impl ConnectionTrait, owner_id: &str, keys: &[ActorKey]) -> Result<(), DomainError> {
+pub(super) async fn add_keys(
+    db: &impl ConnectionTrait,
+    owner_id: &str,
+    keys: &[ActorKey],
+) -> Result<(), DomainError> {
     insert_keys(db, owner_id, keys).await
 }

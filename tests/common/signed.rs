@@ -10,9 +10,10 @@ use trust_registry::api::write::seal;
 use trust_registry::domain::Timestamp;
 use trust_registry::pb;
 use trust_registry::pb::{
-    accreditation_service_client::AccreditationServiceClient, governance_service_client::GovernanceServiceClient,
-    key_service_client::KeyServiceClient, log_service_client::LogServiceClient,
-    provider_service_client::ProviderServiceClient, recognition_service_client::RecognitionServiceClient,
+    accreditation_service_client::AccreditationServiceClient,
+    governance_service_client::GovernanceServiceClient, key_service_client::KeyServiceClient,
+    log_service_client::LogServiceClient, provider_service_client::ProviderServiceClient,
+    recognition_service_client::RecognitionServiceClient,
 };
 
 use super::TestApp;
@@ -31,7 +32,11 @@ pub fn key(name: &str) -> SigningKey {
 /// A fresh nonce, never repeated within a test run.
 pub fn nonce() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
-    format!("test-{}-{:012}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "test-{}-{:012}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A header issued now with a fresh nonce.
@@ -41,7 +46,10 @@ pub fn header() -> Option<pb::CommandHeader> {
 
 /// A header issued at `issued_at` with a fresh nonce.
 pub fn header_at(issued_at: Timestamp) -> Option<pb::CommandHeader> {
-    Some(pb::CommandHeader { issued_at: Some(timestamp(issued_at)), nonce: nonce() })
+    Some(pb::CommandHeader {
+        issued_at: Some(timestamp(issued_at)),
+        nonce: nonce(),
+    })
 }
 
 /// The full RPC name of `service`/`method` in `trustregistry.v1`.
@@ -50,17 +58,29 @@ pub fn rpc(service: &str, method: &str) -> String {
 }
 
 /// Encodes and signs `command` for `service`/`method`.
-pub fn envelope(signer: &SigningKey, service: &str, method: &str, command: &impl prost::Message) -> Option<pb::SignedEnvelope> {
+pub fn envelope(
+    signer: &SigningKey,
+    service: &str,
+    method: &str,
+    command: &impl prost::Message,
+) -> Option<pb::SignedEnvelope> {
     Some(seal(signer, &rpc(service, method), command))
 }
 
 /// A key spec valid from now on.
 pub fn key_spec(key: &SigningKey) -> pb::KeySpec {
-    pb::KeySpec { public_key: key.verifying_key().to_bytes().to_vec(), valid_from: None, valid_until: None }
+    pb::KeySpec {
+        public_key: key.verifying_key().to_bytes().to_vec(),
+        valid_from: None,
+        valid_until: None,
+    }
 }
 
 pub fn en(value: &str) -> Vec<pb::LocalizedString> {
-    vec![pb::LocalizedString { language: "en".into(), value: value.into() }]
+    vec![pb::LocalizedString {
+        language: "en".into(),
+        value: value.into(),
+    }]
 }
 
 impl TestApp {
@@ -90,11 +110,22 @@ impl TestApp {
             names: en(name),
             country: country.into(),
             keys: vec![key_spec(key)],
-            admitted_at: Some(timestamp(Timestamp::parse_rfc3339("2020-01-01T00:00:00Z").unwrap())),
+            admitted_at: Some(timestamp(
+                Timestamp::parse_rfc3339("2020-01-01T00:00:00Z").unwrap(),
+            )),
             ..Default::default()
         };
-        let request = pb::AdmitQaAgencyRequest { envelope: envelope(&operator_key(), "GovernanceService", "AdmitQaAgency", &command) };
-        self.governance().admit_qa_agency(request).await.expect("admit agency").into_inner().qa_agency.expect("agency").id
+        let request = pb::AdmitQaAgencyRequest {
+            envelope: envelope(&operator_key(), "GovernanceService", "AdmitQaAgency", &command),
+        };
+        self.governance()
+            .admit_qa_agency(request)
+            .await
+            .expect("admit agency")
+            .into_inner()
+            .qa_agency
+            .expect("agency")
+            .id
     }
 
     /// The operator admits a recognition body holding `key`; returns its registry id.
@@ -105,16 +136,37 @@ impl TestApp {
             country: country.into(),
             kind: pb::RecognitionBodyKind::EnicNaric as i32,
             keys: vec![key_spec(key)],
-            admitted_at: Some(timestamp(Timestamp::parse_rfc3339("2020-01-01T00:00:00Z").unwrap())),
+            admitted_at: Some(timestamp(
+                Timestamp::parse_rfc3339("2020-01-01T00:00:00Z").unwrap(),
+            )),
             ..Default::default()
         };
-        let request =
-            pb::AdmitRecognitionBodyRequest { envelope: envelope(&operator_key(), "GovernanceService", "AdmitRecognitionBody", &command) };
-        self.governance().admit_recognition_body(request).await.expect("admit body").into_inner().recognition_body.expect("body").id
+        let request = pb::AdmitRecognitionBodyRequest {
+            envelope: envelope(
+                &operator_key(),
+                "GovernanceService",
+                "AdmitRecognitionBody",
+                &command,
+            ),
+        };
+        self.governance()
+            .admit_recognition_body(request)
+            .await
+            .expect("admit body")
+            .into_inner()
+            .recognition_body
+            .expect("body")
+            .id
     }
 
     /// An agency (signing with `agency_key`) registers a provider holding `key`; returns its id.
-    pub async fn register_provider(&self, agency_key: &SigningKey, name: &str, country: &str, key: &SigningKey) -> String {
+    pub async fn register_provider(
+        &self,
+        agency_key: &SigningKey,
+        name: &str,
+        country: &str,
+        key: &SigningKey,
+    ) -> String {
         let command = pb::RegisterProviderCommand {
             header: header(),
             names: en(name),
@@ -122,13 +174,24 @@ impl TestApp {
             kind: pb::ProviderKind::HigherEducation as i32,
             keys: vec![pb::KeySpec {
                 public_key: key.verifying_key().to_bytes().to_vec(),
-                valid_from: Some(timestamp(Timestamp::parse_rfc3339("2020-01-01T00:00:00Z").unwrap())),
+                valid_from: Some(timestamp(
+                    Timestamp::parse_rfc3339("2020-01-01T00:00:00Z").unwrap(),
+                )),
                 valid_until: None,
             }],
             ..Default::default()
         };
-        let request = pb::RegisterProviderRequest { envelope: envelope(agency_key, "AccreditationService", "RegisterProvider", &command) };
-        self.accreditations().register_provider(request).await.expect("register provider").into_inner().provider.expect("provider").id
+        let request = pb::RegisterProviderRequest {
+            envelope: envelope(agency_key, "AccreditationService", "RegisterProvider", &command),
+        };
+        self.accreditations()
+            .register_provider(request)
+            .await
+            .expect("register provider")
+            .into_inner()
+            .provider
+            .expect("provider")
+            .id
     }
 }
 
@@ -141,12 +204,20 @@ pub fn description(title: &str) -> pb::QualificationDescription {
             text: "Designs relational database schemas".into(),
             skill_uris: vec!["http://data.europa.eu/esco/skill/test-skill-1".into()],
         }],
-        workload: Some(pb::Workload { credit_system: pb::CreditSystem::Ects as i32, value: 5.0, other_system: String::new(), ects: None }),
+        workload: Some(pb::Workload {
+            credit_system: pb::CreditSystem::Ects as i32,
+            value: 5.0,
+            other_system: String::new(),
+            ects: None,
+        }),
         framework_id: "ie-nfq".into(),
         level_code: "8".into(),
         assessment_types: vec![pb::AssessmentType::Project as i32],
         participation: pb::ParticipationForm::Online as i32,
-        quality_assurance: Some(pb::QualityAssurance { description: "Internal QA under the provider's accreditation".into(), accreditation_ids: vec![] }),
+        quality_assurance: Some(pb::QualityAssurance {
+            description: "Internal QA under the provider's accreditation".into(),
+            accreditation_ids: vec![],
+        }),
         grading_scheme: "pass/fail".into(),
         languages: vec!["en".into()],
         ..Default::default()

@@ -37,8 +37,17 @@ fn optional_actor(field: &str, value: String) -> Result<Option<String>> {
     if value.is_empty() {
         return Ok(None);
     }
-    let ok = [IdKind::Provider, IdKind::QaAgency, IdKind::RecognitionBody].iter().any(|k| k.check(field, &value).is_ok());
-    if ok { Ok(Some(value)) } else { Err(DomainError::invalid(field, "must be a provider, QA agency or recognition body id")) }
+    let ok = [IdKind::Provider, IdKind::QaAgency, IdKind::RecognitionBody]
+        .iter()
+        .any(|k| k.check(field, &value).is_ok());
+    if ok {
+        Ok(Some(value))
+    } else {
+        Err(DomainError::invalid(
+            field,
+            "must be a provider, QA agency or recognition body id",
+        ))
+    }
 }
 
 macro_rules! header {
@@ -78,7 +87,16 @@ mod convert {
     use super::*;
 
     pub fn AdmitQaAgencyCommand(c: pb::AdmitQaAgencyCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::AdmitQaAgencyCommand { header: _, names: n, country: c_, operating_countries, identifiers: ids, website, keys: k, admitted_at } = c;
+        let pb::AdmitQaAgencyCommand {
+            header: _,
+            names: n,
+            country: c_,
+            operating_countries,
+            identifiers: ids,
+            website,
+            keys: k,
+            admitted_at,
+        } = c;
         let admitted_at = time_or("admitted_at", admitted_at, cx.issued_at)?;
         Ok(Command::AdmitQaAgency {
             agency: QaAgency {
@@ -96,7 +114,12 @@ mod convert {
     }
 
     pub fn RetireQaAgencyCommand(c: pb::RetireQaAgencyCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::RetireQaAgencyCommand { header: _, agency_id, retired_at, reason } = c;
+        let pb::RetireQaAgencyCommand {
+            header: _,
+            agency_id,
+            retired_at,
+            reason,
+        } = c;
         Ok(Command::RetireQaAgency {
             agency_id: id(IdKind::QaAgency, "agency_id", agency_id)?,
             retired_at: time_or("retired_at", retired_at, cx.issued_at)?,
@@ -104,8 +127,20 @@ mod convert {
         })
     }
 
-    pub fn AdmitRecognitionBodyCommand(c: pb::AdmitRecognitionBodyCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::AdmitRecognitionBodyCommand { header: _, names: n, country: c_, kind, identifiers: ids, website, keys: k, admitted_at } = c;
+    pub fn AdmitRecognitionBodyCommand(
+        c: pb::AdmitRecognitionBodyCommand,
+        cx: &Context<'_>,
+    ) -> Result<Command> {
+        let pb::AdmitRecognitionBodyCommand {
+            header: _,
+            names: n,
+            country: c_,
+            kind,
+            identifiers: ids,
+            website,
+            keys: k,
+            admitted_at,
+        } = c;
         let admitted_at = time_or("admitted_at", admitted_at, cx.issued_at)?;
         Ok(Command::AdmitRecognitionBody {
             body: RecognitionBody {
@@ -122,8 +157,16 @@ mod convert {
         })
     }
 
-    pub fn RetireRecognitionBodyCommand(c: pb::RetireRecognitionBodyCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::RetireRecognitionBodyCommand { header: _, body_id, retired_at, reason } = c;
+    pub fn RetireRecognitionBodyCommand(
+        c: pb::RetireRecognitionBodyCommand,
+        cx: &Context<'_>,
+    ) -> Result<Command> {
+        let pb::RetireRecognitionBodyCommand {
+            header: _,
+            body_id,
+            retired_at,
+            reason,
+        } = c;
         Ok(Command::RetireRecognitionBody {
             body_id: id(IdKind::RecognitionBody, "body_id", body_id)?,
             retired_at: time_or("retired_at", retired_at, cx.issued_at)?,
@@ -133,60 +176,114 @@ mod convert {
 
     pub fn AddFrameworkCommand(c: pb::AddFrameworkCommand, _cx: &Context<'_>) -> Result<Command> {
         let pb::AddFrameworkCommand { header: _, framework } = c;
-        let pb::Framework { id: fid, code, title, jurisdiction, uri: u, is_eqf, referencing, referencing_note, sources, levels } =
-            framework.ok_or_else(|| DomainError::invalid("framework", "is required"))?;
+        let pb::Framework {
+            id: fid,
+            code,
+            title,
+            jurisdiction,
+            uri: u,
+            is_eqf,
+            referencing,
+            referencing_note,
+            sources,
+            levels,
+        } = framework.ok_or_else(|| DomainError::invalid("framework", "is required"))?;
         check_framework_id("framework.id", &fid)?;
-        let jurisdiction = if jurisdiction == "EU" { jurisdiction } else { country("framework.jurisdiction", &jurisdiction)? };
+        let jurisdiction = if jurisdiction == "EU" {
+            jurisdiction
+        } else {
+            country("framework.jurisdiction", &jurisdiction)?
+        };
         let referencing = match pb::ReferencingStatus::try_from(referencing) {
             Ok(pb::ReferencingStatus::IsEqf) => ReferencingStatus::SelfReference,
             Ok(pb::ReferencingStatus::Referenced) => ReferencingStatus::Referenced,
             Ok(pb::ReferencingStatus::Compared) => ReferencingStatus::Compared,
             Ok(pb::ReferencingStatus::InPreparation) => ReferencingStatus::InPreparation,
             Ok(pb::ReferencingStatus::None) => ReferencingStatus::None,
-            _ => return Err(DomainError::invalid("framework.referencing", "is required (not UNSPECIFIED)")),
+            _ => {
+                return Err(DomainError::invalid(
+                    "framework.referencing",
+                    "is required (not UNSPECIFIED)",
+                ));
+            }
         };
         if sources.is_empty() {
-            return Err(DomainError::invalid("framework.sources", "needs at least one public source"));
+            return Err(DomainError::invalid(
+                "framework.sources",
+                "needs at least one public source",
+            ));
         }
         let sources = at_most("framework.sources", sources, MAX_ITEMS)?
             .into_iter()
             .enumerate()
-            .map(|(i, pb::Source { title, publisher, year, url })| {
-                Ok(Source {
-                    title: required_text(&format!("framework.sources[{i}].title"), title, MAX_NAME)?,
-                    publisher: text(&format!("framework.sources[{i}].publisher"), publisher, MAX_NAME)?,
-                    year: (year != 0).then_some(year),
-                    url: web_url(&format!("framework.sources[{i}].url"), url)?,
-                })
-            })
+            .map(
+                |(
+                    i,
+                    pb::Source {
+                        title,
+                        publisher,
+                        year,
+                        url,
+                    },
+                )| {
+                    Ok(Source {
+                        title: required_text(&format!("framework.sources[{i}].title"), title, MAX_NAME)?,
+                        publisher: text(&format!("framework.sources[{i}].publisher"), publisher, MAX_NAME)?,
+                        year: (year != 0).then_some(year),
+                        url: web_url(&format!("framework.sources[{i}].url"), url)?,
+                    })
+                },
+            )
             .collect::<Result<Vec<_>>>()?;
         if levels.is_empty() {
-            return Err(DomainError::invalid("framework.levels", "needs at least one level"));
+            return Err(DomainError::invalid(
+                "framework.levels",
+                "needs at least one level",
+            ));
         }
         let levels = at_most("framework.levels", levels, 30)?
             .into_iter()
             .enumerate()
-            .map(|(i, pb::FrameworkLevel { code, ordinal, title, award_types, description, eqf_level, note })| {
-                let f = |name: &str| format!("framework.levels[{i}].{name}");
-                let eqf_level = match eqf_level {
-                    None => None,
-                    Some(level @ 1..=8) => Some(level as u8),
-                    Some(_) => return Err(DomainError::invalid(f("eqf_level"), "must be between 1 and 8")),
-                };
-                Ok(FrameworkLevel {
-                    code: required_text(&f("code"), code, 16)?,
-                    ordinal,
-                    title: required_text(&f("title"), title, MAX_NAME)?,
-                    award_types: at_most(&f("award_types"), award_types, MAX_ITEMS)?,
-                    description: Some(text(&f("description"), description, MAX_TEXT)?).filter(|d| !d.is_empty()),
-                    eqf_level,
-                    note: Some(text(&f("note"), note, MAX_TEXT)?).filter(|n| !n.is_empty()),
-                })
-            })
+            .map(
+                |(
+                    i,
+                    pb::FrameworkLevel {
+                        code,
+                        ordinal,
+                        title,
+                        award_types,
+                        description,
+                        eqf_level,
+                        note,
+                    },
+                )| {
+                    let f = |name: &str| format!("framework.levels[{i}].{name}");
+                    let eqf_level = match eqf_level {
+                        None => None,
+                        Some(level @ 1..=8) => Some(level as u8),
+                        Some(_) => {
+                            return Err(DomainError::invalid(f("eqf_level"), "must be between 1 and 8"));
+                        }
+                    };
+                    Ok(FrameworkLevel {
+                        code: required_text(&f("code"), code, 16)?,
+                        ordinal,
+                        title: required_text(&f("title"), title, MAX_NAME)?,
+                        award_types: at_most(&f("award_types"), award_types, MAX_ITEMS)?,
+                        description: Some(text(&f("description"), description, MAX_TEXT)?)
+                            .filter(|d| !d.is_empty()),
+                        eqf_level,
+                        note: Some(text(&f("note"), note, MAX_TEXT)?).filter(|n| !n.is_empty()),
+                    })
+                },
+            )
             .collect::<Result<Vec<_>>>()?;
         for (i, level) in levels.iter().enumerate() {
             if levels[..i].iter().any(|l| l.code == level.code) {
-                return Err(DomainError::invalid(format!("framework.levels[{i}].code"), "repeats a level code"));
+                return Err(DomainError::invalid(
+                    format!("framework.levels[{i}].code"),
+                    "repeats a level code",
+                ));
             }
         }
         Ok(Command::AddFramework(Framework {
@@ -204,7 +301,15 @@ mod convert {
     }
 
     pub fn RegisterProviderCommand(c: pb::RegisterProviderCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::RegisterProviderCommand { header: _, names: n, country: c_, kind, identifiers: ids, website, keys: k } = c;
+        let pb::RegisterProviderCommand {
+            header: _,
+            names: n,
+            country: c_,
+            kind,
+            identifiers: ids,
+            website,
+            keys: k,
+        } = c;
         Ok(Command::RegisterProvider {
             provider: Provider {
                 id: cx.mint(IdKind::Provider),
@@ -220,16 +325,37 @@ mod convert {
         })
     }
 
-    pub fn RecordAccreditationCommand(c: pb::RecordAccreditationCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::RecordAccreditationCommand { header: _, provider_id, kind, decision, scope, valid_from, valid_until, report_url, conditions } = c;
+    pub fn RecordAccreditationCommand(
+        c: pb::RecordAccreditationCommand,
+        cx: &Context<'_>,
+    ) -> Result<Command> {
+        let pb::RecordAccreditationCommand {
+            header: _,
+            provider_id,
+            kind,
+            decision,
+            scope,
+            valid_from,
+            valid_until,
+            report_url,
+            conditions,
+        } = c;
         let valid_from = required_time("valid_from", valid_from)?;
-        let pb::AccreditationScope { eqf_levels, credential_types, fields_of_study, jurisdictions } = scope.unwrap_or_default();
+        let pb::AccreditationScope {
+            eqf_levels,
+            credential_types,
+            fields_of_study,
+            jurisdictions,
+        } = scope.unwrap_or_default();
         let eqf_levels = at_most("scope.eqf_levels", eqf_levels, 8)?
             .into_iter()
             .enumerate()
             .map(|(i, level)| match level {
                 1..=8 => Ok(level as u8),
-                _ => Err(DomainError::invalid(format!("scope.eqf_levels[{i}]"), "must be between 1 and 8")),
+                _ => Err(DomainError::invalid(
+                    format!("scope.eqf_levels[{i}]"),
+                    "must be between 1 and 8",
+                )),
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Command::RecordAccreditation(Accreditation {
@@ -252,11 +378,23 @@ mod convert {
         }))
     }
 
-    pub fn ChangeAccreditationStatusCommand(c: pb::ChangeAccreditationStatusCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::ChangeAccreditationStatusCommand { header: _, accreditation_id, status, effective_at, reason } = c;
+    pub fn ChangeAccreditationStatusCommand(
+        c: pb::ChangeAccreditationStatusCommand,
+        cx: &Context<'_>,
+    ) -> Result<Command> {
+        let pb::ChangeAccreditationStatusCommand {
+            header: _,
+            accreditation_id,
+            status,
+            effective_at,
+            reason,
+        } = c;
         let status = match required_enum("status", status)? {
             AccreditationStatus::Granted => {
-                return Err(DomainError::invalid("status", "must be SUSPENDED, REINSTATED or WITHDRAWN"));
+                return Err(DomainError::invalid(
+                    "status",
+                    "must be SUSPENDED, REINSTATED or WITHDRAWN",
+                ));
             }
             status => status,
         };
@@ -268,21 +406,49 @@ mod convert {
         })
     }
 
-    pub fn PublishQualificationCommand(c: pb::PublishQualificationCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::PublishQualificationCommand { header: _, description } = c;
+    pub fn PublishQualificationCommand(
+        c: pb::PublishQualificationCommand,
+        cx: &Context<'_>,
+    ) -> Result<Command> {
+        let pb::PublishQualificationCommand {
+            header: _,
+            description,
+        } = c;
         let id = cx.mint(IdKind::Qualification);
-        Ok(Command::PublishQualification(qualification_description(id, description, cx)?))
+        Ok(Command::PublishQualification(qualification_description(
+            id,
+            description,
+            cx,
+        )?))
     }
 
-    pub fn ReviseQualificationCommand(c: pb::ReviseQualificationCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::ReviseQualificationCommand { header: _, qualification_id, description } = c;
+    pub fn ReviseQualificationCommand(
+        c: pb::ReviseQualificationCommand,
+        cx: &Context<'_>,
+    ) -> Result<Command> {
+        let pb::ReviseQualificationCommand {
+            header: _,
+            qualification_id,
+            description,
+        } = c;
         let qualification_id = id(IdKind::Qualification, "qualification_id", qualification_id)?;
         let description = qualification_description(qualification_id.clone(), description, cx)?;
-        Ok(Command::ReviseQualification { qualification_id, description })
+        Ok(Command::ReviseQualification {
+            qualification_id,
+            description,
+        })
     }
 
-    pub fn WithdrawQualificationCommand(c: pb::WithdrawQualificationCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::WithdrawQualificationCommand { header: _, qualification_id, withdrawn_at, reason } = c;
+    pub fn WithdrawQualificationCommand(
+        c: pb::WithdrawQualificationCommand,
+        cx: &Context<'_>,
+    ) -> Result<Command> {
+        let pb::WithdrawQualificationCommand {
+            header: _,
+            qualification_id,
+            withdrawn_at,
+            reason,
+        } = c;
         Ok(Command::WithdrawQualification {
             qualification_id: id(IdKind::Qualification, "qualification_id", qualification_id)?,
             withdrawn_at: time_or("withdrawn_at", withdrawn_at, cx.issued_at)?,
@@ -305,12 +471,18 @@ mod convert {
         } = c;
         let decided_at = required_time("decided_at", decided_at)?;
         if decided_at > cx.issued_at {
-            return Err(DomainError::invalid("decided_at", "must not be after header.issued_at: only completed decisions are published"));
+            return Err(DomainError::invalid(
+                "decided_at",
+                "must not be after header.issued_at: only completed decisions are published",
+            ));
         }
         let outcome: RecognitionOutcome = required_enum("outcome", outcome)?;
         let conditions = text("conditions", conditions, MAX_TEXT)?;
         if outcome == RecognitionOutcome::RecognisedWithConditions && conditions.trim().is_empty() {
-            return Err(DomainError::invalid("conditions", "is required when the outcome is RECOGNISED_WITH_CONDITIONS"));
+            return Err(DomainError::invalid(
+                "conditions",
+                "is required when the outcome is RECOGNISED_WITH_CONDITIONS",
+            ));
         }
         Ok(Command::PublishRecognition(Recognition {
             id: cx.mint(IdKind::Recognition),
@@ -329,7 +501,12 @@ mod convert {
     }
 
     pub fn RetractRecognitionCommand(c: pb::RetractRecognitionCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::RetractRecognitionCommand { header: _, recognition_id, retracted_at, reason } = c;
+        let pb::RetractRecognitionCommand {
+            header: _,
+            recognition_id,
+            retracted_at,
+            reason,
+        } = c;
         Ok(Command::RetractRecognition {
             recognition_id: id(IdKind::Recognition, "recognition_id", recognition_id)?,
             retracted_at: time_or("retracted_at", retracted_at, cx.issued_at)?,
@@ -338,16 +515,36 @@ mod convert {
     }
 
     pub fn AddKeyCommand(c: pb::AddKeyCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::AddKeyCommand { header: _, actor_id, key: spec } = c;
+        let pb::AddKeyCommand {
+            header: _,
+            actor_id,
+            key: spec,
+        } = c;
         let spec = spec.ok_or_else(|| DomainError::invalid("key", "is required"))?;
-        Ok(Command::AddKey { actor_id: optional_actor("actor_id", actor_id)?, key: key("key", spec, cx.issued_at)? })
+        Ok(Command::AddKey {
+            actor_id: optional_actor("actor_id", actor_id)?,
+            key: key("key", spec, cx.issued_at)?,
+        })
     }
 
     pub fn RotateKeyCommand(c: pb::RotateKeyCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::RotateKeyCommand { header: _, actor_id, old_key_id, new_key, rotate_at } = c;
+        let pb::RotateKeyCommand {
+            header: _,
+            actor_id,
+            old_key_id,
+            new_key,
+            rotate_at,
+        } = c;
         let rotate_at = time_or("rotate_at", rotate_at, cx.issued_at)?;
         let spec = new_key.ok_or_else(|| DomainError::invalid("new_key", "is required"))?;
-        let mut new_key = key("new_key", pb::KeySpec { valid_from: None, ..spec }, rotate_at)?;
+        let mut new_key = key(
+            "new_key",
+            pb::KeySpec {
+                valid_from: None,
+                ..spec
+            },
+            rotate_at,
+        )?;
         new_key.valid_from = rotate_at;
         Ok(Command::RotateKey {
             actor_id: optional_actor("actor_id", actor_id)?,
@@ -358,7 +555,13 @@ mod convert {
     }
 
     pub fn RevokeKeyCommand(c: pb::RevokeKeyCommand, cx: &Context<'_>) -> Result<Command> {
-        let pb::RevokeKeyCommand { header: _, actor_id, key_id, revoked_at, reason } = c;
+        let pb::RevokeKeyCommand {
+            header: _,
+            actor_id,
+            key_id,
+            revoked_at,
+            reason,
+        } = c;
         Ok(Command::RevokeKey {
             actor_id: optional_actor("actor_id", actor_id)?,
             key_id: required_text("key_id", key_id, 64)?,
@@ -369,7 +572,11 @@ mod convert {
 }
 
 /// The Annex I description; mandatory elements are required.
-fn qualification_description(qualification_id: String, description: Option<pb::QualificationDescription>, cx: &Context<'_>) -> Result<Qualification> {
+fn qualification_description(
+    qualification_id: String,
+    description: Option<pb::QualificationDescription>,
+    cx: &Context<'_>,
+) -> Result<Qualification> {
     let pb::QualificationDescription {
         titles,
         awarding_body_ids,
@@ -393,7 +600,10 @@ fn qualification_description(qualification_id: String, description: Option<pb::Q
     } = description.ok_or_else(|| DomainError::invalid("description", "is required"))?;
     let f = |name: &str| format!("description.{name}");
     if learning_outcomes.is_empty() {
-        return Err(DomainError::invalid(f("learning_outcomes"), "needs at least one learning outcome (Annex I)"));
+        return Err(DomainError::invalid(
+            f("learning_outcomes"),
+            "needs at least one learning outcome (Annex I)",
+        ));
     }
     let learning_outcomes = at_most(&f("learning_outcomes"), learning_outcomes, MAX_ITEMS)?
         .into_iter()
@@ -405,8 +615,13 @@ fn qualification_description(qualification_id: String, description: Option<pb::Q
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let pb::Workload { credit_system, value, other_system, ects } =
-        workload.ok_or_else(|| DomainError::invalid(f("workload"), "is required (Annex I notional workload)"))?;
+    let pb::Workload {
+        credit_system,
+        value,
+        other_system,
+        ects,
+    } = workload
+        .ok_or_else(|| DomainError::invalid(f("workload"), "is required (Annex I notional workload)"))?;
     let credit_system: CreditSystem = required_enum(&f("workload.credit_system"), credit_system)?;
     let value = amount(&f("workload.value"), value)?;
     if value == 0.0 {
@@ -414,11 +629,17 @@ fn qualification_description(qualification_id: String, description: Option<pb::Q
     }
     let other_system = text(&f("workload.other_system"), other_system, MAX_NAME)?;
     if credit_system == CreditSystem::Other && other_system.trim().is_empty() {
-        return Err(DomainError::invalid(f("workload.other_system"), "is required with CREDIT_SYSTEM_OTHER"));
+        return Err(DomainError::invalid(
+            f("workload.other_system"),
+            "is required with CREDIT_SYSTEM_OTHER",
+        ));
     }
     let ects = match (credit_system, ects) {
         (CreditSystem::Ects, Some(e)) if e != value => {
-            return Err(DomainError::invalid(f("workload.ects"), "must equal workload.value for ECTS workloads"));
+            return Err(DomainError::invalid(
+                f("workload.ects"),
+                "must equal workload.value for ECTS workloads",
+            ));
         }
         (CreditSystem::Ects, _) => Some(value),
         (_, Some(e)) => Some(amount(&f("workload.ects"), e)?),
@@ -428,26 +649,60 @@ fn qualification_description(qualification_id: String, description: Option<pb::Q
         (true, true) => None,
         (false, false) => {
             check_framework_id(&f("framework_id"), &framework_id)?;
-            Some(FrameworkLevelRef { framework_id, level_code: required_text(&f("level_code"), level_code, 16)?, eqf_level: None })
+            Some(FrameworkLevelRef {
+                framework_id,
+                level_code: required_text(&f("level_code"), level_code, 16)?,
+                eqf_level: None,
+            })
         }
-        (true, false) => return Err(DomainError::invalid(f("framework_id"), "is required with level_code")),
-        (false, true) => return Err(DomainError::invalid(f("level_code"), "is required with framework_id")),
+        (true, false) => {
+            return Err(DomainError::invalid(
+                f("framework_id"),
+                "is required with level_code",
+            ));
+        }
+        (false, true) => {
+            return Err(DomainError::invalid(
+                f("level_code"),
+                "is required with framework_id",
+            ));
+        }
     };
     if assessment_types.is_empty() {
-        return Err(DomainError::invalid(f("assessment_types"), "needs at least one type of assessment (Annex I)"));
+        return Err(DomainError::invalid(
+            f("assessment_types"),
+            "needs at least one type of assessment (Annex I)",
+        ));
     }
     let assessment_types = at_most(&f("assessment_types"), assessment_types, 16)?
         .into_iter()
         .enumerate()
         .map(|(i, t)| required_enum(&f(&format!("assessment_types[{i}]")), t))
         .collect::<Result<Vec<AssessmentType>>>()?;
-    let pb::QualityAssurance { description: qa_description, accreditation_ids } = quality_assurance
-        .ok_or_else(|| DomainError::invalid(f("quality_assurance"), "is required (Annex I type of quality assurance)"))?;
-    let accreditation_ids = at_most(&f("quality_assurance.accreditation_ids"), accreditation_ids, MAX_ITEMS)?
-        .into_iter()
-        .enumerate()
-        .map(|(i, a)| id(IdKind::Accreditation, &f(&format!("quality_assurance.accreditation_ids[{i}]")), a))
-        .collect::<Result<Vec<_>>>()?;
+    let pb::QualityAssurance {
+        description: qa_description,
+        accreditation_ids,
+    } = quality_assurance.ok_or_else(|| {
+        DomainError::invalid(
+            f("quality_assurance"),
+            "is required (Annex I type of quality assurance)",
+        )
+    })?;
+    let accreditation_ids = at_most(
+        &f("quality_assurance.accreditation_ids"),
+        accreditation_ids,
+        MAX_ITEMS,
+    )?
+    .into_iter()
+    .enumerate()
+    .map(|(i, a)| {
+        id(
+            IdKind::Accreditation,
+            &f(&format!("quality_assurance.accreditation_ids[{i}]")),
+            a,
+        )
+    })
+    .collect::<Result<Vec<_>>>()?;
     let stackability = stackability.unwrap_or_default();
     let awarding_body_ids = at_most(&f("awarding_body_ids"), awarding_body_ids, MAX_ITEMS)?
         .into_iter()
@@ -455,7 +710,10 @@ fn qualification_description(qualification_id: String, description: Option<pb::Q
         .map(|(i, a)| id(IdKind::Provider, &f(&format!("awarding_body_ids[{i}]")), a))
         .collect::<Result<Vec<_>>>()?;
     if c_.is_empty() {
-        return Err(DomainError::invalid(f("countries"), "needs at least one country of the issuer (Annex I)"));
+        return Err(DomainError::invalid(
+            f("countries"),
+            "needs at least one country of the issuer (Annex I)",
+        ));
     }
     Ok(Qualification {
         id: qualification_id,
@@ -464,7 +722,12 @@ fn qualification_description(qualification_id: String, description: Option<pb::Q
         awarding_body_ids,
         countries: countries(&f("countries"), c_)?,
         learning_outcomes,
-        workload: Workload { credit_system, value, other_system, ects },
+        workload: Workload {
+            credit_system,
+            value,
+            other_system,
+            ects,
+        },
         level,
         assessment_types,
         assessment_description: text(&f("assessment_description"), assessment_description, MAX_TEXT)?,
@@ -480,11 +743,21 @@ fn qualification_description(qualification_id: String, description: Option<pb::Q
             stackability: Stackability::from_pb(&f("stackability.stackability"), stackability.stackability)?
                 .unwrap_or(Stackability::Standalone),
             description: text(&f("stackability.description"), stackability.description, MAX_TEXT)?,
-            stacks_into: at_most(&f("stackability.stacks_into"), stackability.stacks_into, MAX_ITEMS)?
-                .into_iter()
-                .enumerate()
-                .map(|(i, q)| id(IdKind::Qualification, &f(&format!("stackability.stacks_into[{i}]")), q))
-                .collect::<Result<Vec<_>>>()?,
+            stacks_into: at_most(
+                &f("stackability.stacks_into"),
+                stackability.stacks_into,
+                MAX_ITEMS,
+            )?
+            .into_iter()
+            .enumerate()
+            .map(|(i, q)| {
+                id(
+                    IdKind::Qualification,
+                    &f(&format!("stackability.stacks_into[{i}]")),
+                    q,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?,
         },
         further_information: text(&f("further_information"), further_information, MAX_TEXT)?,
         credential_type: uri(&f("credential_type"), credential_type, true)?,

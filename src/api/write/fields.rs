@@ -17,7 +17,10 @@ pub const MAX_ITEMS: usize = 100;
 
 pub fn text(field: &str, value: String, max: usize) -> Result<String> {
     if value.chars().count() > max {
-        return Err(DomainError::invalid(field, format!("must be at most {max} characters")));
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(DomainError::invalid(field, "must not contain control characters"));
@@ -34,7 +37,10 @@ pub fn required_text(field: &str, value: String, max: usize) -> Result<String> {
 
 pub fn at_most<T>(field: &str, items: Vec<T>, max: usize) -> Result<Vec<T>> {
     if items.len() > max {
-        return Err(DomainError::invalid(field, format!("must have at most {max} entries")));
+        return Err(DomainError::invalid(
+            field,
+            format!("must have at most {max} entries"),
+        ));
     }
     Ok(items)
 }
@@ -52,7 +58,11 @@ pub fn required_time(field: &str, value: Option<pbjson_types::Timestamp>) -> Res
 }
 
 /// An end of validity: optional, and after `start` when given.
-pub fn end_after(field: &str, value: Option<pbjson_types::Timestamp>, start: Timestamp) -> Result<Option<Timestamp>> {
+pub fn end_after(
+    field: &str,
+    value: Option<pbjson_types::Timestamp>,
+    start: Timestamp,
+) -> Result<Option<Timestamp>> {
     let end = from_timestamp(field, value.as_ref())?;
     if end.is_some_and(|end| end <= start) {
         return Err(DomainError::invalid(field, "must be after the start of validity"));
@@ -65,7 +75,10 @@ pub fn country(field: &str, value: &str) -> Result<String> {
     if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(value.to_owned())
     } else {
-        Err(DomainError::invalid(field, "must be an upper-case ISO 3166-1 alpha-2 code such as \"IE\""))
+        Err(DomainError::invalid(
+            field,
+            "must be an upper-case ISO 3166-1 alpha-2 code such as \"IE\"",
+        ))
     }
 }
 
@@ -83,8 +96,17 @@ pub fn language(field: &str, value: &str) -> Result<()> {
     let ok = (2..=3).contains(&primary.len())
         && primary.bytes().all(|b| b.is_ascii_alphabetic())
         && value.len() <= 35
-        && value.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()));
-    if ok { Ok(()) } else { Err(DomainError::invalid(field, "must be a BCP 47 language tag such as \"en\" or \"ga-IE\"")) }
+        && value
+            .split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(
+            field,
+            "must be a BCP 47 language tag such as \"en\" or \"ga-IE\"",
+        ))
+    }
 }
 
 pub fn languages(field: &str, values: Vec<String>) -> Result<Vec<String>> {
@@ -103,11 +125,22 @@ pub fn names(field: &str, values: Vec<pb::LocalizedString>) -> Result<Vec<Locali
     at_most(field, values, MAX_ITEMS)?
         .into_iter()
         .enumerate()
-        .map(|(i, pb::LocalizedString { language: lang, value })| {
-            language(&format!("{field}[{i}].language"), &lang)?;
-            let value = required_text(&format!("{field}[{i}].value"), value, MAX_NAME)?;
-            Ok(LocalizedString { language: lang, value })
-        })
+        .map(
+            |(
+                i,
+                pb::LocalizedString {
+                    language: lang,
+                    value,
+                },
+            )| {
+                language(&format!("{field}[{i}].language"), &lang)?;
+                let value = required_text(&format!("{field}[{i}].value"), value, MAX_NAME)?;
+                Ok(LocalizedString {
+                    language: lang,
+                    value,
+                })
+            },
+        )
         .collect()
 }
 
@@ -141,7 +174,10 @@ pub fn web_url(field: &str, value: String) -> Result<String> {
     {
         Ok(value)
     } else {
-        Err(DomainError::invalid(field, format!("must be an http(s) URL of at most {MAX_URI} bytes")))
+        Err(DomainError::invalid(
+            field,
+            format!("must be an http(s) URL of at most {MAX_URI} bytes"),
+        ))
     }
 }
 
@@ -149,33 +185,53 @@ pub fn identifiers(field: &str, values: Vec<pb::ExternalIdentifier>) -> Result<V
     at_most(field, values, MAX_ITEMS)?
         .into_iter()
         .enumerate()
-        .map(|(i, pb::ExternalIdentifier { scheme, value, valid_from, valid_until })| {
-            let f = |name: &str| format!("{field}[{i}].{name}");
-            let scheme = required_enum(&f("scheme"), scheme)?;
-            let value = required_text(&f("value"), value, 512)?;
-            let valid_from = from_timestamp(&f("valid_from"), valid_from.as_ref())?;
-            let valid_until = from_timestamp(&f("valid_until"), valid_until.as_ref())?;
-            if let (Some(from), Some(until)) = (valid_from, valid_until)
-                && until <= from
-            {
-                return Err(DomainError::invalid(f("valid_until"), "must be after valid_from"));
-            }
-            Ok(ExternalIdentifier { scheme, value, valid_from, valid_until })
-        })
+        .map(
+            |(
+                i,
+                pb::ExternalIdentifier {
+                    scheme,
+                    value,
+                    valid_from,
+                    valid_until,
+                },
+            )| {
+                let f = |name: &str| format!("{field}[{i}].{name}");
+                let scheme = required_enum(&f("scheme"), scheme)?;
+                let value = required_text(&f("value"), value, 512)?;
+                let valid_from = from_timestamp(&f("valid_from"), valid_from.as_ref())?;
+                let valid_until = from_timestamp(&f("valid_until"), valid_until.as_ref())?;
+                if let (Some(from), Some(until)) = (valid_from, valid_until)
+                    && until <= from
+                {
+                    return Err(DomainError::invalid(f("valid_until"), "must be after valid_from"));
+                }
+                Ok(ExternalIdentifier {
+                    scheme,
+                    value,
+                    valid_from,
+                    valid_until,
+                })
+            },
+        )
         .collect()
 }
 
 /// A 32-byte Ed25519 public key that is a valid curve point.
 pub fn public_key(field: &str, bytes: &[u8]) -> Result<[u8; 32]> {
-    let key: [u8; 32] =
-        bytes.try_into().map_err(|_| DomainError::invalid(field, "must be a 32-byte Ed25519 public key"))?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| DomainError::invalid(field, "must be a 32-byte Ed25519 public key"))?;
     ed25519_dalek::VerifyingKey::from_bytes(&key)
         .map_err(|_| DomainError::invalid(field, "is not a valid Ed25519 public key"))?;
     Ok(key)
 }
 
 pub fn key(field: &str, spec: pb::KeySpec, default_from: Timestamp) -> Result<ActorKey> {
-    let pb::KeySpec { public_key: bytes, valid_from, valid_until } = spec;
+    let pb::KeySpec {
+        public_key: bytes,
+        valid_from,
+        valid_until,
+    } = spec;
     let public = public_key(&format!("{field}.public_key"), &bytes)?;
     let valid_from = time_or(&format!("{field}.valid_from"), valid_from, default_from)?;
     let mut key = ActorKey::new(public, valid_from);
@@ -206,6 +262,9 @@ pub fn amount(field: &str, value: f64) -> Result<f64> {
     if value.is_finite() && value >= 0.0 && value <= 1e6 {
         Ok(value)
     } else {
-        Err(DomainError::invalid(field, "must be a finite number between 0 and 1000000"))
+        Err(DomainError::invalid(
+            field,
+            "must be a finite number between 0 and 1000000",
+        ))
     }
 }

@@ -26,7 +26,10 @@ pub struct OperatorKey {
 
 impl OperatorKey {
     pub fn new(public_key: [u8; 32]) -> Self {
-        Self { key_id: key_id(&public_key), public_key }
+        Self {
+            key_id: key_id(&public_key),
+            public_key,
+        }
     }
 }
 
@@ -43,14 +46,24 @@ impl Writes {
     }
 
     /// Authenticates, checks and applies one signed envelope sent to `rpc`.
-    pub async fn submit<C: SignedCommand>(&self, rpc: &str, envelope: Option<pb::SignedEnvelope>) -> Result<Receipt, DomainError> {
-        let pb::SignedEnvelope { command: bytes, key_id, signature } =
-            envelope.ok_or_else(|| DomainError::invalid("envelope", "is required"))?;
+    pub async fn submit<C: SignedCommand>(
+        &self,
+        rpc: &str,
+        envelope: Option<pb::SignedEnvelope>,
+    ) -> Result<Receipt, DomainError> {
+        let pb::SignedEnvelope {
+            command: bytes,
+            key_id,
+            signature,
+        } = envelope.ok_or_else(|| DomainError::invalid("envelope", "is required"))?;
         if bytes.is_empty() {
             return Err(DomainError::invalid("envelope.command", "is required"));
         }
         if bytes.len() > MAX_COMMAND_BYTES {
-            return Err(DomainError::invalid("envelope.command", format!("must be at most {MAX_COMMAND_BYTES} bytes")));
+            return Err(DomainError::invalid(
+                "envelope.command",
+                format!("must be at most {MAX_COMMAND_BYTES} bytes"),
+            ));
         }
         let roles = rpc_roles(rpc).ok_or_else(|| DomainError::Storage(format!("no roles for {rpc}")))?;
 
@@ -59,9 +72,14 @@ impl Writes {
         envelope::verify(&key.public_key, rpc, &bytes, &signature)?;
 
         let command = C::decode(bytes.as_slice()).map_err(|err| {
-            DomainError::invalid("envelope.command", format!("is not a valid encoded command for {rpc}: {err}"))
+            DomainError::invalid(
+                "envelope.command",
+                format!("is not a valid encoded command for {rpc}: {err}"),
+            )
         })?;
-        let header = command.header().ok_or_else(|| DomainError::invalid("header", "is required"))?;
+        let header = command
+            .header()
+            .ok_or_else(|| DomainError::invalid("header", "is required"))?;
         let issued_at = from_timestamp("header.issued_at", header.issued_at.as_ref())?
             .ok_or_else(|| DomainError::invalid("header.issued_at", "is required"))?;
         envelope::check_nonce(&header.nonce)?;
@@ -78,32 +96,49 @@ impl Writes {
         };
 
         // A resent envelope gets its first result back, whatever the time now.
-        if let Some(previous) = self.store.signed_write_by_nonce(&record.signer_id, &record.nonce).await? {
+        if let Some(previous) = self
+            .store
+            .signed_write_by_nonce(&record.signer_id, &record.nonce)
+            .await?
+        {
             if previous.envelope.id == record.id {
                 return Ok(previous.receipt(true));
             }
             return Err(crate::store::nonce_reused(&previous.envelope.id));
         }
         envelope::check_issued_at(issued_at, record.received_at)?;
-        for (at, what) in [(issued_at, "header.issued_at"), (record.received_at, "the time of receipt")] {
+        for (at, what) in [
+            (issued_at, "header.issued_at"),
+            (record.received_at, "the time of receipt"),
+        ] {
             if !key.usable_at(at) {
                 return Err(DomainError::Unauthenticated(format!(
                     "envelope.key_id: key {} is not valid at {what} ({}){}",
                     key.key_id,
                     at.to_rfc3339(),
-                    key.revoked_at.map(|r| format!("; revoked at {}", r.to_rfc3339())).unwrap_or_default()
+                    key.revoked_at
+                        .map(|r| format!("; revoked at {}", r.to_rfc3339()))
+                        .unwrap_or_default()
                 )));
             }
         }
         signer.require(rpc, roles)?;
-        if signer.role != Role::Operator && !self.store.actor_active_at(&signer.actor_id, record.received_at).await? {
+        if signer.role != Role::Operator
+            && !self
+                .store
+                .actor_active_at(&signer.actor_id, record.received_at)
+                .await?
+        {
             return Err(DomainError::PermissionDenied(format!(
                 "{} is not admitted or has been retired; its keys sign nothing",
                 signer.actor_id
             )));
         }
 
-        let context = Context { envelope_id: &record.id, issued_at };
+        let context = Context {
+            envelope_id: &record.id,
+            issued_at,
+        };
         let command = command.into_command(&context)?;
         let (stored, replayed) = self.store.apply(&record, &signer, command).await?;
         Ok(stored.receipt(replayed))
@@ -111,19 +146,40 @@ impl Writes {
 
     async fn signer(&self, key_id: &str) -> Result<(Signer, crate::domain::model::ActorKey), DomainError> {
         if key_id.is_empty() {
-            return Err(DomainError::Unauthenticated("envelope.key_id: is required".into()));
+            return Err(DomainError::Unauthenticated(
+                "envelope.key_id: is required".into(),
+            ));
         }
         if let Some(operator) = self.operator.as_ref().filter(|op| op.key_id == key_id) {
-            let key = crate::domain::model::ActorKey::new(operator.public_key, Timestamp::from_micros(i64::MIN));
-            let signer = Signer { key_id: key_id.to_owned(), role: Role::Operator, actor_id: OPERATOR_ID.to_owned() };
+            let key =
+                crate::domain::model::ActorKey::new(operator.public_key, Timestamp::from_micros(i64::MIN));
+            let signer = Signer {
+                key_id: key_id.to_owned(),
+                role: Role::Operator,
+                actor_id: OPERATOR_ID.to_owned(),
+            };
             return Ok((signer, key));
         }
         let Some((owner, key)) = self.store.key(key_id).await? else {
-            let hint = if self.operator.is_none() { "; no operator key is configured" } else { "" };
-            return Err(DomainError::Unauthenticated(format!("envelope.key_id: {key_id} is not a registered key{hint}")));
+            let hint = if self.operator.is_none() {
+                "; no operator key is configured"
+            } else {
+                ""
+            };
+            return Err(DomainError::Unauthenticated(format!(
+                "envelope.key_id: {key_id} is not a registered key{hint}"
+            )));
         };
-        let role = role_of_actor(&owner).ok_or_else(|| DomainError::Storage(format!("key {key_id} has owner {owner}")))?;
-        Ok((Signer { key_id: key_id.to_owned(), role, actor_id: owner }, key))
+        let role = role_of_actor(&owner)
+            .ok_or_else(|| DomainError::Storage(format!("key {key_id} has owner {owner}")))?;
+        Ok((
+            Signer {
+                key_id: key_id.to_owned(),
+                role,
+                actor_id: owner,
+            },
+            key,
+        ))
     }
 }
 
@@ -131,5 +187,9 @@ impl Writes {
 pub fn seal(key: &ed25519_dalek::SigningKey, rpc: &str, command: &impl Message) -> pb::SignedEnvelope {
     let bytes = command.encode_to_vec();
     let signature = envelope::sign(key, rpc, &bytes);
-    pb::SignedEnvelope { command: bytes, key_id: key_id(&key.verifying_key().to_bytes()), signature: signature.to_vec() }
+    pb::SignedEnvelope {
+        command: bytes,
+        key_id: key_id(&key.verifying_key().to_bytes()),
+        signature: signature.to_vec(),
+    }
 }

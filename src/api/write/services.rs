@@ -132,10 +132,21 @@ pub struct LogApi(pub Store);
 #[tonic::async_trait]
 impl pb::log_service_server::LogService for LogApi {
     #[tracing::instrument(skip_all, fields(envelope_id = %request.get_ref().envelope_id))]
-    async fn get_signed_write(&self, request: Request<pb::GetSignedWriteRequest>) -> Reply<pb::GetSignedWriteResponse> {
+    async fn get_signed_write(
+        &self,
+        request: Request<pb::GetSignedWriteRequest>,
+    ) -> Reply<pb::GetSignedWriteResponse> {
         let id = &request.get_ref().envelope_id;
-        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(crate::domain::DomainError::invalid("envelope_id", "must be 64 lowercase hex characters").into());
+        if id.len() != 64
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(crate::domain::DomainError::invalid(
+                "envelope_id",
+                "must be 64 lowercase hex characters",
+            )
+            .into());
         }
         let stored = self
             .0
@@ -147,7 +158,11 @@ impl pb::log_service_server::LogService for LogApi {
             signed_write: Some(pb::SignedWrite {
                 envelope_id: e.id,
                 rpc: e.rpc,
-                envelope: Some(pb::SignedEnvelope { command: e.command, key_id: e.key_id, signature: e.signature }),
+                envelope: Some(pb::SignedEnvelope {
+                    command: e.command,
+                    key_id: e.key_id,
+                    signature: e.signature,
+                }),
                 signer_id: e.signer_id,
                 received_at: Some(timestamp(e.received_at)),
                 log_index: stored.log_index,
