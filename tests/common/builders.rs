@@ -14,7 +14,10 @@ pub fn at(rfc3339: &str) -> Timestamp {
 }
 
 fn en(value: &str) -> Vec<LocalizedString> {
-    vec![LocalizedString { language: "en".into(), value: value.into() }]
+    vec![LocalizedString {
+        language: "en".into(),
+        value: value.into(),
+    }]
 }
 
 impl TestApp {
@@ -30,12 +33,39 @@ impl TestApp {
             admitted_at: at("2020-01-01T00:00:00Z"),
             retired_at: None,
         };
-        self.store.insert_qa_agency(&agency, &[]).await.expect("insert agency");
+        self.store
+            .insert_qa_agency(&agency, &[])
+            .await
+            .expect("insert agency");
         agency
     }
 
+    /// A QA agency to adjust before inserting: admitted on 2020-01-01, not retired, operating
+    /// only in its seat's country unless told otherwise.
+    pub fn qa_agency(&self, name: &str, country: &str) -> AgencyBuilder<'_> {
+        AgencyBuilder {
+            app: self,
+            agency: QaAgency {
+                id: IdKind::QaAgency.mint(name.as_bytes()),
+                names: en(name),
+                country: country.into(),
+                operating_countries: vec![],
+                identifiers: vec![],
+                website: String::new(),
+                admitted_at: at("2020-01-01T00:00:00Z"),
+                retired_at: None,
+            },
+            keys: vec![],
+        }
+    }
+
     /// A recognition body admitted on 2020-01-01.
-    pub async fn recognition_body(&self, name: &str, country: &str, kind: RecognitionBodyKind) -> RecognitionBody {
+    pub async fn recognition_body(
+        &self,
+        name: &str,
+        country: &str,
+        kind: RecognitionBodyKind,
+    ) -> RecognitionBody {
         let body = RecognitionBody {
             id: IdKind::RecognitionBody.mint(name.as_bytes()),
             names: en(name),
@@ -46,7 +76,10 @@ impl TestApp {
             admitted_at: at("2020-01-01T00:00:00Z"),
             retired_at: None,
         };
-        self.store.insert_recognition_body(&body, &[]).await.expect("insert recognition body");
+        self.store
+            .insert_recognition_body(&body, &[])
+            .await
+            .expect("insert recognition body");
         body
     }
 
@@ -72,7 +105,8 @@ impl TestApp {
         AccreditationBuilder {
             app: self,
             accreditation: Accreditation {
-                id: IdKind::Accreditation.mint(format!("{}{}{}", agency.id, provider.id, rand_suffix()).as_bytes()),
+                id: IdKind::Accreditation
+                    .mint(format!("{}{}{}", agency.id, provider.id, rand_suffix()).as_bytes()),
                 agency_id: agency.id.clone(),
                 provider_id: provider.id.clone(),
                 kind: AccreditationKind::InstitutionalReview,
@@ -98,7 +132,12 @@ impl TestApp {
                 awarding_body_ids: vec![provider.id.clone()],
                 countries: vec![provider.country.clone()],
                 learning_outcomes: vec![],
-                workload: Workload { credit_system: CreditSystem::Ects, value: 5.0, other_system: String::new(), ects: Some(5.0) },
+                workload: Workload {
+                    credit_system: CreditSystem::Ects,
+                    value: 5.0,
+                    other_system: String::new(),
+                    ects: Some(5.0),
+                },
                 level: None,
                 assessment_types: vec![AssessmentType::Project],
                 assessment_description: String::new(),
@@ -123,11 +162,16 @@ impl TestApp {
         }
     }
 
-    pub fn recognition(&self, body: &RecognitionBody, qualification: &Qualification) -> RecognitionBuilder<'_> {
+    pub fn recognition(
+        &self,
+        body: &RecognitionBody,
+        qualification: &Qualification,
+    ) -> RecognitionBuilder<'_> {
         RecognitionBuilder {
             app: self,
             recognition: Recognition {
-                id: IdKind::Recognition.mint(format!("{}{}{}", body.id, qualification.id, rand_suffix()).as_bytes()),
+                id: IdKind::Recognition
+                    .mint(format!("{}{}{}", body.id, qualification.id, rand_suffix()).as_bytes()),
                 body_id: body.id.clone(),
                 qualification_id: qualification.id.clone(),
                 purpose: RecognitionPurpose::CreditTransfer,
@@ -150,6 +194,47 @@ fn rand_suffix() -> String {
     N.fetch_add(1, Ordering::Relaxed).to_string()
 }
 
+pub struct AgencyBuilder<'a> {
+    app: &'a TestApp,
+    pub agency: QaAgency,
+    pub keys: Vec<ActorKey>,
+}
+
+impl AgencyBuilder<'_> {
+    pub fn operating(mut self, countries: &[&str]) -> Self {
+        self.agency.operating_countries = countries.iter().map(|c| c.to_string()).collect();
+        self
+    }
+    pub fn name(mut self, language: &str, value: &str) -> Self {
+        self.agency.names.push(LocalizedString {
+            language: language.into(),
+            value: value.into(),
+        });
+        self
+    }
+    pub fn admitted(mut self, at_time: &str) -> Self {
+        self.agency.admitted_at = at(at_time);
+        self
+    }
+    /// The agency's decisions stop counting at `at_time` (exclusive end of its admission).
+    pub fn retired(mut self, at_time: &str) -> Self {
+        self.agency.retired_at = Some(at(at_time));
+        self
+    }
+    pub fn key(mut self, public_key: [u8; 32], valid_from: Timestamp) -> Self {
+        self.keys.push(ActorKey::new(public_key, valid_from));
+        self
+    }
+    pub async fn insert(self) -> QaAgency {
+        self.app
+            .store
+            .insert_qa_agency(&self.agency, &self.keys)
+            .await
+            .expect("insert agency");
+        self.agency
+    }
+}
+
 pub struct ProviderBuilder<'a> {
     app: &'a TestApp,
     pub provider: Provider,
@@ -166,11 +251,19 @@ impl ProviderBuilder<'_> {
         self
     }
     pub fn name(mut self, language: &str, value: &str) -> Self {
-        self.provider.names.push(LocalizedString { language: language.into(), value: value.into() });
+        self.provider.names.push(LocalizedString {
+            language: language.into(),
+            value: value.into(),
+        });
         self
     }
     pub fn identifier(mut self, scheme: IdentifierScheme, value: &str) -> Self {
-        self.provider.identifiers.push(ExternalIdentifier { scheme, value: value.into(), valid_from: None, valid_until: None });
+        self.provider.identifiers.push(ExternalIdentifier {
+            scheme,
+            value: value.into(),
+            valid_from: None,
+            valid_until: None,
+        });
         self
     }
     pub fn key(mut self, public_key: [u8; 32], valid_from: Timestamp) -> Self {
@@ -178,7 +271,11 @@ impl ProviderBuilder<'_> {
         self
     }
     pub async fn insert(self) -> Provider {
-        self.app.store.insert_provider(&self.provider, &self.keys).await.expect("insert provider");
+        self.app
+            .store
+            .insert_provider(&self.provider, &self.keys)
+            .await
+            .expect("insert provider");
         self.provider
     }
 }
@@ -208,7 +305,13 @@ impl AccreditationBuilder<'_> {
         self
     }
     /// Appends a status period `[from, until)` to the history.
-    pub fn status(mut self, status: AccreditationStatus, from: &str, until: Option<&str>, reason: &str) -> Self {
+    pub fn status(
+        mut self,
+        status: AccreditationStatus,
+        from: &str,
+        until: Option<&str>,
+        reason: &str,
+    ) -> Self {
         self.history.push(StatusPeriod {
             status,
             effective_from: at(from),
@@ -227,8 +330,15 @@ impl AccreditationBuilder<'_> {
                 reason: String::new(),
             });
         }
-        self.app.store.insert_accreditation(&self.accreditation, &self.history).await.expect("insert accreditation");
-        AccreditationRecord { accreditation: self.accreditation, history: self.history }
+        self.app
+            .store
+            .insert_accreditation(&self.accreditation, &self.history)
+            .await
+            .expect("insert accreditation");
+        AccreditationRecord {
+            accreditation: self.accreditation,
+            history: self.history,
+        }
     }
 }
 
@@ -240,22 +350,55 @@ pub struct QualificationBuilder<'a> {
 impl QualificationBuilder<'_> {
     /// Sets the framework level; the EQF level is read from the seeded framework.
     pub async fn level(mut self, framework_id: &str, level_code: &str) -> Self {
-        let framework = self.app.store.framework(framework_id).await.expect("read framework").expect("seeded framework");
-        let eqf_level = framework.level(level_code).expect("level of the framework").eqf_level;
-        self.qualification.level =
-            Some(FrameworkLevelRef { framework_id: framework_id.into(), level_code: level_code.into(), eqf_level });
+        let framework = self
+            .app
+            .store
+            .framework(framework_id)
+            .await
+            .expect("read framework")
+            .expect("seeded framework");
+        let eqf_level = framework
+            .level(level_code)
+            .expect("level of the framework")
+            .eqf_level;
+        self.qualification.level = Some(FrameworkLevelRef {
+            framework_id: framework_id.into(),
+            level_code: level_code.into(),
+            eqf_level,
+        });
+        self
+    }
+    /// Adds a title in another language.
+    pub fn title(mut self, language: &str, value: &str) -> Self {
+        self.qualification.titles.push(LocalizedString {
+            language: language.into(),
+            value: value.into(),
+        });
         self
     }
     pub fn ects(mut self, ects: f64) -> Self {
-        self.qualification.workload = Workload { credit_system: CreditSystem::Ects, value: ects, other_system: String::new(), ects: Some(ects) };
+        self.qualification.workload = Workload {
+            credit_system: CreditSystem::Ects,
+            value: ects,
+            other_system: String::new(),
+            ects: Some(ects),
+        };
         self
     }
     pub fn hours_without_ects(mut self, hours: f64) -> Self {
-        self.qualification.workload = Workload { credit_system: CreditSystem::Hours, value: hours, other_system: String::new(), ects: None };
+        self.qualification.workload = Workload {
+            credit_system: CreditSystem::Hours,
+            value: hours,
+            other_system: String::new(),
+            ects: None,
+        };
         self
     }
     pub fn skill(mut self, outcome: &str, skill_uri: &str) -> Self {
-        self.qualification.learning_outcomes.push(LearningOutcome { text: outcome.into(), skill_uris: vec![skill_uri.into()] });
+        self.qualification.learning_outcomes.push(LearningOutcome {
+            text: outcome.into(),
+            skill_uris: vec![skill_uri.into()],
+        });
         self
     }
     pub fn stackability(mut self, stackability: Stackability) -> Self {
@@ -267,7 +410,11 @@ impl QualificationBuilder<'_> {
         self
     }
     pub async fn insert(self) -> Qualification {
-        self.app.store.insert_qualification(&self.qualification).await.expect("insert qualification");
+        self.app
+            .store
+            .insert_qualification(&self.qualification)
+            .await
+            .expect("insert qualification");
         self.qualification
     }
 }
@@ -295,7 +442,11 @@ impl RecognitionBuilder<'_> {
         self
     }
     pub async fn insert(self) -> Recognition {
-        self.app.store.insert_recognition(&self.recognition).await.expect("insert recognition");
+        self.app
+            .store
+            .insert_recognition(&self.recognition)
+            .await
+            .expect("insert recognition");
         self.recognition
     }
 }

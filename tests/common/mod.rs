@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod builders;
+pub mod checks;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
