@@ -53,8 +53,13 @@ pub fn envelope_id(rpc: &str, command: &[u8], key_id: &str, signature: &[u8]) ->
 
 /// Checks that a command's issue time is within the accepted window around `now`.
 pub fn check_issued_at(issued_at: Timestamp, now: Timestamp) -> Result<(), DomainError> {
-    let skew = (issued_at.as_micros() - now.as_micros()) / Timestamp::MICROS_PER_SECOND;
-    if skew > MAX_CLOCK_SKEW_SECONDS {
+    // Compared in microseconds: truncating to whole seconds first accepted up to 300.999 s.
+    let skew_micros = issued_at.as_micros() - now.as_micros();
+    let max_micros = MAX_CLOCK_SKEW_SECONDS * Timestamp::MICROS_PER_SECOND;
+    // Whole seconds for the message, rounded away from zero.
+    let skew = (skew_micros.abs() + Timestamp::MICROS_PER_SECOND - 1) / Timestamp::MICROS_PER_SECOND
+        * skew_micros.signum();
+    if skew_micros > max_micros {
         return Err(DomainError::FailedPrecondition(format!(
             "header.issued_at is in the future: {} is {skew} s after the registry's clock ({}); \
              the accepted window is +-{MAX_CLOCK_SKEW_SECONDS} s",
@@ -62,7 +67,7 @@ pub fn check_issued_at(issued_at: Timestamp, now: Timestamp) -> Result<(), Domai
             now.to_rfc3339()
         )));
     }
-    if -skew > MAX_CLOCK_SKEW_SECONDS {
+    if -skew_micros > max_micros {
         return Err(DomainError::FailedPrecondition(format!(
             "header.issued_at is stale: {} is {} s before the registry's clock ({}); \
              the accepted window is +-{MAX_CLOCK_SKEW_SECONDS} s",
@@ -130,6 +135,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(stale.contains("stale"), "{stale}");
+        let second = Timestamp::MICROS_PER_SECOND;
+        let just_over = Timestamp::from_micros(now.as_micros() + 300 * second + 1);
+        assert!(
+            check_issued_at(just_over, now)
+                .unwrap_err()
+                .to_string()
+                .contains("301 s after")
+        );
+        let just_under = Timestamp::from_micros(now.as_micros() - 300 * second - 1);
+        assert!(
+            check_issued_at(just_under, now)
+                .unwrap_err()
+                .to_string()
+                .contains("301 s before")
+        );
     }
 
     #[test]

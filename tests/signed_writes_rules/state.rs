@@ -1,0 +1,445 @@
+//! State rules: writes the registry's current state does not allow.
+
+use ed25519_dalek::SigningKey;
+use prost::Message;
+use tonic::Code;
+use trust_registry::domain::ids::IdKind;
+use trust_registry::pb;
+
+use crate::both_backends;
+use crate::commands::*;
+use crate::common::TestApp;
+use crate::common::signed::{header, key_spec};
+use crate::world::*;
+
+/// One write of a state-rule row.
+struct Step {
+    method: &'static str,
+    key: SigningKey,
+    bytes: Vec<u8>,
+}
+
+fn step(method: &'static str, key: &SigningKey, command: impl Message) -> Step {
+    Step {
+        method,
+        key: key.clone(),
+        bytes: command.encode_to_vec(),
+    }
+}
+
+/// A write the registry's state does not allow, after an optional accepted setup write.
+/// Rows run in order on one world; later rows build on what earlier ones did.
+struct StateRule {
+    what: &'static str,
+    setup: Option<fn(&World) -> Step>,
+    attempt: fn(&World) -> Step,
+    code: Code,
+    message: &'static str,
+}
+
+use pb::AccreditationStatus::{Reinstated, Suspended, Withdrawn};
+
+const STATE_RULES: &[StateRule] = &[
+    StateRule {
+        what: "suspend a withdrawn accreditation",
+        setup: Some(|w| {
+            step(
+                "ChangeAccreditationStatus",
+                &w.agency.key,
+                change_status(&w.accreditation, Withdrawn, None),
+            )
+        }),
+        attempt: |w| {
+            step(
+                "ChangeAccreditationStatus",
+                &w.agency.key,
+                change_status(&w.accreditation, Suspended, None),
+            )
+        },
+        code: Code::FailedPrecondition,
+        message: "cannot change status from withdrawn to suspended",
+    },
+    StateRule {
+        what: "withdraw a withdrawn accreditation",
+        setup: None,
+        attempt: |w| {
+            step(
+                "ChangeAccreditationStatus",
+                &w.agency.key,
+                change_status(&w.accreditation, Withdrawn, None),
+            )
+        },
+        code: Code::FailedPrecondition,
+        message: "cannot change status from withdrawn to withdrawn",
+    },
+    StateRule {
+        what: "reinstate a granted accreditation",
+        setup: None,
+        attempt: |w| {
+            step(
+                "ChangeAccreditationStatus",
+                &w.agency2.key,
+                change_status(&w.accreditation2, Reinstated, None),
+            )
+        },
+        code: Code::FailedPrecondition,
+        message: "cannot change status from granted to reinstated",
+    },
+    StateRule {
+        what: "suspend before the granted status began",
+        setup: None,
+        attempt: |w| {
+            let command = change_status(&w.accreditation2, Suspended, at("2020-06-01T00:00:00Z"));
+            step("ChangeAccreditationStatus", &w.agency2.key, command)
+        },
+        code: Code::FailedPrecondition,
+        message: "effective_at must be after the current status began",
+    },
+    StateRule {
+        what: "suspend at the instant the granted status began",
+        setup: None,
+        attempt: |w| {
+            let command = change_status(&w.accreditation2, Suspended, at("2021-01-01T00:00:00Z"));
+            step("ChangeAccreditationStatus", &w.agency2.key, command)
+        },
+        code: Code::FailedPrecondition,
+        message: "effective_at must be after the current status began",
+    },
+    StateRule {
+        what: "reinstate before the suspension began",
+        setup: Some(|w| {
+            step(
+                "ChangeAccreditationStatus",
+                &w.agency2.key,
+                change_status(&w.accreditation2, Suspended, secs_from_now(-3600)),
+            )
+        }),
+        attempt: |w| {
+            step(
+                "ChangeAccreditationStatus",
+                &w.agency2.key,
+                change_status(&w.accreditation2, Reinstated, secs_from_now(-7200)),
+            )
+        },
+        code: Code::FailedPrecondition,
+        message: "effective_at must be after the current status began",
+    },
+    StateRule {
+        what: "suspend a suspended accreditation",
+        setup: None,
+        attempt: |w| {
+            step(
+                "ChangeAccreditationStatus",
+                &w.agency2.key,
+                change_status(&w.accreditation2, Suspended, None),
+            )
+        },
+        code: Code::FailedPrecondition,
+        message: "cannot change status from suspended to suspended",
+    },
+    StateRule {
+        what: "revise a withdrawn qualification",
+        setup: Some(|w| {
+            step(
+                "WithdrawQualification",
+                &w.provider.key,
+                withdraw_qualification(&w.withdrawable),
+            )
+        }),
+        attempt: |w| {
+            step(
+                "ReviseQualification",
+                &w.provider.key,
+                revise_qualification(&w.withdrawable),
+            )
+        },
+        code: Code::FailedPrecondition,
+        message: "is withdrawn",
+    },
+    StateRule {
+        what: "withdraw a withdrawn qualification",
+        setup: None,
+        attempt: |w| {
+            step(
+                "WithdrawQualification",
+                &w.provider.key,
+                withdraw_qualification(&w.withdrawable),
+            )
+        },
+        code: Code::FailedPrecondition,
+        message: "is withdrawn already",
+    },
+    StateRule {
+        what: "retract a retracted recognition",
+        setup: Some(|w| {
+            step(
+                "RetractRecognition",
+                &w.body.key,
+                retract_recognition(&w.retractable),
+            )
+        }),
+        attempt: |w| {
+            step(
+                "RetractRecognition",
+                &w.body.key,
+                retract_recognition(&w.retractable),
+            )
+        },
+        code: Code::FailedPrecondition,
+        message: "is retracted already",
+    },
+    StateRule {
+        what: "revoke a revoked key",
+        setup: Some(|w| Step {
+            method: "RevokeKey",
+            key: w.provider.key.clone(),
+            bytes: key_command("RevokeKey", "", &key_id_of(&w.provider.spares[0])),
+        }),
+        attempt: |w| Step {
+            method: "RevokeKey",
+            key: w.provider.key.clone(),
+            bytes: key_command("RevokeKey", "", &key_id_of(&w.provider.spares[0])),
+        },
+        code: Code::FailedPrecondition,
+        message: "is revoked already",
+    },
+    StateRule {
+        what: "rotate a revoked key",
+        setup: None,
+        attempt: |w| Step {
+            method: "RotateKey",
+            key: w.provider.key.clone(),
+            bytes: key_command("RotateKey", "", &key_id_of(&w.provider.spares[0])),
+        },
+        code: Code::FailedPrecondition,
+        message: "is not valid at",
+    },
+    StateRule {
+        what: "rotate a key rotated out before",
+        setup: Some(|w| Step {
+            method: "RotateKey",
+            key: w.provider.key.clone(),
+            bytes: key_command("RotateKey", "", &key_id_of(&w.provider.spares[1])),
+        }),
+        attempt: |w| Step {
+            method: "RotateKey",
+            key: w.provider.key.clone(),
+            bytes: key_command("RotateKey", "", &key_id_of(&w.provider.spares[1])),
+        },
+        code: Code::FailedPrecondition,
+        message: "is not valid at",
+    },
+    StateRule {
+        what: "retire an agency twice",
+        setup: Some(|w| {
+            step(
+                "RetireQaAgency",
+                w.signer(Who::Operator),
+                retire_qa_agency(&w.retirable_agency.id),
+            )
+        }),
+        attempt: |w| {
+            step(
+                "RetireQaAgency",
+                w.signer(Who::Operator),
+                retire_qa_agency(&w.retirable_agency.id),
+            )
+        },
+        code: Code::FailedPrecondition,
+        message: "retired already",
+    },
+    StateRule {
+        what: "retire a recognition body twice",
+        setup: Some(|w| {
+            step(
+                "RetireRecognitionBody",
+                w.signer(Who::Operator),
+                retire_recognition_body(&w.retirable_body.id),
+            )
+        }),
+        attempt: |w| {
+            step(
+                "RetireRecognitionBody",
+                w.signer(Who::Operator),
+                retire_recognition_body(&w.retirable_body.id),
+            )
+        },
+        code: Code::FailedPrecondition,
+        message: "retired already",
+    },
+    StateRule {
+        what: "the operator adds a key to itself",
+        setup: None,
+        attempt: |w| Step {
+            method: "AddKey",
+            key: w.signer(Who::Operator).clone(),
+            bytes: key_command("AddKey", "", ""),
+        },
+        code: Code::FailedPrecondition,
+        message: "the operator key comes from configuration",
+    },
+    StateRule {
+        what: "add a key registered to another actor",
+        setup: None,
+        attempt: |w| {
+            let command = pb::AddKeyCommand {
+                header: header(),
+                actor_id: String::new(),
+                key: Some(key_spec(&w.provider.key)),
+            };
+            step("AddKey", &w.body.key, command)
+        },
+        code: Code::AlreadyExists,
+        message: "is registered already",
+    },
+    StateRule {
+        what: "register a provider with an agency's key",
+        setup: None,
+        attempt: |w| {
+            let command = pb::RegisterProviderCommand {
+                keys: vec![key_spec(&w.agency2.key)],
+                ..register_provider()
+            };
+            step("RegisterProvider", &w.agency.key, command)
+        },
+        code: Code::AlreadyExists,
+        message: "is registered already",
+    },
+    StateRule {
+        what: "admit an agency with a body's key",
+        setup: None,
+        attempt: |w| {
+            let command = pb::AdmitQaAgencyCommand {
+                keys: vec![key_spec(&fresh_key()), key_spec(&w.body.key)],
+                ..admit_qa_agency()
+            };
+            step("AdmitQaAgency", w.signer(Who::Operator), command)
+        },
+        code: Code::AlreadyExists,
+        message: "is registered already",
+    },
+    StateRule {
+        what: "rotate to a key that is registered",
+        setup: None,
+        attempt: |w| {
+            let command = pb::RotateKeyCommand {
+                header: header(),
+                actor_id: String::new(),
+                old_key_id: key_id_of(&w.provider.spares[2]),
+                new_key: Some(key_spec(&w.body2.key)),
+                rotate_at: None,
+            };
+            step("RotateKey", &w.provider.key, command)
+        },
+        code: Code::AlreadyExists,
+        message: "is registered already",
+    },
+    StateRule {
+        what: "add a framework that exists",
+        setup: None,
+        attempt: |w| {
+            let mut command = add_framework();
+            command.framework.as_mut().unwrap().id = "ie-nfq".into();
+            step("AddFramework", w.signer(Who::Operator), command)
+        },
+        code: Code::AlreadyExists,
+        message: "framework ie-nfq exists already",
+    },
+    StateRule {
+        what: "retire an unknown agency",
+        setup: None,
+        attempt: |w| {
+            step(
+                "RetireQaAgency",
+                w.signer(Who::Operator),
+                retire_qa_agency(&unknown(IdKind::QaAgency)),
+            )
+        },
+        code: Code::NotFound,
+        message: "QA agency qaag_",
+    },
+    StateRule {
+        what: "revise an unknown qualification",
+        setup: None,
+        attempt: |w| {
+            step(
+                "ReviseQualification",
+                &w.provider.key,
+                revise_qualification(&unknown(IdKind::Qualification)),
+            )
+        },
+        code: Code::NotFound,
+        message: "qualification qual_",
+    },
+    StateRule {
+        what: "suspend an unknown accreditation",
+        setup: None,
+        attempt: |w| {
+            step(
+                "ChangeAccreditationStatus",
+                &w.agency.key,
+                change_status(&unknown(IdKind::Accreditation), Suspended, None),
+            )
+        },
+        code: Code::NotFound,
+        message: "accreditation accr_",
+    },
+    StateRule {
+        what: "retract an unknown recognition",
+        setup: None,
+        attempt: |w| {
+            step(
+                "RetractRecognition",
+                &w.body.key,
+                retract_recognition(&unknown(IdKind::Recognition)),
+            )
+        },
+        code: Code::NotFound,
+        message: "recognition ",
+    },
+    StateRule {
+        what: "the operator adds a key to an unknown provider",
+        setup: None,
+        attempt: |w| Step {
+            method: "AddKey",
+            key: w.signer(Who::Operator).clone(),
+            bytes: key_command("AddKey", &unknown(IdKind::Provider), ""),
+        },
+        code: Code::NotFound,
+        message: "actor prov_",
+    },
+];
+
+// State rules: writes the registry's current state does not allow -> FAILED_PRECONDITION,
+// ALREADY_EXISTS or NOT_FOUND with a message naming the rule, changing nothing.
+both_backends!(state_rules, async |app: &TestApp| {
+    let w = World::build(app).await;
+    for rule in STATE_RULES {
+        if let Some(setup) = rule.setup {
+            let Step { method, key, bytes } = setup(&w);
+            w.ok(app, &key, method, bytes).await;
+        }
+        let Step { method, key, bytes } = (rule.attempt)(&w);
+        let status = w
+            .refused(
+                app,
+                method,
+                Some(seal(&key, method, bytes)),
+                rule.code,
+                rule.message,
+            )
+            .await;
+        eprintln!("{}: {}", rule.what, status.message());
+    }
+    // The objects refused above are still usable where the rules allow it.
+    let reinstate = change_status(&w.accreditation2, Reinstated, None);
+    w.ok(
+        app,
+        &w.agency2.key,
+        "ChangeAccreditationStatus",
+        reinstate.encode_to_vec(),
+    )
+    .await;
+    let rotate = key_command("RotateKey", "", &key_id_of(&w.provider.spares[2]));
+    w.ok(app, &w.provider.key, "RotateKey", rotate).await;
+});
