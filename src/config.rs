@@ -35,6 +35,8 @@ pub enum Command {
     Keygen(crate::cli::keygen::KeygenArgs),
     /// Sign a command written as JSON and send it to the registry.
     Submit(crate::cli::submit::SubmitArgs),
+    /// Print the registry's public verdict-signing key.
+    RegistryKey(crate::cli::keygen::RegistryKeyArgs),
 }
 
 /// Settings of `trust-registry serve`.
@@ -60,6 +62,14 @@ pub struct ServeArgs {
     /// Without it every governance write is refused.
     #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY")]
     pub operator_key: Option<String>,
+
+    /// The registry's own Ed25519 signing key (PKCS#8 PEM), created with mode 0600 when missing.
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_REGISTRY_KEY_FILE",
+        default_value = "trust-registry-registry.key"
+    )]
+    pub registry_key_file: std::path::PathBuf,
 
     /// Largest database connection pool.
     #[arg(long, env = "TRUST_REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 16)]

@@ -17,6 +17,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve(args).await,
         Command::Keygen(args) => trust_registry::cli::keygen::run(&args),
         Command::Submit(args) => trust_registry::cli::submit::run(&args).await,
+        Command::RegistryKey(args) => trust_registry::cli::keygen::print_registry_key(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -53,9 +54,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(key) = &operator_key {
         tracing::info!(operator_key_id = %key.key_id, "operator key configured");
     }
+    let registry_key = trust_registry::cli::load_or_create_registry_key(&args.registry_key_file)?;
+    tracing::info!(registry_key_id = %registry_key.key_id(), "registry signing key loaded");
     let options = ServerOptions {
         request_timeout: Duration::from_millis(args.request_timeout_ms),
         operator_key,
+        registry_key: Some(registry_key),
     };
     server::serve(listener, store, options, server::shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -5,15 +5,16 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::api::CatalogueApi;
+use crate::api::trust::TrustApi;
 use crate::api::write::services::{
     AccreditationApi, GovernanceApi, KeyApi, LogApi, ProviderApi, RecognitionApi,
 };
 use crate::api::write::{OperatorKey, Writes};
+use crate::domain::verdict::RegistryKey;
 use crate::pb::{self, catalogue_service_server::CatalogueServiceServer};
 use crate::store::Store;
 
@@ -33,6 +34,8 @@ pub struct ServerOptions {
     pub request_timeout: Duration,
     /// The operator's public key; without one, governance writes are refused.
     pub operator_key: Option<OperatorKey>,
+    /// The registry's signing key; without one, an ephemeral key is generated.
+    pub registry_key: Option<RegistryKey>,
 }
 
 impl Default for ServerOptions {
@@ -40,6 +43,7 @@ impl Default for ServerOptions {
         Self {
             request_timeout: Duration::from_secs(10),
             operator_key: None,
+            registry_key: None,
         }
     }
 }
@@ -78,6 +82,21 @@ pub async fn serve(
         .build_v1alpha()?;
 
     let writes = Writes::new(store.clone(), options.operator_key.clone());
+    let registry_key = match options.registry_key.clone() {
+        Some(key) => key,
+        None => {
+            tracing::warn!("no registry key given: verdicts are signed with an ephemeral key");
+            RegistryKey::new(ed25519_dalek::SigningKey::from_bytes(
+                &crate::cli::random_bytes::<32>()?,
+            ))
+        }
+    };
+    let trust = pb::trust_service_server::TrustServiceServer::new(TrustApi::new(store.clone(), registry_key))
+        .max_decoding_message_size(MAX_WRITE_REQUEST_BYTES)
+        .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    health_reporter
+        .set_serving::<pb::trust_service_server::TrustServiceServer<TrustApi>>()
+        .await;
     let catalogue = CatalogueServiceServer::new(CatalogueApi::new(store.clone()))
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
@@ -103,7 +122,10 @@ pub async fn serve(
         .await;
     health_reporter.set_serving::<KeyServiceServer<KeyApi>>().await;
 
-    let incoming = TcpListenerStream::new(listener);
+    // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold small responses for ~40 ms.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(Duration::from_secs(60)));
     Server::builder()
         .accept_http1(true)
         .timeout(options.request_timeout)
@@ -117,6 +139,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(catalogue)
         .add_service(log)
+        .add_service(trust)
         .add_service(write_server!(
             GovernanceServiceServer<GovernanceApi>,
             GovernanceApi(writes.clone())

@@ -2,8 +2,10 @@
 
 pub mod catalogue;
 pub mod convert;
+pub mod credential;
 pub mod request;
 mod status;
+pub mod trust;
 pub mod write;
 
 pub use catalogue::CatalogueApi;

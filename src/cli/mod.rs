@@ -29,3 +29,31 @@ pub fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
         .map_err(|err| anyhow::anyhow!("no randomness from the operating system: {err}"))?;
     Ok(bytes)
 }
+
+/// Reads the registry's signing key from `path`, creating it (mode 0600) on first start.
+pub fn load_or_create_registry_key(path: &Path) -> anyhow::Result<crate::domain::verdict::RegistryKey> {
+    if !path.exists() {
+        let key = SigningKey::from_bytes(&random_bytes::<32>()?);
+        write_private_key(path, &key)?;
+        tracing::info!(path = %path.display(), "created a new registry signing key");
+    }
+    Ok(crate::domain::verdict::RegistryKey::new(read_private_key(path)?))
+}
+
+/// Writes a private key as PKCS#8 PEM to a new file readable by its owner only.
+pub fn write_private_key(path: &Path, key: &SigningKey) -> anyhow::Result<()> {
+    use ed25519_dalek::pkcs8::{EncodePrivateKey, spki::der::pem::LineEnding};
+    use std::io::Write;
+    let pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|err| anyhow::anyhow!("encoding the key: {err}"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    file.write_all(pem.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}

@@ -6,8 +6,9 @@
 //! name no real ESCO concept. Only the vocabularies are real: ISCED-F field URIs, the ELM
 //! "Generic" credential type, and the seeded frameworks, whose EQF levels are read from the store.
 //!
-//! The data is deterministic: ids are minted from `demo:<slug>` ([`demo_id`]), every instant is
-//! fixed, and each actor's key is [`demo_signing_key`] of its slug, so later signed writes can be
+//! The data is deterministic: inside the dataset, parts are linked by ids minted from
+//! `demo:<slug>` ([`demo_id`]); the registry mints the real ids when the dataset is loaded through
+//! signed writes. Every instant is fixed, and each actor's key is [`demo_signing_key`] of its slug, so later signed writes can be
 //! made as any demo actor. Provider `northbridge` rotated its key on 2024-09-01 to the key of
 //! actor name `northbridge-2024`.
 

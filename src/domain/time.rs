@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct Timestamp(i64);
 
-/// Six years in microseconds, counting 365.25 days a year; DEQAR's default validity.
+/// Six years of 365.25 days in microseconds: the fallback outside the calendar's range.
 const SIX_YEARS_MICROS: i64 = 6 * 36_525 * 864_000_000;
 
 impl Timestamp {
@@ -54,9 +54,22 @@ impl Timestamp {
         Some(Self(seconds * Self::MICROS_PER_SECOND + i64::from(nanos / 1_000)))
     }
 
-    /// The end DEQAR assumes for a decision without one: six years after its start.
+    /// The end DEQAR assumes for a decision without one: six years after its start, on the
+    /// same calendar date and time (29 February becomes 28 February).
     pub fn plus_six_years(self) -> Self {
-        Self(self.0.saturating_add(SIX_YEARS_MICROS))
+        let (seconds, nanos) = self.to_seconds_nanos();
+        let shifted = time::OffsetDateTime::from_unix_timestamp(seconds)
+            .ok()
+            .and_then(|t| {
+                let year = t.year() + 6;
+                t.replace_year(year)
+                    .or_else(|_| t.replace_day(28).and_then(|t| t.replace_year(year)))
+                    .ok()
+            });
+        match shifted {
+            Some(t) => Self(t.unix_timestamp() * Self::MICROS_PER_SECOND + i64::from(nanos / 1_000)),
+            None => Self(self.0.saturating_add(SIX_YEARS_MICROS)),
+        }
     }
 
     pub fn plus_seconds(self, seconds: i64) -> Self {
@@ -121,6 +134,14 @@ mod tests {
         assert!(Timestamp::from_seconds_nanos(0, -1).is_none());
         assert!(Timestamp::from_seconds_nanos(0, 1_000_000_000).is_none());
         assert!(Timestamp::from_seconds_nanos(i64::MAX, 0).is_none());
+    }
+
+    #[test]
+    fn six_years_are_calendar_years() {
+        let t = Timestamp::parse_rfc3339("2019-03-01T00:00:00Z").unwrap();
+        assert_eq!(t.plus_six_years().to_rfc3339(), "2025-03-01T00:00:00Z");
+        let leap = Timestamp::parse_rfc3339("2020-02-29T10:00:00Z").unwrap();
+        assert_eq!(leap.plus_six_years().to_rfc3339(), "2026-02-28T10:00:00Z");
     }
 
     #[test]

@@ -266,7 +266,10 @@ impl Store {
         })
     }
 
-    async fn with_history(&self, accreditations: Vec<Accreditation>) -> Result<Vec<AccreditationRecord>> {
+    pub(super) async fn with_history(
+        &self,
+        accreditations: Vec<Accreditation>,
+    ) -> Result<Vec<AccreditationRecord>> {
         if accreditations.is_empty() {
             return Ok(Vec::new());
         }

@@ -3,6 +3,8 @@
 mod apply;
 pub use apply::{StoredWrite, nonce_reused};
 mod catalogue;
+mod trust;
+pub use trust::Resolved;
 mod entity;
 mod write;
 

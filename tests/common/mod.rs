@@ -9,6 +9,7 @@
 
 pub mod builders;
 pub mod checks;
+pub mod signed;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -16,6 +17,7 @@ use sea_orm::{ConnectionTrait, Database};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
+use trust_registry::api::write::OperatorKey;
 use trust_registry::pb::catalogue_service_client::CatalogueServiceClient;
 use trust_registry::server::{self, ServerOptions};
 use trust_registry::store::{Store, StoreOptions};
@@ -60,11 +62,21 @@ impl TestApp {
                 (url, TestDatabase::Postgres { admin_url, name })
             }
         };
-        let store = Store::open(&url, &StoreOptions::default()).await.expect("store opens and migrates");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let store = Store::open(&url, &StoreOptions::default())
+            .await
+            .expect("store opens and migrates");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().expect("local address");
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(server::serve(listener, store.clone(), ServerOptions::default(), async {
+        let options = ServerOptions {
+            operator_key: Some(OperatorKey::new(
+                signed::operator_key().verifying_key().to_bytes(),
+            )),
+            ..ServerOptions::default()
+        };
+        let server = tokio::spawn(server::serve(listener, store.clone(), options, async {
             let _ = shutdown_rx.await;
         }));
         let channel = Channel::from_shared(format!("http://{addr}"))
@@ -90,11 +102,16 @@ impl TestApp {
             let _ = shutdown.send(());
         }
         if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server ran without error");
+            server
+                .await
+                .expect("server task")
+                .expect("server ran without error");
         }
         self.store.clone().close().await.expect("store closes");
         if let TestDatabase::Postgres { admin_url, name } = &self.database {
-            let admin = Database::connect(admin_url.as_str()).await.expect("connect to PostgreSQL");
+            let admin = Database::connect(admin_url.as_str())
+                .await
+                .expect("connect to PostgreSQL");
             admin
                 .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                 .await
@@ -108,7 +125,9 @@ async fn fresh_postgres_database() -> Option<(String, String, String)> {
         if std::env::var_os("CI").is_some() {
             panic!("{POSTGRES_URL_VAR} is not set: PostgreSQL tests must run in CI");
         }
-        eprintln!("skipped on PostgreSQL: set {POSTGRES_URL_VAR} (e.g. postgres://postgres@127.0.0.1:5432/test)");
+        eprintln!(
+            "skipped on PostgreSQL: set {POSTGRES_URL_VAR} (e.g. postgres://postgres@127.0.0.1:5432/test)"
+        );
         return None;
     };
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -116,10 +135,18 @@ async fn fresh_postgres_database() -> Option<(String, String, String)> {
         "trtest_{}_{}_{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos()
     );
-    let admin = Database::connect(admin_url.as_str()).await.expect("connect to PostgreSQL");
-    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+    let admin = Database::connect(admin_url.as_str())
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create test database");
     admin.close().await.expect("close admin connection");
     let (base, query) = match admin_url.split_once('?') {
         Some((base, query)) => (base, format!("?{query}")),
@@ -138,7 +165,9 @@ macro_rules! both_backends {
             use super::*;
 
             async fn run(backend: $crate::common::Backend) {
-                let Some(app) = $crate::common::TestApp::start(backend).await else { return };
+                let Some(app) = $crate::common::TestApp::start(backend).await else {
+                    return;
+                };
                 let body = $body;
                 body(&app).await;
                 app.stop().await;

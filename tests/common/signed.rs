@@ -23,6 +23,11 @@ pub fn operator_key() -> SigningKey {
     SigningKey::from_bytes(&[42; 32])
 }
 
+/// The registry's verdict-signing key in tests.
+pub fn registry_key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
 /// A deterministic test key from a name.
 pub fn key(name: &str) -> SigningKey {
     use sha2::{Digest, Sha256};
@@ -98,6 +103,9 @@ impl TestApp {
     }
     pub fn keys(&self) -> KeyServiceClient<Channel> {
         KeyServiceClient::new(self.channel.clone())
+    }
+    pub fn trust(&self) -> trust_registry::pb::trust_service_client::TrustServiceClient<Channel> {
+        trust_registry::pb::trust_service_client::TrustServiceClient::new(self.channel.clone())
     }
     pub fn log(&self) -> LogServiceClient<Channel> {
         LogServiceClient::new(self.channel.clone())

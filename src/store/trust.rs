@@ -1,0 +1,159 @@
+//! Loading the facts a trust decision needs: the issuer resolved from how the query names it,
+//! the named key, the provider's accreditations with their histories, and their agencies.
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::entity::*;
+use super::{Store, from_doc};
+use crate::domain::enums::IdentifierScheme;
+use crate::domain::keys;
+use crate::domain::model::*;
+use crate::domain::trust::{IssuerRef, NamedKey, TrustFacts};
+use crate::domain::{DomainError, Timestamp};
+
+type Result<T> = std::result::Result<T, DomainError>;
+
+/// How a query resolved: the facts, or why the issuer is unknown.
+pub enum Resolved {
+    Known(Box<TrustFacts>),
+    Unknown(String),
+}
+
+impl Store {
+    /// The owner of an external identifier, preferring the binding valid at `at`.
+    async fn identifier_owner(
+        &self,
+        scheme: IdentifierScheme,
+        value: &str,
+        at: Timestamp,
+    ) -> Result<Option<(String, ExternalIdentifier)>> {
+        let rows = external_identifier::Entity::find()
+            .filter(external_identifier::Column::Scheme.eq(scheme.as_str()))
+            .filter(external_identifier::Column::Value.eq(value))
+            .order_by_asc(external_identifier::Column::Id)
+            .all(&self.db)
+            .await?;
+        let to_pair = |row: &external_identifier::Model| {
+            (
+                row.owner_id.clone(),
+                ExternalIdentifier {
+                    scheme,
+                    value: row.value.clone(),
+                    valid_from: row.valid_from.map(Timestamp::from_micros),
+                    valid_until: row.valid_until.map(Timestamp::from_micros),
+                },
+            )
+        };
+        let current = rows
+            .iter()
+            .map(to_pair)
+            .find(|(_, id)| crate::domain::time::within(at, id.valid_from, id.valid_until));
+        Ok(current.or_else(|| rows.first().map(to_pair)))
+    }
+
+    async fn key_by_public_key(&self, public_key: &[u8; 32]) -> Result<Option<(String, ActorKey)>> {
+        let row = actor_key::Entity::find()
+            .filter(actor_key::Column::PublicKey.eq(public_key.to_vec()))
+            .one(&self.db)
+            .await?;
+        row.map(|row| Ok((row.owner_id.clone(), super::catalogue::key_from_row(row)?)))
+            .transpose()
+    }
+
+    /// Resolves the issuer and loads the facts for a decision at `at`.
+    pub async fn trust_facts(
+        &self,
+        issuer: &IssuerRef,
+        key_id: Option<&str>,
+        at: Timestamp,
+    ) -> Result<Resolved> {
+        let mut identifier = None;
+        let mut implied_key = None;
+        let owner = match issuer {
+            IssuerRef::ProviderId(id) => Some(id.clone()),
+            IssuerRef::External(scheme, value) => {
+                self.identifier_owner(*scheme, value, at)
+                    .await?
+                    .map(|(owner, found)| {
+                        identifier = Some(found);
+                        owner
+                    })
+            }
+            IssuerRef::Did(did) => match self.identifier_owner(IdentifierScheme::Did, did, at).await? {
+                Some((owner, found)) => {
+                    identifier = Some(found);
+                    Some(owner)
+                }
+                None => match did.strip_prefix("did:key:") {
+                    Some(rest) => {
+                        let multibase = rest.split('#').next().unwrap_or(rest);
+                        let public = keys::parse_multibase("did", multibase)?;
+                        self.key_by_public_key(&public).await?.map(|(owner, key)| {
+                            implied_key = Some(key);
+                            owner
+                        })
+                    }
+                    None => None,
+                },
+            },
+            IssuerRef::PublicKey(public) => self.key_by_public_key(public).await?.map(|(owner, key)| {
+                implied_key = Some(key);
+                owner
+            }),
+        };
+        let Some(owner) = owner else {
+            return Ok(Resolved::Unknown(
+                "no provider is registered under that issuer identifier".into(),
+            ));
+        };
+        if !owner.starts_with("prov_") {
+            return Ok(Resolved::Unknown(format!("{owner} is not a provider")));
+        }
+        let Some(provider) = self.provider(&owner).await? else {
+            return Ok(Resolved::Unknown(format!("no provider {owner}")));
+        };
+        let key = match (key_id, implied_key) {
+            (Some(key_id), implied) => {
+                if implied.as_ref().is_some_and(|k| k.key_id != key_id) {
+                    Some(NamedKey::NotBound(key_id.to_owned()))
+                } else {
+                    match provider.keys.iter().find(|k| k.key_id == key_id) {
+                        Some(key) => Some(NamedKey::Bound(key.clone())),
+                        None => Some(NamedKey::NotBound(key_id.to_owned())),
+                    }
+                }
+            }
+            (None, Some(implied)) => Some(NamedKey::Bound(implied)),
+            (None, None) => None,
+        };
+        let rows = accreditation::Entity::find()
+            .filter(accreditation::Column::ProviderId.eq(owner.as_str()))
+            .order_by_asc(accreditation::Column::Id)
+            .all(&self.db)
+            .await?;
+        let accreditations: Vec<Accreditation> =
+            rows.iter().map(|row| from_doc(&row.doc)).collect::<Result<_>>()?;
+        let agency_ids: Vec<String> = accreditations.iter().map(|a| a.agency_id.clone()).collect();
+        let accreditations = self.with_history(accreditations).await?;
+        let agencies = if agency_ids.is_empty() {
+            HashMap::new()
+        } else {
+            qa_agency::Entity::find()
+                .filter(qa_agency::Column::Id.is_in(agency_ids))
+                .all(&self.db)
+                .await?
+                .iter()
+                .map(|row| from_doc::<QaAgency>(&row.doc).map(|a| (a.id.clone(), a)))
+                .collect::<Result<_>>()?
+        };
+        Ok(Resolved::Known(Box::new(TrustFacts {
+            provider,
+            identifier,
+            key,
+            accreditations,
+            agencies,
+        })))
+    }
+}
