@@ -71,6 +71,10 @@ pub struct ServeArgs {
     )]
     pub registry_key_file: std::path::PathBuf,
 
+    /// The log's origin in checkpoints (and the checkpoint key's name), e.g. registry.example.org/log.
+    #[arg(long, env = "TRUST_REGISTRY_LOG_ORIGIN", default_value = crate::server::DEFAULT_LOG_ORIGIN)]
+    pub log_origin: String,
+
     /// Largest database connection pool.
     #[arg(long, env = "TRUST_REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,

@@ -60,6 +60,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         request_timeout: Duration::from_millis(args.request_timeout_ms),
         operator_key,
         registry_key: Some(registry_key),
+        log_origin: args.log_origin.clone(),
     };
     server::serve(listener, store, options, server::shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -10,9 +10,8 @@ use tonic_health::ServingStatus;
 
 use crate::api::CatalogueApi;
 use crate::api::trust::TrustApi;
-use crate::api::write::services::{
-    AccreditationApi, GovernanceApi, KeyApi, LogApi, ProviderApi, RecognitionApi,
-};
+use crate::api::log::LogApi;
+use crate::api::write::services::{AccreditationApi, GovernanceApi, KeyApi, ProviderApi, RecognitionApi};
 use crate::api::write::{OperatorKey, Writes};
 use crate::domain::verdict::RegistryKey;
 use crate::pb::{self, catalogue_service_server::CatalogueServiceServer};
@@ -27,6 +26,9 @@ pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// Concurrent calls per HTTP/2 connection.
 pub const MAX_CONCURRENT_STREAMS: u32 = 256;
 
+/// The log origin when none is configured.
+pub const DEFAULT_LOG_ORIGIN: &str = "trust-registry";
+
 /// Settings of a running server.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -36,6 +38,8 @@ pub struct ServerOptions {
     pub operator_key: Option<OperatorKey>,
     /// The registry's signing key; without one, an ephemeral key is generated.
     pub registry_key: Option<RegistryKey>,
+    /// The log's origin line in checkpoints, and the checkpoint key's name.
+    pub log_origin: String,
 }
 
 impl Default for ServerOptions {
@@ -44,6 +48,7 @@ impl Default for ServerOptions {
             request_timeout: Duration::from_secs(10),
             operator_key: None,
             registry_key: None,
+            log_origin: DEFAULT_LOG_ORIGIN.to_owned(),
         }
     }
 }
@@ -91,7 +96,7 @@ pub async fn serve(
             ))
         }
     };
-    let trust = pb::trust_service_server::TrustServiceServer::new(TrustApi::new(store.clone(), registry_key))
+    let trust = pb::trust_service_server::TrustServiceServer::new(TrustApi::new(store.clone(), registry_key.clone(), options.log_origin.clone()))
         .max_decoding_message_size(MAX_WRITE_REQUEST_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
     health_reporter
@@ -100,7 +105,7 @@ pub async fn serve(
     let catalogue = CatalogueServiceServer::new(CatalogueApi::new(store.clone()))
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
-    let log = pb::log_service_server::LogServiceServer::new(LogApi(store))
+    let log = pb::log_service_server::LogServiceServer::new(LogApi::new(store.clone(), registry_key.clone(), options.log_origin.clone()))
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
     use pb::{

@@ -23,6 +23,8 @@ enum SignedWrite {
     ReceivedAt,
     /// JSON of what the write produced, returned again when the envelope is resent.
     Applied,
+    /// RFC 9162 leaf hash of the log entry (the encoded `LogEntry`).
+    LeafHash,
 }
 
 #[async_trait::async_trait]
@@ -43,6 +45,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer(SignedWrite::IssuedAt))
                     .col(big_integer(SignedWrite::ReceivedAt))
                     .col(text(SignedWrite::Applied))
+                    .col(binary(SignedWrite::LeafHash))
                     .to_owned(),
             )
             .await?;

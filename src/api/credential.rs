@@ -246,15 +246,23 @@ pub async fn verify(
 
     // QUALIFICATION: the micro-credential it names is registered by that provider.
     let mut scope = ScopeQuery::default();
-    let qualification_id = credential
-        .achievement_id
-        .as_deref()
-        .map(|id| id.strip_prefix(QUALIFICATION_URN).unwrap_or(id).to_owned());
+    // Only an id in the registry's namespace names a registered micro-credential; any other
+    // achievement id (such as an Open Badges achievement's own URL) is not the registry's to judge.
+    let qualification_id = credential.achievement_id.as_deref().and_then(|id| {
+        id.strip_prefix(QUALIFICATION_URN)
+            .or_else(|| id.starts_with("qual_").then_some(id))
+            .map(str::to_owned)
+    });
     match (&qualification_id, &facts) {
         (None, _) => report.add(
             CheckKind::Qualification,
             CheckResult::Skipped,
-            "the credential names no registered micro-credential (credentialSubject.achievement.id)",
+            match &credential.achievement_id {
+                Some(other) => format!(
+                    "the credential names no registered micro-credential: achievement.id {other} is not a {QUALIFICATION_URN} URI"
+                ),
+                None => "the credential names no registered micro-credential (credentialSubject.achievement.id)".into(),
+            },
         ),
         (Some(id), _) if IdKind::Qualification.check("achievement.id", id).is_err() => report.add(
             CheckKind::Qualification,

@@ -22,6 +22,8 @@ pub const MAX_BATCH: usize = 1_000;
 pub struct TrustApi {
     store: Store,
     registry_key: RegistryKey,
+    /// The log origin, for the checkpoint each verdict names.
+    origin: String,
 }
 
 /// A validated issuer query.
@@ -216,8 +218,8 @@ pub fn provider_summary(provider: &Keyed<crate::domain::model::Provider>) -> pb:
 }
 
 impl TrustApi {
-    pub fn new(store: Store, registry_key: RegistryKey) -> Self {
-        Self { store, registry_key }
+    pub fn new(store: Store, registry_key: RegistryKey, origin: String) -> Self {
+        Self { store, registry_key, origin }
     }
 
     /// Evaluates one query and signs the verdict.
@@ -303,7 +305,7 @@ impl TrustApi {
             }),
             next_update: opt_timestamp(next_update),
             issued_at: Some(timestamp(now)),
-            checkpoint: String::new(),
+            checkpoint: super::log::current_checkpoint(&self.store, &self.origin).await?.body(),
         };
         Ok(self.sign(verdict))
     }

@@ -39,6 +39,9 @@ pub struct RegistryKeyArgs {
         default_value = "trust-registry-registry.key"
     )]
     pub registry_key_file: PathBuf,
+    /// The log's origin, which names the checkpoint key.
+    #[arg(long, env = "TRUST_REGISTRY_LOG_ORIGIN", default_value = crate::server::DEFAULT_LOG_ORIGIN)]
+    pub log_origin: String,
 }
 
 /// Prints the registry's public key, which verifiers use to check verdicts offline.
@@ -46,6 +49,7 @@ pub fn print_registry_key(args: &RegistryKeyArgs) -> anyhow::Result<()> {
     let key = super::load_or_create_registry_key(&args.registry_key_file)?;
     let public = key.public_key();
     println!("key id:      {}", key.key_id());
+    println!("vkey:        {}", crate::domain::note::verifier_key(&args.log_origin, &public)?);
     println!("public key:  {}", keys::multibase(&public));
     println!(
         "base64:      {}",

@@ -177,12 +177,31 @@ pub fn parse_data_integrity(text: &str) -> Result<Credential, String> {
         .and_then(Value::as_str)
         .ok_or("the proof has no verificationMethod")?
         .to_owned();
-    if let Some(context) = document.get("@context") {
-        proof_config.insert("@context".into(), context.clone());
+    // eddsa-jcs-2022 Verify Proof: a proof's @context must begin the document's, and the
+    // document is hashed with the proof's @context; a proof without one (earlier drafts) gets
+    // the document's.
+    let mut unsecured = document.clone();
+    match (proof_config.get("@context"), document.get("@context")) {
+        (Some(proof_context), document_context) => {
+            let list = |v: &Value| match v {
+                Value::Array(items) => items.clone(),
+                other => vec![other.clone()],
+            };
+            if !document_context.is_some_and(|d| list(d).starts_with(&list(proof_context))) {
+                return Err("the proof's @context does not begin the credential's @context".into());
+            }
+            if let Some(object) = unsecured.as_object_mut() {
+                object.insert("@context".into(), proof_context.clone());
+            }
+        }
+        (None, Some(context)) => {
+            proof_config.insert("@context".into(), context.clone());
+        }
+        (None, None) => {}
     }
     let canonical_proof = serde_json_canonicalizer::to_vec(&Value::Object(proof_config))
         .map_err(|e| format!("the proof cannot be canonicalised: {e}"))?;
-    let canonical_document = serde_json_canonicalizer::to_vec(&document)
+    let canonical_document = serde_json_canonicalizer::to_vec(&unsecured)
         .map_err(|e| format!("the credential cannot be canonicalised: {e}"))?;
     let mut hash_data = Sha256::digest(&canonical_proof).to_vec();
     hash_data.extend_from_slice(&Sha256::digest(&canonical_document));

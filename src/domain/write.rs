@@ -110,6 +110,8 @@ pub struct EnvelopeRecord {
     pub nonce: String,
     pub issued_at: Timestamp,
     pub received_at: Timestamp,
+    /// RFC 9162 leaf hash of the log entry this write becomes.
+    pub leaf_hash: super::merkle::Hash,
 }
 
 /// A validated write, with ids already minted from the envelope.

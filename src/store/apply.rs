@@ -25,7 +25,7 @@ pub struct StoredWrite {
     pub applied: Applied,
 }
 
-fn stored_from_row(row: signed_write::Model) -> Result<StoredWrite> {
+pub(super) fn stored_from_row(row: signed_write::Model) -> Result<StoredWrite> {
     Ok(StoredWrite {
         applied: from_doc(&row.applied)?,
         log_index: row.log_index as u64,
@@ -39,6 +39,11 @@ fn stored_from_row(row: signed_write::Model) -> Result<StoredWrite> {
             nonce: row.nonce,
             issued_at: Timestamp::from_micros(row.issued_at),
             received_at: Timestamp::from_micros(row.received_at),
+            leaf_hash: row
+                .leaf_hash
+                .as_slice()
+                .try_into()
+                .map_err(|_| DomainError::Storage(format!("write {} has a malformed leaf hash", row.log_index)))?,
         },
     })
 }
@@ -158,11 +163,11 @@ impl Store {
             issued_at: Set(envelope.issued_at.as_micros()),
             received_at: Set(envelope.received_at.as_micros()),
             applied: Set(to_doc(&applied)?),
+            leaf_hash: Set(envelope.leaf_hash.to_vec()),
         };
-        signed_write::Entity::insert(row)
-            .exec_without_returning(&tx)
-            .await?;
+        signed_write::Entity::insert(row).exec_without_returning(&tx).await?;
         tx.commit().await?;
+        self.sync_log().await?;
         Ok((
             StoredWrite {
                 envelope: envelope.clone(),

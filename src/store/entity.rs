@@ -219,6 +219,7 @@ pub mod signed_write {
         pub issued_at: i64,
         pub received_at: i64,
         pub applied: String,
+        pub leaf_hash: Vec<u8>,
     }
     no_relations!();
 }

@@ -3,6 +3,7 @@
 mod apply;
 pub use apply::{StoredWrite, nonce_reused};
 mod catalogue;
+mod log;
 mod trust;
 pub use trust::Resolved;
 mod entity;
@@ -42,6 +43,7 @@ pub struct Store {
     /// Writes are applied one at a time: SQLite has one writer anyway, and the log needs a
     /// single order of accepted writes.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    log: log::Log,
 }
 
 impl From<DbErr> for DomainError {
@@ -65,10 +67,9 @@ impl Store {
                 .await?;
         }
         Migrator::up(&db, None).await?;
-        Ok(Self {
-            db,
-            writer: Default::default(),
-        })
+        let store = Self { db, writer: Default::default(), log: Default::default() };
+        store.sync_log().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> DbBackend {

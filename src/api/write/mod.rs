@@ -46,12 +46,18 @@ impl Writes {
     }
 
     /// Authenticates, checks and applies one signed envelope sent to `rpc`.
-    pub async fn submit<C: SignedCommand>(
+    pub async fn submit<C: SignedCommand>(&self, rpc: &str, envelope: Option<pb::SignedEnvelope>) -> Result<Receipt, DomainError> {
+        self.submit_received_at::<C>(rpc, envelope, Timestamp::now()).await
+    }
+
+    /// As [`Writes::submit`], for an envelope received at `received_at`. Replaying a log
+    /// passes each entry's original time, so that every check decides as it did then.
+    pub async fn submit_received_at<C: SignedCommand>(
         &self,
         rpc: &str,
         envelope: Option<pb::SignedEnvelope>,
-    ) -> Result<Receipt, DomainError> {
-        let pb::SignedEnvelope {
+        received_at: Timestamp,
+    ) -> Result<Receipt, DomainError> {let pb::SignedEnvelope {
             command: bytes,
             key_id,
             signature,
@@ -83,7 +89,7 @@ impl Writes {
         let issued_at = from_timestamp("header.issued_at", header.issued_at.as_ref())?
             .ok_or_else(|| DomainError::invalid("header.issued_at", "is required"))?;
         envelope::check_nonce(&header.nonce)?;
-        let record = EnvelopeRecord {
+        let mut record = EnvelopeRecord {
             id: envelope::envelope_id(rpc, &bytes, &key_id, &signature),
             rpc: rpc.to_owned(),
             nonce: header.nonce.clone(),
@@ -92,8 +98,10 @@ impl Writes {
             signature,
             signer_id: signer.actor_id.clone(),
             issued_at,
-            received_at: Timestamp::now(),
+            received_at,
+            leaf_hash: [0; 32],
         };
+        record.leaf_hash = crate::domain::merkle::leaf_hash(&log_entry(&record));
 
         // A resent envelope gets its first result back, whatever the time now.
         if let Some(previous) = self
@@ -181,6 +189,21 @@ impl Writes {
             key,
         ))
     }
+}
+
+/// The log entry a write becomes: the encoded `LogEntry` (RPC name, envelope as received,
+/// time of receipt). Its RFC 9162 leaf hash is what the Merkle log commits to.
+pub fn log_entry(record: &EnvelopeRecord) -> Vec<u8> {
+    pb::LogEntry {
+        rpc: record.rpc.clone(),
+        envelope: Some(pb::SignedEnvelope {
+            command: record.command.clone(),
+            key_id: record.key_id.clone(),
+            signature: record.signature.clone(),
+        }),
+        received_at: Some(crate::api::convert::timestamp(record.received_at)),
+    }
+    .encode_to_vec()
 }
 
 /// Encodes a command and wraps it in a signed envelope (CLI, demo loader, tests).

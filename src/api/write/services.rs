@@ -7,7 +7,7 @@ use super::Writes;
 use crate::api::convert::{actor_keys, timestamp};
 use crate::domain::write::{Applied, Receipt};
 use crate::pb;
-use crate::store::Store;
+
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -125,48 +125,3 @@ write_service!(KeyApi, pb::key_service_server::KeyService, "KeyService",
         Applied::Key(k) => { key: one_key(k) };
 );
 
-/// `trustregistry.v1.LogService`.
-#[derive(Clone)]
-pub struct LogApi(pub Store);
-
-#[tonic::async_trait]
-impl pb::log_service_server::LogService for LogApi {
-    #[tracing::instrument(skip_all, fields(envelope_id = %request.get_ref().envelope_id))]
-    async fn get_signed_write(
-        &self,
-        request: Request<pb::GetSignedWriteRequest>,
-    ) -> Reply<pb::GetSignedWriteResponse> {
-        let id = &request.get_ref().envelope_id;
-        if id.len() != 64
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(crate::domain::DomainError::invalid(
-                "envelope_id",
-                "must be 64 lowercase hex characters",
-            )
-            .into());
-        }
-        let stored = self
-            .0
-            .signed_write(id)
-            .await?
-            .ok_or_else(|| crate::domain::DomainError::not_found("signed write", id.clone()))?;
-        let e = stored.envelope;
-        Ok(Response::new(pb::GetSignedWriteResponse {
-            signed_write: Some(pb::SignedWrite {
-                envelope_id: e.id,
-                rpc: e.rpc,
-                envelope: Some(pb::SignedEnvelope {
-                    command: e.command,
-                    key_id: e.key_id,
-                    signature: e.signature,
-                }),
-                signer_id: e.signer_id,
-                received_at: Some(timestamp(e.received_at)),
-                log_index: stored.log_index,
-            }),
-        }))
-    }
-}
