@@ -35,8 +35,17 @@ pub enum Command {
     Keygen(crate::cli::keygen::KeygenArgs),
     /// Sign a command written as JSON and send it to the registry.
     Submit(crate::cli::submit::SubmitArgs),
+    /// Check a registry against its log: checkpoint, consistency, signatures, replayed state.
+    Audit(crate::cli::audit::AuditArgs),
+    /// Rebuild a store by replaying a registry's log.
+    Rebuild(crate::cli::audit::RebuildArgs),
     /// Print the registry's public verdict-signing key.
     RegistryKey(crate::cli::keygen::RegistryKeyArgs),
+    /// Ask the registry whether an issuer was quality-assured, for a kind of credential, at a
+    /// time (exit 0 trusted, 1 not, 2 no answer).
+    CheckIssuer(crate::cli::verify::CheckIssuerArgs),
+    /// Verify a credential file against the registry (exit 0 passed, 1 failed, 2 no answer).
+    Verify(crate::cli::verify::VerifyArgs),
 }
 
 /// Settings of `trust-registry serve`.

@@ -12,12 +12,17 @@ use trust_registry::{demo, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    telemetry::init(cli.log_format, default_level);
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Keygen(args) => trust_registry::cli::keygen::run(&args),
         Command::Submit(args) => trust_registry::cli::submit::run(&args).await,
+        Command::Audit(args) => trust_registry::cli::audit::audit(&args).await,
+        Command::Rebuild(args) => trust_registry::cli::audit::rebuild(&args).await,
         Command::RegistryKey(args) => trust_registry::cli::keygen::print_registry_key(&args),
+        Command::CheckIssuer(args) => return trust_registry::cli::verify::check_issuer(&args).await,
+        Command::Verify(args) => return trust_registry::cli::verify::verify(&args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -38,7 +43,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(backend = ?store.backend(), "store open, schema up to date");
     if args.demo {
         match demo::load(&store).await? {
-            Some(summary) => tracing::info!(?summary, "demo dataset loaded"),
+            Some(summary) => tracing::info!(
+                ?summary,
+                demo_operator_key = %trust_registry::domain::keys::multibase(&demo::demo_operator_key().verifying_key().to_bytes()),
+                "demo dataset loaded through signed writes (audit it with --operator-key <demo_operator_key>)"
+            ),
             None => tracing::info!("store is not empty; demo dataset not loaded"),
         }
     }

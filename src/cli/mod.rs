@@ -1,7 +1,10 @@
-//! Commands for the people who write to the registry: `keygen`, `submit`.
+//! Commands for the people who write to the registry (`keygen`, `submit`) and for those who
+//! ask it (`check-issuer`, `verify`).
 
+pub mod audit;
 pub mod keygen;
 pub mod submit;
+pub mod verify;
 
 use std::path::Path;
 

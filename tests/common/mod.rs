@@ -38,6 +38,8 @@ pub struct TestApp {
     pub channel: Channel,
     pub catalogue: CatalogueServiceClient<Channel>,
     pub addr: std::net::SocketAddr,
+    /// The store's database URL, for tests that touch the database behind the server's back.
+    pub database_url: String,
     database: TestDatabase,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -74,6 +76,7 @@ impl TestApp {
             operator_key: Some(OperatorKey::new(
                 signed::operator_key().verifying_key().to_bytes(),
             )),
+            registry_key: Some(trust_registry::domain::verdict::RegistryKey::new(signed::registry_key())),
             ..ServerOptions::default()
         };
         let server = tokio::spawn(server::serve(listener, store.clone(), options, async {
@@ -90,6 +93,7 @@ impl TestApp {
             channel,
             store,
             addr,
+            database_url: url.clone(),
             database,
             shutdown: Some(shutdown),
             server: Some(server),

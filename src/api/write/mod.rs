@@ -216,3 +216,40 @@ pub fn seal(key: &ed25519_dalek::SigningKey, rpc: &str, command: &impl Message) 
         signature: signature.to_vec(),
     }
 }
+
+/// Calls [`Writes::submit_received_at`] with the command type of `rpc` (a full RPC name).
+macro_rules! by_rpc {
+    ($writes:expr, $rpc:expr, $envelope:expr, $at:expr, $($service:literal / $method:literal => $command:ident),+ $(,)?) => {
+        match $rpc {
+            $(concat!("/trustregistry.v1.", $service, "/", $method) =>
+                $writes.submit_received_at::<pb::$command>($rpc, $envelope, $at).await,)+
+            other => Err(DomainError::invalid("rpc", format!("{other} is not a write RPC"))),
+        }
+    };
+}
+
+impl Writes {
+    /// Re-submits a logged write (any write RPC) as received at `received_at`: used to replay
+    /// the log into a scratch store (audit) or a new one (rebuild).
+    pub async fn resubmit(&self, rpc: &str, envelope: pb::SignedEnvelope, received_at: Timestamp) -> Result<Receipt, DomainError> {
+        let envelope = Some(envelope);
+        by_rpc!(self, rpc, envelope, received_at,
+            "GovernanceService" / "AdmitQaAgency" => AdmitQaAgencyCommand,
+            "GovernanceService" / "RetireQaAgency" => RetireQaAgencyCommand,
+            "GovernanceService" / "AdmitRecognitionBody" => AdmitRecognitionBodyCommand,
+            "GovernanceService" / "RetireRecognitionBody" => RetireRecognitionBodyCommand,
+            "GovernanceService" / "AddFramework" => AddFrameworkCommand,
+            "AccreditationService" / "RegisterProvider" => RegisterProviderCommand,
+            "AccreditationService" / "RecordAccreditation" => RecordAccreditationCommand,
+            "AccreditationService" / "ChangeAccreditationStatus" => ChangeAccreditationStatusCommand,
+            "ProviderService" / "PublishQualification" => PublishQualificationCommand,
+            "ProviderService" / "ReviseQualification" => ReviseQualificationCommand,
+            "ProviderService" / "WithdrawQualification" => WithdrawQualificationCommand,
+            "RecognitionService" / "PublishRecognition" => PublishRecognitionCommand,
+            "RecognitionService" / "RetractRecognition" => RetractRecognitionCommand,
+            "KeyService" / "AddKey" => AddKeyCommand,
+            "KeyService" / "RotateKey" => RotateKeyCommand,
+            "KeyService" / "RevokeKey" => RevokeKeyCommand,
+        )
+    }
+}

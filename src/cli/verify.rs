@@ -1,0 +1,406 @@
+//! `trust-registry check-issuer` and `trust-registry verify`: the trust questions, asked from
+//! the command line, answered for people (or as proto3 JSON with `--json`).
+//!
+//! Exit codes: 0 when the answer is positive (TRUSTED; PASSED), 1 when it is not, 2 when there
+//! is no answer (bad arguments, unreadable file, server unreachable, request refused).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+use crate::api::convert::timestamp;
+use crate::domain::{Timestamp, keys};
+use crate::pb;
+use crate::pb::trust_service_client::TrustServiceClient;
+
+/// The answer was positive.
+const YES: u8 = 0;
+/// The answer was negative.
+const NO: u8 = 1;
+/// There was no answer.
+const ERROR: u8 = 2;
+
+/// The registry to ask.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// The registry's gRPC address.
+    #[arg(long, env = "TRUST_REGISTRY_SERVER", default_value = "http://127.0.0.1:50051")]
+    pub server: String,
+}
+
+/// How the issuer is named: exactly one of these.
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct IssuerArgs {
+    /// The registry id of the provider, e.g. prov_...
+    #[arg(long)]
+    pub provider_id: Option<String>,
+    /// A DID: did:key is decoded locally, other methods must be registered identifiers.
+    #[arg(long)]
+    pub did: Option<String>,
+    /// An Ed25519 public key: multibase z6Mk..., base64 or 64 hex digits.
+    #[arg(long)]
+    pub public_key: Option<String>,
+    /// A DEQAR institution id.
+    #[arg(long)]
+    pub deqar_id: Option<String>,
+}
+
+/// Settings of `trust-registry check-issuer`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckIssuerArgs {
+    #[command(flatten)]
+    pub issuer: IssuerArgs,
+    /// The key that signed the credential (registry key id ed25519:...); it must be the
+    /// issuer's and valid at --at.
+    #[arg(long)]
+    pub key_id: Option<String>,
+    /// EQF level of the credential (1-8).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub eqf_level: Option<u32>,
+    /// Credential type URI.
+    #[arg(long)]
+    pub credential_type: Option<String>,
+    /// Field of study URI (ISCED-F).
+    #[arg(long)]
+    pub field_of_study: Option<String>,
+    /// Jurisdiction, ISO 3166-1 alpha-2.
+    #[arg(long)]
+    pub jurisdiction: Option<String>,
+    /// The time to evaluate at (RFC 3339), e.g. the credential's issuance; default now.
+    #[arg(long, value_parser = parse_time)]
+    pub at: Option<Timestamp>,
+    /// Print the signed verdict as proto3 JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// How the credential is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Detect: a compact JWS, or JSON with a proof.
+    Auto,
+    /// Compact JWS (VC-JOSE, EdDSA).
+    Jws,
+    /// Data Integrity proof (eddsa-jcs-2022).
+    DataIntegrity,
+}
+
+/// Settings of `trust-registry verify`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerifyArgs {
+    /// The credential file: a compact JWS or a JSON document with a proof ("-": standard input).
+    pub file: PathBuf,
+    /// How the credential is secured.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: FormatArg,
+    /// The time to check validFrom / validUntil at (RFC 3339); default now.
+    #[arg(long, value_parser = parse_time)]
+    pub at: Option<Timestamp>,
+    /// Print the response as proto3 JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    Timestamp::parse_rfc3339(text)
+        .ok_or_else(|| format!("{text:?} is not an RFC 3339 time such as 2025-01-15T09:00:00Z"))
+}
+
+/// Runs `check-issuer`; the exit code tells the answer.
+pub async fn check_issuer(args: &CheckIssuerArgs) -> ExitCode {
+    exit(run_check_issuer(args).await)
+}
+
+/// Runs `verify`; the exit code tells the answer.
+pub async fn verify(args: &VerifyArgs) -> ExitCode {
+    exit(run_verify(args).await)
+}
+
+fn exit(result: anyhow::Result<bool>) -> ExitCode {
+    match result {
+        Ok(true) => ExitCode::from(YES),
+        Ok(false) => ExitCode::from(NO),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(ERROR)
+        }
+    }
+}
+
+async fn client(server: &ServerArgs) -> anyhow::Result<TrustServiceClient<Channel>> {
+    let channel = Channel::from_shared(server.server.clone())
+        .context("--server must be a URL such as http://127.0.0.1:50051")?
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {}", server.server))?;
+    Ok(TrustServiceClient::new(channel))
+}
+
+fn describe(status: tonic::Status) -> anyhow::Error {
+    let mut message = format!(
+        "the registry refused the request: {:?}: {}",
+        status.code(),
+        status.message()
+    );
+    if let Some(bad_request) = status.get_details_bad_request() {
+        for violation in bad_request.field_violations {
+            message.push_str(&format!(
+                "\n  field {}: {}",
+                violation.field, violation.description
+            ));
+        }
+    }
+    anyhow::anyhow!(message)
+}
+
+/// The query the arguments describe.
+pub fn query(args: &CheckIssuerArgs) -> anyhow::Result<pb::IssuerQuery> {
+    use pb::issuer_query::Issuer;
+    let IssuerArgs {
+        provider_id,
+        did,
+        public_key,
+        deqar_id,
+    } = &args.issuer;
+    let issuer = match (provider_id, did, public_key, deqar_id) {
+        (Some(id), None, None, None) => Issuer::ProviderId(id.clone()),
+        (None, Some(did), None, None) => Issuer::Did(did.clone()),
+        (None, None, Some(key), None) => {
+            let public = keys::parse_public_key(key).map_err(|e| anyhow::anyhow!("--public-key: {e}"))?;
+            Issuer::PublicKeyMultibase(keys::multibase(&public))
+        }
+        (None, None, None, Some(value)) => Issuer::ExternalIdentifier(pb::ExternalIdentifier {
+            scheme: pb::IdentifierScheme::Deqar as i32,
+            value: value.clone(),
+            valid_from: None,
+            valid_until: None,
+        }),
+        _ => bail!("name the issuer with exactly one of --provider-id, --did, --public-key, --deqar-id"),
+    };
+    Ok(pb::IssuerQuery {
+        issuer: Some(issuer),
+        key_id: args.key_id.clone().unwrap_or_default(),
+        scope: Some(pb::TrustScope {
+            credential_type: args.credential_type.clone().unwrap_or_default(),
+            eqf_level: args.eqf_level,
+            field_of_study: args.field_of_study.clone().unwrap_or_default(),
+            jurisdiction: args.jurisdiction.clone().unwrap_or_default(),
+        }),
+        at: args.at.map(timestamp),
+    })
+}
+
+async fn run_check_issuer(args: &CheckIssuerArgs) -> anyhow::Result<bool> {
+    let query = query(args)?;
+    let response = client(&args.server)
+        .await?
+        .check_issuer(pb::CheckIssuerRequest { query: Some(query) })
+        .await
+        .map_err(describe)?
+        .into_inner();
+    let signed = response
+        .verdict
+        .as_ref()
+        .context("the registry sent no verdict")?;
+    let verdict = signed
+        .verdict
+        .as_ref()
+        .context("the registry sent an empty verdict")?;
+    let trusted = verdict.status == pb::TrustStatus::Trusted as i32;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&response)?);
+    } else {
+        print!("{}", verdict_summary(signed));
+    }
+    Ok(trusted)
+}
+
+async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
+    let credential = if args.file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading the credential from standard input")?
+    } else {
+        std::fs::read_to_string(&args.file).with_context(|| format!("reading {}", args.file.display()))?
+    };
+    let format = match args.format {
+        FormatArg::Auto => pb::CredentialFormat::Auto,
+        FormatArg::Jws => pb::CredentialFormat::Jws,
+        FormatArg::DataIntegrity => pb::CredentialFormat::DataIntegrity,
+    };
+    let response = client(&args.server)
+        .await?
+        .verify_credential(pb::VerifyCredentialRequest {
+            credential,
+            format: format as i32,
+            at: args.at.map(timestamp),
+        })
+        .await
+        .map_err(describe)?
+        .into_inner();
+    let passed = response.result == pb::CheckResult::Passed as i32;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&response)?);
+    } else {
+        print!("{}", verification_summary(&response));
+    }
+    Ok(passed)
+}
+
+fn when(t: Option<&pbjson_types::Timestamp>) -> String {
+    t.and_then(|t| Timestamp::from_seconds_nanos(t.seconds, t.nanos))
+        .map(Timestamp::to_rfc3339)
+        .unwrap_or_else(|| "-".into())
+}
+
+fn enum_name(name: Option<&str>, prefix: &str) -> String {
+    name.map(|n| n.strip_prefix(prefix).unwrap_or(n).to_owned())
+        .unwrap_or_else(|| "?".into())
+}
+
+fn names(names: &[pb::LocalizedString]) -> String {
+    names
+        .iter()
+        .map(|n| n.value.as_str())
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+fn provider_line(p: &pb::ProviderSummary) -> String {
+    format!("{}  {} ({})", p.id, names(&p.names), p.country)
+}
+
+/// A signed verdict for people.
+pub fn verdict_summary(signed: &pb::SignedVerdict) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let Some(v) = &signed.verdict else {
+        return "no verdict\n".into();
+    };
+    let status = pb::TrustStatus::try_from(v.status).ok().map(|s| s.as_str_name());
+    let _ = writeln!(out, "status:        {}", enum_name(status, "TRUST_STATUS_"));
+    if let Some(p) = &v.provider {
+        let _ = writeln!(out, "provider:      {}", provider_line(p));
+    }
+    let _ = writeln!(out, "evaluated at:  {}", when(v.evaluated_at.as_ref()));
+    if let Some(k) = &v.key {
+        let state = pb::KeyState::try_from(k.state).ok().map(|s| s.as_str_name());
+        let _ = writeln!(
+            out,
+            "key:           {} {} (valid from {}, until {}{})",
+            k.key_id,
+            enum_name(state, "KEY_STATE_"),
+            when(k.valid_from.as_ref()),
+            when(k.valid_until.as_ref()),
+            k.revoked_at
+                .as_ref()
+                .map(|r| format!(", revoked {}", when(Some(r))))
+                .unwrap_or_default()
+        );
+    }
+    if v.reasons.is_empty() {
+        let _ = writeln!(out, "reasons:       none");
+    } else {
+        let _ = writeln!(out, "reasons:");
+        for r in &v.reasons {
+            let code = pb::TrustReasonCode::try_from(r.code)
+                .ok()
+                .map(|c| c.as_str_name());
+            let _ = writeln!(
+                out,
+                "  - {}: {}",
+                enum_name(code, "TRUST_REASON_CODE_"),
+                r.message
+            );
+        }
+    }
+    let _ = writeln!(out, "accreditations in force: {}", v.accreditations.len());
+    for a in &v.accreditations {
+        let kind = pb::AccreditationKind::try_from(a.kind)
+            .ok()
+            .map(|k| k.as_str_name());
+        let status = pb::AccreditationStatus::try_from(a.status)
+            .ok()
+            .map(|s| s.as_str_name());
+        let _ = writeln!(
+            out,
+            "  - {} by {} {}: {}, {}, from {} until {}",
+            a.accreditation_id,
+            a.agency_id,
+            names(&a.agency_names),
+            enum_name(kind, "ACCREDITATION_KIND_"),
+            enum_name(status, "ACCREDITATION_STATUS_"),
+            when(a.valid_from.as_ref()),
+            when(a.effective_until.as_ref()),
+        );
+        if let Some(scope) = &a.scope {
+            let mut parts = Vec::new();
+            if !scope.eqf_levels.is_empty() {
+                let levels: Vec<String> = scope.eqf_levels.iter().map(u32::to_string).collect();
+                parts.push(format!("EQF {}", levels.join(", ")));
+            }
+            for (label, list) in [
+                ("types", &scope.credential_types),
+                ("fields", &scope.fields_of_study),
+                ("jurisdictions", &scope.jurisdictions),
+            ] {
+                if !list.is_empty() {
+                    parts.push(format!("{label} {}", list.join(", ")));
+                }
+            }
+            if !parts.is_empty() {
+                let _ = writeln!(out, "    scope: {}", parts.join("; "));
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "next update:   {}",
+        match &v.next_update {
+            Some(t) => format!("{} (the answer holds until then)", when(Some(t))),
+            None => "none scheduled".into(),
+        }
+    );
+    let _ = writeln!(out, "signed by:     {} (registry key)", signed.registry_key_id);
+    out
+}
+
+/// A credential verification for people.
+pub fn verification_summary(response: &pb::VerifyCredentialResponse) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let result = |value: i32| {
+        enum_name(
+            pb::CheckResult::try_from(value).ok().map(|r| r.as_str_name()),
+            "CHECK_RESULT_",
+        )
+    };
+    let _ = writeln!(out, "result: {}", result(response.result));
+    for check in &response.checks {
+        let kind = enum_name(
+            pb::CheckKind::try_from(check.kind).ok().map(|k| k.as_str_name()),
+            "CHECK_KIND_",
+        );
+        let _ = writeln!(out, "  {kind:<22} {:<8} {}", result(check.result), check.detail);
+    }
+    if let Some(issuer) = &response.issuer {
+        let _ = writeln!(out, "issuer (registry): {}", provider_line(issuer));
+    }
+    if response.issued_at.is_some() {
+        let _ = writeln!(out, "issued at:         {}", when(response.issued_at.as_ref()));
+    }
+    if let Some(signed) = &response.issuer_verdict {
+        let _ = writeln!(
+            out,
+            "issuer verdict signed by {} (registry key)",
+            signed.registry_key_id
+        );
+    }
+    out
+}
