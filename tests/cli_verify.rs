@@ -1,0 +1,416 @@
+//! The CLI for people who ask the registry: `check-issuer` and `verify FILE`, run as the built
+//! binary against a real server on SQLite and PostgreSQL, with credentials from
+//! `tests/fixtures/credentials.json` (see `tests/fixtures/make_credentials.py`).
+
+mod common;
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use common::TestApp;
+use common::builders::at;
+use serde_json::Value;
+use trust_registry::domain::enums::IdentifierScheme;
+use trust_registry::domain::keys;
+use trust_registry::domain::verdict::verify_verdict;
+use trust_registry::pb;
+
+const BIN: &str = env!("CARGO_BIN_EXE_trust-registry");
+const FIXTURE: &str = include_str!("fixtures/credentials.json");
+const VERIFY_AT: &str = "2025-06-01T00:00:00Z";
+const ISSUED_AT: &str = "2025-01-15T09:00:00Z";
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+async fn cli(server: &str, args: &[&str]) -> Run {
+    let output = tokio::process::Command::new(BIN)
+        .args(args)
+        .env("TRUST_REGISTRY_SERVER", server)
+        .env_remove("RUST_LOG")
+        .output()
+        .await
+        .expect("run trust-registry");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into(),
+        stderr: String::from_utf8_lossy(&output.stderr).into(),
+    }
+}
+
+fn fixture() -> Value {
+    serde_json::from_str(FIXTURE).expect("fixture parses")
+}
+
+fn credential(fixture: &Value, name: &str) -> String {
+    fixture["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("fixture case {name}"))["credential"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn public_key(fixture: &Value, name: &str) -> [u8; 32] {
+    let hex = fixture["keys"][name]["public_key_hex"].as_str().unwrap();
+    (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect::<Vec<u8>>()
+        .try_into()
+        .unwrap()
+}
+
+/// Harbour Test College as the fixture names it: its did:web, its current key B, an
+/// accreditation for EQF 5-6 and its EQF 6 micro-credential with the fixture's id.
+async fn harbour(app: &TestApp, fixture: &Value) -> String {
+    let spec = &fixture["registry"]["providers"]["harbour"];
+    let agency = app.agency("Harbour Quality Agency", "IE").await;
+    let provider = app
+        .provider(spec["name"].as_str().unwrap())
+        .identifier(IdentifierScheme::Did, spec["did"].as_str().unwrap())
+        .key(public_key(fixture, "B"), at("2020-01-01T00:00:00Z"))
+        .insert()
+        .await;
+    app.accreditation(&agency, &provider)
+        .valid("2021-01-01T00:00:00Z", Some("2031-01-01T00:00:00Z"))
+        .eqf_levels(&[5, 6])
+        .insert()
+        .await;
+    let q = &spec["qualifications"][0];
+    let mut builder = app
+        .qualification(&provider, q["title"].as_str().unwrap())
+        .level("ie-nfq", q["level"].as_str().unwrap())
+        .await;
+    builder.qualification.id = q["id"].as_str().unwrap().to_owned();
+    builder.insert().await;
+    provider.id
+}
+
+fn line<'a>(stdout: &'a str, start: &str) -> &'a str {
+    stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starting {start:?} in:\n{stdout}"))
+}
+
+both_backends!(
+    verify_prints_every_check_and_exits_by_result,
+    async |app: &TestApp| {
+        let fixture = fixture();
+        let provider_id = harbour(app, &fixture).await;
+        let server = format!("http://{}", app.addr);
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| -> PathBuf {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let valid = write("valid.jwt", &credential(&fixture, "jws_valid"));
+        let di = write("valid.json", &credential(&fixture, "di_valid"));
+        let expired = write("expired.jwt", &credential(&fixture, "jws_expired"));
+        let oversized = write("oversized.jwt", &credential(&fixture, "oversized"));
+
+        // Trusted: exit 0, every check PASSED with its detail.
+        for file in [&valid, &di] {
+            let out = cli(&server, &["verify", file.to_str().unwrap(), "--at", VERIFY_AT]).await;
+            assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+            assert_eq!(line(&out.stdout, "result:"), "result: PASSED");
+            for kind in [
+                "FORMAT",
+                "SIGNATURE",
+                "ISSUER_KEY",
+                "ISSUER_ACCREDITATION",
+                "QUALIFICATION",
+                "VALIDITY",
+            ] {
+                let check = line(&out.stdout, kind);
+                let words: Vec<&str> = check.split_whitespace().collect();
+                assert_eq!(words[..2], [kind, "PASSED"], "{check}");
+                assert!(words.len() > 2, "{kind} has a detail: {check}");
+            }
+            assert!(
+                line(&out.stdout, "SIGNATURE")
+                    .contains(fixture["keys"]["B"]["public_key_multibase"].as_str().unwrap())
+            );
+            assert!(
+                line(&out.stdout, "issuer (registry):").contains(&provider_id),
+                "{}",
+                out.stdout
+            );
+            assert!(line(&out.stdout, "issuer (registry):").contains("Harbour Test College"));
+            assert_eq!(
+                line(&out.stdout, "issued at:"),
+                format!("issued at:         {ISSUED_AT}")
+            );
+        }
+
+        // Failing: exit 1, the failed check says why.
+        let out = cli(&server, &["verify", expired.to_str().unwrap(), "--at", VERIFY_AT]).await;
+        assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+        assert_eq!(line(&out.stdout, "result:"), "result: FAILED");
+        let validity = line(&out.stdout, "VALIDITY");
+        assert!(
+            validity.contains("FAILED") && validity.contains("expired at 2025-03-01T00:00:00Z"),
+            "{validity}"
+        );
+        assert!(line(&out.stdout, "SIGNATURE").contains("PASSED"));
+
+        // The verification time matters: the expired credential passed before its validUntil.
+        let out = cli(
+            &server,
+            &[
+                "verify",
+                expired.to_str().unwrap(),
+                "--at",
+                "2025-01-01T00:00:00Z",
+            ],
+        )
+        .await;
+        assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+
+        // A JWS read as Data Integrity fails FORMAT and skips the rest.
+        let out = cli(
+            &server,
+            &[
+                "verify",
+                valid.to_str().unwrap(),
+                "--format",
+                "data-integrity",
+                "--at",
+                VERIFY_AT,
+            ],
+        )
+        .await;
+        assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+        assert!(line(&out.stdout, "FORMAT").contains("FAILED"));
+        assert!(line(&out.stdout, "VALIDITY").contains("SKIPPED"));
+
+        // --json is the proto3 JSON of the response.
+        let out = cli(
+            &server,
+            &["verify", "--json", valid.to_str().unwrap(), "--at", VERIFY_AT],
+        )
+        .await;
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let json: Value = serde_json::from_str(&out.stdout).expect("JSON output");
+        assert_eq!(json["result"], "CHECK_RESULT_PASSED");
+        assert_eq!(json["checks"].as_array().unwrap().len(), 6);
+        assert_eq!(json["checks"][0]["kind"], "CHECK_KIND_FORMAT");
+        assert_eq!(json["issuer"]["id"], provider_id.as_str());
+        // pbjson writes "+00:00" where proto3 JSON prefers "Z"; the instant is what matters.
+        assert_eq!(at(json["issuedAt"].as_str().unwrap()), at(ISSUED_AT));
+        let response: pb::VerifyCredentialResponse = serde_json::from_value(json).expect("parses back");
+        assert_eq!(response.result, pb::CheckResult::Passed as i32);
+
+        // Standard input.
+        let stdin_run = {
+            use tokio::io::AsyncWriteExt as _;
+            let mut child = tokio::process::Command::new(BIN)
+                .args(["verify", "-", "--at", VERIFY_AT])
+                .env("TRUST_REGISTRY_SERVER", &server)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            stdin
+                .write_all(credential(&fixture, "jws_valid").as_bytes())
+                .await
+                .unwrap();
+            drop(stdin);
+            child.wait_with_output().await.unwrap()
+        };
+        assert_eq!(
+            stdin_run.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&stdin_run.stdout)
+        );
+
+        // No answer: exit 2 with the reason on stderr.
+        let out = cli(&server, &["verify", oversized.to_str().unwrap()]).await;
+        assert_eq!(out.code, Some(2), "{}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains("InvalidArgument") && out.stderr.contains("credential"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty());
+        let missing = dir.path().join("missing.jwt");
+        let out = cli(&server, &["verify", missing.to_str().unwrap()]).await;
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        assert!(out.stderr.contains("missing.jwt"), "{}", out.stderr);
+        let out = cli(&server, &["verify", valid.to_str().unwrap(), "--at", "yesterday"]).await;
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        let out = cli("http://127.0.0.1:1", &["verify", valid.to_str().unwrap()]).await;
+        assert_eq!(out.code, Some(2), "{}", out.stderr);
+        assert!(out.stderr.contains("connecting to"), "{}", out.stderr);
+    }
+);
+
+both_backends!(
+    check_issuer_summarises_the_signed_verdict,
+    async |app: &TestApp| {
+        let fixture = fixture();
+        let provider_id = harbour(app, &fixture).await;
+        let server = format!("http://{}", app.addr);
+        let did = fixture["registry"]["providers"]["harbour"]["did"]
+            .as_str()
+            .unwrap();
+        let key_b = fixture["keys"]["B"]["key_id"].as_str().unwrap();
+
+        // Trusted: exit 0, with the accreditation in force and when the answer may change.
+        let out = cli(
+            &server,
+            &[
+                "check-issuer",
+                "--did",
+                did,
+                "--key-id",
+                key_b,
+                "--eqf-level",
+                "6",
+                "--at",
+                ISSUED_AT,
+            ],
+        )
+        .await;
+        assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+        assert_eq!(line(&out.stdout, "status:"), "status:        TRUSTED");
+        assert!(line(&out.stdout, "provider:").contains(&provider_id));
+        assert!(line(&out.stdout, "provider:").contains("Harbour Test College (IE)"));
+        assert_eq!(
+            line(&out.stdout, "evaluated at:"),
+            format!("evaluated at:  {ISSUED_AT}")
+        );
+        assert!(line(&out.stdout, "key:").contains(&format!("{key_b} VALID")));
+        assert_eq!(line(&out.stdout, "reasons:"), "reasons:       none");
+        assert_eq!(
+            line(&out.stdout, "accreditations in force:"),
+            "accreditations in force: 1"
+        );
+        let accreditation = line(&out.stdout, "- accr_");
+        assert!(
+            accreditation.contains("Harbour Quality Agency") && accreditation.contains("GRANTED"),
+            "{accreditation}"
+        );
+        assert_eq!(line(&out.stdout, "scope:"), "scope: EQF 5, 6");
+        assert!(
+            line(&out.stdout, "next update:").contains("2031-01-01T00:00:00Z"),
+            "{}",
+            out.stdout
+        );
+
+        // The same issuer by public key (hex) and by provider id.
+        let hex: String = fixture["keys"]["B"]["public_key_hex"].as_str().unwrap().into();
+        let out = cli(
+            &server,
+            &["check-issuer", "--public-key", &hex, "--at", ISSUED_AT],
+        )
+        .await;
+        assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+        assert!(line(&out.stdout, "key:").contains(key_b));
+
+        // Not trusted: exit 1 with the reason.
+        let out = cli(
+            &server,
+            &[
+                "check-issuer",
+                "--provider-id",
+                &provider_id,
+                "--eqf-level",
+                "7",
+                "--at",
+                ISSUED_AT,
+            ],
+        )
+        .await;
+        assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+        assert_eq!(line(&out.stdout, "status:"), "status:        NOT_TRUSTED");
+        let reason = line(&out.stdout, "- OUT_OF_SCOPE:");
+        assert!(reason.contains("EQF level 7"), "{reason}");
+        assert_eq!(
+            line(&out.stdout, "accreditations in force:"),
+            "accreditations in force: 0"
+        );
+        let out = cli(
+            &server,
+            &["check-issuer", "--did", "did:web:unknown-college.example"],
+        )
+        .await;
+        assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+        assert_eq!(line(&out.stdout, "status:"), "status:        UNKNOWN_ISSUER");
+        let out = cli(&server, &["check-issuer", "--deqar-id", "DEQARINST9999"]).await;
+        assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
+        assert!(line(&out.stdout, "- UNKNOWN_ISSUER:").len() > 20);
+
+        // --json: the signed verdict as proto3 JSON, which verifies offline.
+        let out = cli(
+            &server,
+            &[
+                "check-issuer",
+                "--json",
+                "--did",
+                did,
+                "--eqf-level",
+                "6",
+                "--at",
+                ISSUED_AT,
+            ],
+        )
+        .await;
+        assert_eq!(out.code, Some(0), "{}", out.stderr);
+        let json: Value = serde_json::from_str(&out.stdout).expect("JSON output");
+        assert_eq!(json["verdict"]["verdict"]["status"], "TRUST_STATUS_TRUSTED");
+        assert_eq!(json["verdict"]["verdict"]["query"]["did"], did);
+        assert_eq!(json["verdict"]["verdict"]["query"]["scope"]["eqfLevel"], 6);
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(json["verdict"]["verdictBytes"].as_str().unwrap())
+            .unwrap();
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(json["verdict"]["signature"].as_str().unwrap())
+            .unwrap();
+        let registry = app
+            .trust()
+            .get_registry_key(pb::GetRegistryKeyRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        let registry_key: [u8; 32] = registry.public_key.try_into().unwrap();
+        assert_eq!(
+            json["verdict"]["registryKeyId"],
+            keys::key_id(&registry_key).as_str()
+        );
+        assert!(verify_verdict(&registry_key, &bytes, &signature));
+        assert!(!verify_verdict(&registry_key, &bytes[1..], &signature));
+
+        // No answer: exit 2.
+        for args in [
+            vec!["check-issuer"],
+            vec!["check-issuer", "--did", did, "--provider-id", &provider_id],
+            vec!["check-issuer", "--did", did, "--eqf-level", "9"],
+            vec!["check-issuer", "--did", did, "--at", "soon"],
+            vec!["check-issuer", "--public-key", "z6MkNotAKey"],
+            vec!["check-issuer", "--provider-id", "nonsense"],
+            vec!["check-issuer", "--did", did, "--key-id", "key-1"],
+        ] {
+            let out = cli(&server, &args).await;
+            assert_eq!(out.code, Some(2), "{args:?}: {}\n{}", out.stdout, out.stderr);
+            assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+            assert!(!out.stderr.is_empty(), "{args:?}");
+        }
+        let out = cli(&server, &["check-issuer", "--provider-id", "nonsense"]).await;
+        assert!(
+            out.stderr.contains("InvalidArgument") && out.stderr.contains("query.provider_id"),
+            "{}",
+            out.stderr
+        );
+    }
+);
