@@ -46,6 +46,10 @@ pub enum Command {
     CheckIssuer(crate::cli::verify::CheckIssuerArgs),
     /// Verify a credential file against the registry (exit 0 passed, 1 failed, 2 no answer).
     Verify(crate::cli::verify::VerifyArgs),
+    /// Apply a JSONL file of signed envelopes through the write pipeline, in-process.
+    Import(crate::cli::import::ImportArgs),
+    /// Generate a synthetic registry, serve it in-process and measure calls/s and latencies.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Settings of `trust-registry serve`.

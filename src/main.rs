@@ -23,6 +23,8 @@ async fn main() -> ExitCode {
         Command::RegistryKey(args) => trust_registry::cli::keygen::print_registry_key(&args),
         Command::CheckIssuer(args) => return trust_registry::cli::verify::check_issuer(&args).await,
         Command::Verify(args) => return trust_registry::cli::verify::verify(&args).await,
+        Command::Import(args) => trust_registry::cli::import::run(&args).await,
+        Command::Bench(args) => trust_registry::bench::run(&args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

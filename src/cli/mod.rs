@@ -2,6 +2,7 @@
 //! ask it (`check-issuer`, `verify`).
 
 pub mod audit;
+pub mod import;
 pub mod keygen;
 pub mod submit;
 pub mod verify;
