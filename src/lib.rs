@@ -1,6 +1,7 @@
 //! trust-registry: a gRPC registry of trusted issuers and qualifications for micro-credentials.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -1,0 +1,350 @@
+//! The closed-loop driver: `in_flight` workers each send one call at a time to the in-process
+//! server over loopback gRPC, for a warm-up and then a measured window; latencies of calls
+//! started and finished inside the window go into an HDR histogram.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::Signer as _;
+use hdrhistogram::Histogram;
+use tonic::transport::Channel;
+
+use super::generate::{self, PER_SKILL};
+use super::report::cpu_time;
+use crate::api::convert::timestamp;
+use crate::api::write::seal;
+use crate::domain::Timestamp;
+use crate::domain::keys::did_key;
+use crate::pb;
+use crate::pb::catalogue_service_client::CatalogueServiceClient;
+use crate::pb::provider_service_client::ProviderServiceClient;
+use crate::pb::trust_service_client::TrustServiceClient;
+use tonic_health::pb::health_client::HealthClient;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Baseline,
+    CheckIssuer,
+    GetQualification,
+    SearchQualifications,
+    VerifyCredential,
+    SignedWriteMix,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Baseline,
+        Scenario::CheckIssuer,
+        Scenario::GetQualification,
+        Scenario::SearchQualifications,
+        Scenario::VerifyCredential,
+        Scenario::SignedWriteMix,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Baseline => "baseline",
+            Scenario::CheckIssuer => "check_issuer",
+            Scenario::GetQualification => "get_qualification",
+            Scenario::SearchQualifications => "search_qualifications",
+            Scenario::VerifyCredential => "verify_credential",
+            Scenario::SignedWriteMix => "signed_write_mix",
+        }
+    }
+}
+
+/// What the driver needs to know about the synthetic registry.
+pub struct Dataset {
+    pub providers: usize,
+    pub per_provider: usize,
+    pub skills: usize,
+    pub accreditation_ids: Vec<String>,
+    pub qualification_ids: Vec<String>,
+    /// Compact JWS credentials by generated providers.
+    pub credentials: Vec<String>,
+    /// Distinguishes this run's nonces.
+    pub run: String,
+}
+
+/// splitmix64: enough randomness for picking requests.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn random_time(rng: &mut Rng, from_year: i64, to_year: i64) -> Timestamp {
+    // Years of 365.25 days from 1970.
+    let year = 31_557_600;
+    let start = (from_year - 1970) * year;
+    let end = (to_year - 1970) * year;
+    Timestamp::from_unix_seconds(start + (rng.next() % (end - start) as u64) as i64)
+}
+
+/// A compact JWS (VC-JOSE, EdDSA, kid a did:key) by provider `i` for its qualification `j`.
+pub fn credential(data: &Dataset, i: usize, j: usize, valid_from: Timestamp) -> String {
+    let key = generate::provider_key(i);
+    let header = serde_json::json!({
+        "alg": "EdDSA",
+        "kid": did_key(&key.verifying_key().to_bytes()),
+        "typ": "vc+jwt",
+    });
+    let payload = serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": format!("urn:uuid:00000000-0000-4000-8000-{:012}", i * data.per_provider + j),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": generate::provider_did(i), "type": ["Profile"]},
+        "validFrom": valid_from.to_rfc3339(),
+        "credentialSubject": {
+            "id": "did:example:learner",
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": format!("urn:trust-registry:qualification:{}", data.qualification_ids[i * data.per_provider + j]),
+                "type": ["Achievement"],
+            },
+        },
+    });
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let signature = key.sign(signing_input.as_bytes());
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+}
+
+/// `count` credentials by random providers, valid from random times 2017-2025.
+pub fn credentials(data: &Dataset, count: usize, seed: u64) -> Vec<String> {
+    let mut rng = Rng::new(seed);
+    (0..count)
+        .map(|_| {
+            let (i, j) = (rng.below(data.providers), rng.below(data.per_provider));
+            credential(data, i, j, random_time(&mut rng, 2017, 2025))
+        })
+        .collect()
+}
+
+struct Clients {
+    health: HealthClient<Channel>,
+    catalogue: CatalogueServiceClient<Channel>,
+    trust: TrustServiceClient<Channel>,
+    providers: ProviderServiceClient<Channel>,
+}
+
+/// A worker's signed-write state: the qualification it published last, to withdraw next.
+struct WriteState {
+    worker: usize,
+    counter: u64,
+    published: Option<(usize, String)>,
+}
+
+/// One call; `Ok(())` when the server answered without a gRPC error.
+async fn call(
+    scenario: Scenario,
+    clients: &mut Clients,
+    data: &Dataset,
+    rng: &mut Rng,
+    state: &mut WriteState,
+) -> Result<(), tonic::Status> {
+    match scenario {
+        Scenario::Baseline => {
+            clients
+                .health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await?;
+        }
+        Scenario::CheckIssuer => {
+            let i = rng.below(data.providers);
+            let query = pb::IssuerQuery {
+                issuer: Some(pb::issuer_query::Issuer::Did(generate::provider_did(i))),
+                at: Some(timestamp(random_time(rng, 2014, 2027))),
+                ..Default::default()
+            };
+            clients
+                .trust
+                .check_issuer(pb::CheckIssuerRequest { query: Some(query) })
+                .await?;
+        }
+        Scenario::GetQualification => {
+            let id = data.qualification_ids[rng.below(data.qualification_ids.len())].clone();
+            clients
+                .catalogue
+                .get_qualification(pb::GetQualificationRequest { id })
+                .await?;
+        }
+        Scenario::SearchQualifications => {
+            let k = rng.below(data.skills);
+            clients
+                .catalogue
+                .search_qualifications(pb::SearchQualificationsRequest {
+                    page_size: PER_SKILL as i32,
+                    skill_uri: generate::skill_uri(k),
+                    ..Default::default()
+                })
+                .await?;
+        }
+        Scenario::VerifyCredential => {
+            let credential = data.credentials[rng.below(data.credentials.len())].clone();
+            clients
+                .trust
+                .verify_credential(pb::VerifyCredentialRequest {
+                    credential,
+                    format: pb::CredentialFormat::Jws.into(),
+                    at: None,
+                })
+                .await?;
+        }
+        Scenario::SignedWriteMix => {
+            state.counter += 1;
+            let header = Some(pb::CommandHeader {
+                issued_at: Some(timestamp(Timestamp::now())),
+                nonce: format!("mix-{}-{}-{:010}", data.run, state.worker, state.counter),
+            });
+            match state.published.take() {
+                None => {
+                    let i = rng.below(data.providers);
+                    let rpc = "/trustregistry.v1.ProviderService/PublishQualification";
+                    let command = pb::PublishQualificationCommand {
+                        header,
+                        description: Some(generate::description(
+                            i,
+                            1_000_000 + state.counter as usize,
+                            &data.accreditation_ids[i],
+                            rng.below(data.skills),
+                        )),
+                    };
+                    let envelope = seal(&generate::provider_key(i), rpc, &command);
+                    let response = clients
+                        .providers
+                        .publish_qualification(pb::PublishQualificationRequest {
+                            envelope: Some(envelope),
+                        })
+                        .await?
+                        .into_inner();
+                    if let Some(q) = response.qualification {
+                        state.published = Some((i, q.id));
+                    }
+                }
+                Some((i, qualification_id)) => {
+                    let rpc = "/trustregistry.v1.ProviderService/WithdrawQualification";
+                    let command = pb::WithdrawQualificationCommand {
+                        header,
+                        qualification_id,
+                        withdrawn_at: None,
+                        reason: "bench: signed write mix".into(),
+                    };
+                    let envelope = seal(&generate::provider_key(i), rpc, &command);
+                    clients
+                        .providers
+                        .withdraw_qualification(pb::WithdrawQualificationRequest {
+                            envelope: Some(envelope),
+                        })
+                        .await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The result of one scenario at one in-flight level.
+pub struct Measured {
+    pub calls: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub window: Duration,
+    pub cpu: Duration,
+    pub histogram: Histogram<u64>,
+}
+
+/// Runs `scenario` closed-loop with `in_flight` workers over `channels`.
+pub async fn measure(
+    channels: &[Channel],
+    data: Arc<Dataset>,
+    scenario: Scenario,
+    in_flight: usize,
+    warmup: Duration,
+    window: Duration,
+) -> anyhow::Result<Measured> {
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let end = measure_from + window;
+    let mut workers = Vec::with_capacity(in_flight);
+    for worker in 0..in_flight {
+        let channel = channels[worker % channels.len()].clone();
+        let data = data.clone();
+        workers.push(tokio::spawn(async move {
+            let mut clients = Clients {
+                health: HealthClient::new(channel.clone()),
+                catalogue: CatalogueServiceClient::new(channel.clone()),
+                trust: TrustServiceClient::new(channel.clone()),
+                providers: ProviderServiceClient::new(channel),
+            };
+            let mut rng = Rng::new(0x5EED ^ ((worker as u64 + 1) << 20) ^ start.elapsed().as_nanos() as u64);
+            let mut state = WriteState {
+                worker,
+                counter: 0,
+                published: None,
+            };
+            let mut histogram =
+                Histogram::<u64>::new_with_bounds(1, 120_000_000, 3).expect("histogram bounds");
+            let (mut calls, mut errors, mut first_error) = (0u64, 0u64, None);
+            loop {
+                let began = Instant::now();
+                if began >= end {
+                    break;
+                }
+                let result = call(scenario, &mut clients, &data, &mut rng, &mut state).await;
+                let finished = Instant::now();
+                if let Err(status) = result {
+                    errors += 1;
+                    first_error.get_or_insert_with(|| format!("{:?}: {}", status.code(), status.message()));
+                }
+                if began >= measure_from && finished <= end {
+                    calls += 1;
+                    histogram.saturating_record((finished - began).as_micros().max(1) as u64);
+                }
+            }
+            (calls, errors, first_error, histogram)
+        }));
+    }
+    tokio::time::sleep_until(measure_from.into()).await;
+    let cpu_before = cpu_time();
+    tokio::time::sleep_until(end.into()).await;
+    let cpu_after = cpu_time();
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
+    let (mut calls, mut errors, mut first_error) = (0, 0, None);
+    for worker in workers {
+        let (c, e, f, h) = worker.await?;
+        calls += c;
+        errors += e;
+        if first_error.is_none() {
+            first_error = f;
+        }
+        histogram.add(&h)?;
+    }
+    Ok(Measured {
+        calls,
+        errors,
+        first_error,
+        window,
+        cpu: cpu_after.saturating_sub(cpu_before),
+        histogram,
+    })
+}

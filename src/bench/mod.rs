@@ -1,0 +1,397 @@
+//! `trust-registry bench`: generates a synthetic registry as signed envelopes, imports it with
+//! the import code (every write through the signed-write pipeline and the log), serves it
+//! in-process on a loopback port, and drives it closed-loop with a tonic client.
+//!
+//! Server, client and database driver share this process: CPU per call and peak RSS are the
+//! whole process's.
+
+pub mod drive;
+pub mod generate;
+pub mod report;
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use ed25519_dalek::SigningKey;
+use sea_orm::{ConnectionTrait, Database};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::api::write::{OperatorKey, Writes};
+use crate::cli::import::import_file;
+use crate::domain::verdict::RegistryKey;
+use crate::server::{self, ServerOptions};
+use crate::store::{Store, StoreOptions};
+use drive::{Dataset, Scenario};
+use report::{ImportRow, Row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Settings of `trust-registry bench`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Tiny scale and short windows (seconds in all): 100 providers, 5 qualifications each,
+    /// 0.2 s warm-up, 1 s windows, in flight 1 and 16 (unless given explicitly).
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Providers in the synthetic registry [default: 100000; quick: 100].
+    #[arg(long)]
+    pub providers: Option<usize>,
+
+    /// Qualifications each provider publishes [default: 10; quick: 5].
+    #[arg(long)]
+    pub qualifications_per_provider: Option<usize>,
+
+    /// Database behind the server: a fresh temporary SQLite file, or a fresh PostgreSQL
+    /// database created with --postgres-url (and dropped afterwards).
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: Backend,
+
+    /// A PostgreSQL URL whose user may create databases (for --backend postgres).
+    #[arg(long, env = "TRUST_REGISTRY_BENCH_POSTGRES_URL")]
+    pub postgres_url: Option<String>,
+
+    /// Measured window of each scenario and level, in seconds [default: 10; quick: 1].
+    #[arg(long)]
+    pub duration_secs: Option<f64>,
+
+    /// Warm-up before each window, in seconds [default: 2; quick: 0.2].
+    #[arg(long)]
+    pub warmup_secs: Option<f64>,
+
+    /// Calls in flight (closed loop), comma separated [default: 1,16,64,256; quick: 1,16].
+    #[arg(long, value_delimiter = ',')]
+    pub in_flight: Vec<usize>,
+
+    /// Scenarios to run, comma separated [default: all]; baseline always runs.
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+
+    /// One JSON object a line instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Providers a chunk of import lines covers: each chunk is signed just before its import, so
+/// that every envelope's issued_at stays within the registry's +-300 s clock window.
+const CHUNK_PROVIDERS: usize = 2_000;
+
+struct Settings {
+    providers: usize,
+    per_provider: usize,
+    window: Duration,
+    warmup: Duration,
+    in_flight: Vec<usize>,
+    scenarios: Vec<Scenario>,
+}
+
+fn settings(args: &BenchArgs) -> anyhow::Result<Settings> {
+    let q = args.quick;
+    let secs = |v: f64| Duration::from_secs_f64(v.max(0.0));
+    let scenarios = if args.scenarios.is_empty() {
+        Scenario::ALL.to_vec()
+    } else {
+        let mut chosen = vec![Scenario::Baseline];
+        for name in &args.scenarios {
+            let scenario = Scenario::ALL
+                .into_iter()
+                .find(|s| s.name() == name)
+                .ok_or_else(|| anyhow::anyhow!("unknown scenario {name}"))?;
+            if !chosen.contains(&scenario) {
+                chosen.push(scenario);
+            }
+        }
+        chosen
+    };
+    let settings = Settings {
+        providers: args.providers.unwrap_or(if q { 100 } else { 100_000 }),
+        per_provider: args.qualifications_per_provider.unwrap_or(if q { 5 } else { 10 }),
+        window: secs(args.duration_secs.unwrap_or(if q { 1.0 } else { 10.0 })),
+        warmup: secs(args.warmup_secs.unwrap_or(if q { 0.2 } else { 2.0 })),
+        in_flight: if args.in_flight.is_empty() {
+            if q { vec![1, 16] } else { vec![1, 16, 64, 256] }
+        } else {
+            args.in_flight.clone()
+        },
+        scenarios,
+    };
+    anyhow::ensure!(settings.providers > 0, "--providers must be at least 1");
+    anyhow::ensure!(
+        settings.per_provider > 0,
+        "--qualifications-per-provider must be at least 1"
+    );
+    anyhow::ensure!(
+        settings.in_flight.iter().all(|&n| n > 0),
+        "--in-flight levels must be at least 1"
+    );
+    anyhow::ensure!(!settings.window.is_zero(), "--duration-secs must be more than 0");
+    Ok(settings)
+}
+
+/// A database for one run, removed afterwards.
+enum Scratch {
+    /// Removed when dropped.
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+}
+
+async fn scratch_database(args: &BenchArgs) -> anyhow::Result<(String, Scratch)> {
+    match args.backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().context("temporary directory")?;
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+            Ok((url, Scratch::Sqlite(dir)))
+        }
+        Backend::Postgres => {
+            let admin_url = args
+                .postgres_url
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("--backend postgres needs --postgres-url"))?;
+            let name = format!(
+                "trbench_{}_{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis()
+            );
+            let admin = Database::connect(admin_url.as_str())
+                .await
+                .context("connecting to --postgres-url")?;
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .context("creating the bench database")?;
+            admin.close().await?;
+            let (base, query) = match admin_url.split_once('?') {
+                Some((base, query)) => (base, format!("?{query}")),
+                None => (admin_url.as_str(), String::new()),
+            };
+            let server = base.rsplit_once('/').map(|(server, _)| server).unwrap_or(base);
+            Ok((
+                format!("{server}/{name}{query}"),
+                Scratch::Postgres { admin_url, name },
+            ))
+        }
+    }
+}
+
+impl Scratch {
+    async fn remove(self) -> anyhow::Result<()> {
+        if let Scratch::Postgres { admin_url, name } = self {
+            let admin = Database::connect(admin_url.as_str()).await?;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await?;
+            admin.close().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Generates the synthetic registry chunk by chunk into JSONL files and imports each.
+async fn load(
+    writes: &Writes,
+    settings: &Settings,
+    dir: &std::path::Path,
+    backend: Backend,
+    progress: bool,
+) -> anyhow::Result<(generate::Generator, ImportRow)> {
+    let mut generator = generate::Generator::new(settings.providers, settings.per_provider);
+    let (mut generating, mut importing, mut writes_done) = (Duration::ZERO, Duration::ZERO, 0u64);
+    // None: governance; Some(first): providers from `first`, then recognitions.
+    let mut next: Option<usize> = None;
+    for chunk in 0usize.. {
+        let started = Instant::now();
+        let lines = match next {
+            None => {
+                next = Some(0);
+                generator.governance()
+            }
+            Some(first) if first < settings.providers => {
+                let end = (first + CHUNK_PROVIDERS).min(settings.providers);
+                next = Some(end);
+                generator.providers(first..end)
+            }
+            Some(first) if first == settings.providers => {
+                next = Some(first + 1);
+                generator.recognitions()
+            }
+            Some(_) => break,
+        };
+        let path = dir.join(format!("registry-{chunk:04}.jsonl"));
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        for line in &lines {
+            writeln!(file, "{line}")?;
+        }
+        file.flush()?;
+        drop(lines);
+        generating += started.elapsed();
+        let stats = import_file(writes, &path, progress).await?;
+        importing += stats.elapsed;
+        writes_done += stats.writes;
+        std::fs::remove_file(&path).ok();
+        if progress {
+            eprintln!(
+                "  {} of {} providers imported, {} writes, {:.0} writes/s",
+                generator.provider_ids.len(),
+                settings.providers,
+                writes_done,
+                writes_done as f64 / importing.as_secs_f64().max(1e-9)
+            );
+        }
+    }
+    let row = ImportRow {
+        phase: "import",
+        backend: backend.name(),
+        providers: settings.providers,
+        qualifications: settings.providers * settings.per_provider,
+        writes: writes_done,
+        generate_s: generating.as_secs_f64(),
+        import_s: importing.as_secs_f64(),
+        writes_per_s: writes_done as f64 / importing.as_secs_f64().max(1e-9),
+        peak_rss_mib: report::peak_rss_mib(),
+    };
+    Ok((generator, row))
+}
+
+pub async fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let settings = settings(args)?;
+    let backend = args.backend;
+    let (url, scratch) = scratch_database(args).await?;
+    let result = bench(args, &settings, &url).await;
+    let removed = scratch.remove().await;
+    let errors = result?;
+    removed.context("removing the bench database")?;
+    anyhow::ensure!(
+        errors == 0,
+        "{errors} calls failed on {}; see the errors column",
+        backend.name()
+    );
+    Ok(())
+}
+
+/// Runs the whole bench against a fresh database at `url`; the number of failed calls.
+async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Result<u64> {
+    let backend = args.backend;
+    let json = args.json;
+    let operator = generate::operator_key();
+    let operator_key = OperatorKey::new(operator.verifying_key().to_bytes());
+    let store = Store::open(url, &StoreOptions::default()).await?;
+    let writes = Writes::new(store.clone(), Some(operator_key.clone()));
+    let dir = tempfile::tempdir().context("temporary directory for import files")?;
+    let progress = !json && !args.quick;
+    let (generator, import) = load(&writes, settings, dir.path(), backend, progress).await?;
+    report::print_import(&import, json);
+
+    let mut rng = drive::Rng::new(0xC0FFEE);
+    let run = format!("{:x}", rng.next() ^ std::process::id() as u64);
+    let mut data = Dataset {
+        providers: generator.providers,
+        per_provider: generator.per_provider,
+        skills: generator.skills(),
+        accreditation_ids: generator.accreditation_ids,
+        qualification_ids: generator.qualification_ids,
+        credentials: Vec::new(),
+        run,
+    };
+    data.credentials = drive::credentials(&data, 1024, 0xBEEF);
+    let data = Arc::new(data);
+    drop(generator.provider_ids);
+
+    // The server, in this process, on a loopback port.
+    report::reset_peak_rss();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let registry_key = RegistryKey::new(SigningKey::from_bytes(&crate::cli::random_bytes::<32>()?));
+    let options = ServerOptions {
+        operator_key: Some(operator_key),
+        registry_key: Some(registry_key),
+        ..ServerOptions::default()
+    };
+    let server = tokio::spawn(server::serve(listener, store.clone(), options, async {
+        let _ = shutdown_rx.await;
+    }));
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))?.tcp_nodelay(true);
+    let mut channels: Vec<Channel> = Vec::new();
+    for _ in 0..4 {
+        channels.push(
+            endpoint
+                .connect()
+                .await
+                .context("connecting to the bench server")?,
+        );
+    }
+
+    report::print_header(json);
+    let mut errors = 0;
+    let mut baselines = std::collections::HashMap::new();
+    for &scenario in &settings.scenarios {
+        for &in_flight in &settings.in_flight {
+            // Spread the workers over connections, at most 64 calls in flight on one.
+            let used = in_flight.div_ceil(64).min(channels.len());
+            let measured = drive::measure(
+                &channels[..used],
+                data.clone(),
+                scenario,
+                in_flight,
+                settings.warmup,
+                settings.window,
+            )
+            .await?;
+            let calls_per_s = measured.calls as f64 / measured.window.as_secs_f64();
+            if scenario == Scenario::Baseline {
+                baselines.insert(in_flight, calls_per_s);
+            }
+            let baseline = baselines.get(&in_flight).copied().unwrap_or(0.0);
+            let h = &measured.histogram;
+            let row = Row {
+                scenario: scenario.name(),
+                backend: backend.name(),
+                providers: data.providers,
+                qualifications: data.qualification_ids.len(),
+                in_flight,
+                calls: measured.calls,
+                calls_per_s,
+                p50_us: h.value_at_quantile(0.5),
+                p99_us: h.value_at_quantile(0.99),
+                p999_us: h.value_at_quantile(0.999),
+                ratio_to_baseline: if baseline > 0.0 {
+                    calls_per_s / baseline
+                } else {
+                    0.0
+                },
+                cpu_us_per_call: measured.cpu.as_micros() as f64 / measured.calls.max(1) as f64,
+                peak_rss_mib: report::peak_rss_mib(),
+                errors: measured.errors,
+                first_error: measured.first_error,
+            };
+            errors += row.errors;
+            report::print_row(&row, json);
+        }
+    }
+    drop(channels);
+    let _ = shutdown.send(());
+    server.await??;
+    store.close().await?;
+    Ok(errors)
+}

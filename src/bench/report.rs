@@ -1,0 +1,142 @@
+//! Process measurements (/proc) and the bench's output: a table, or JSON lines.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// CPU time (user + system) of this whole process so far, from /proc/self/stat. The server,
+/// the client driving it and the database driver all run in this process.
+pub fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let ticks: u64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|f| f.parse::<u64>().ok()))
+        .sum();
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = if per_second > 0 { per_second as u64 } else { 100 };
+    Duration::from_micros(ticks * 1_000_000 / per_second)
+}
+
+/// Peak resident set size of this process (VmHWM), in MiB.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(0.0)
+}
+
+/// Resets the peak RSS to the current RSS (Linux `clear_refs` 5), so that the peak measured
+/// while serving does not include the generator's. Best effort.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// One scenario at one in-flight level.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub scenario: &'static str,
+    pub backend: &'static str,
+    pub providers: usize,
+    pub qualifications: usize,
+    pub in_flight: usize,
+    pub calls: u64,
+    pub calls_per_s: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+    pub ratio_to_baseline: f64,
+    pub cpu_us_per_call: f64,
+    pub peak_rss_mib: f64,
+    pub errors: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_error: Option<String>,
+}
+
+/// The import of the synthetic registry.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportRow {
+    pub phase: &'static str,
+    pub backend: &'static str,
+    pub providers: usize,
+    pub qualifications: usize,
+    pub writes: u64,
+    pub generate_s: f64,
+    pub import_s: f64,
+    pub writes_per_s: f64,
+    pub peak_rss_mib: f64,
+}
+
+pub fn print_import(row: &ImportRow, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(row).unwrap_or_default());
+    } else {
+        println!(
+            "import ({}): {} providers, {} qualifications, {} signed writes in {:.1} s = {:.0} writes/s \
+             (generating and signing them took {:.1} s; peak RSS {:.0} MiB)",
+            row.backend,
+            row.providers,
+            row.qualifications,
+            row.writes,
+            row.import_s,
+            row.writes_per_s,
+            row.generate_s,
+            row.peak_rss_mib
+        );
+    }
+}
+
+pub fn print_header(json: bool) {
+    if !json {
+        println!(
+            "{:<22} {:>9} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9} {:>7}",
+            "scenario",
+            "in_flight",
+            "calls/s",
+            "p50 µs",
+            "p99 µs",
+            "p99.9 µs",
+            "ratio",
+            "cpu µs/c",
+            "rss MiB",
+            "errors"
+        );
+    }
+}
+
+pub fn print_row(row: &Row, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(row).unwrap_or_default());
+    } else {
+        println!(
+            "{:<22} {:>9} {:>10.0} {:>9} {:>9} {:>9} {:>8.2} {:>9.0} {:>9.0} {:>7}",
+            row.scenario,
+            row.in_flight,
+            row.calls_per_s,
+            row.p50_us,
+            row.p99_us,
+            row.p999_us,
+            row.ratio_to_baseline,
+            row.cpu_us_per_call,
+            row.peak_rss_mib,
+            row.errors
+        );
+        if let Some(error) = &row.first_error {
+            println!("    first error: {error}");
+        }
+    }
+}
