@@ -123,7 +123,7 @@ fn fixture() -> Fixture {
 }
 
 fn hex(text: &str) -> Vec<u8> {
-    assert!(text.len() % 2 == 0, "hex of even length: {text}");
+    assert!(text.len().is_multiple_of(2), "hex of even length: {text}");
     (0..text.len() / 2)
         .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex digit"))
         .collect()
