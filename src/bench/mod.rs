@@ -44,16 +44,16 @@ impl Backend {
 /// Settings of `trust-registry bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
-    /// Tiny scale and short windows (seconds in all): 100 providers, 5 qualifications each,
+    /// Tiny scale and short windows (seconds in all): 50 providers, 4 qualifications each,
     /// 0.2 s warm-up, 1 s windows, in flight 1 and 16 (unless given explicitly).
     #[arg(long)]
     pub quick: bool,
 
-    /// Providers in the synthetic registry [default: 100000; quick: 100].
+    /// Providers in the synthetic registry [default: 100000; quick: 50].
     #[arg(long)]
     pub providers: Option<usize>,
 
-    /// Qualifications each provider publishes [default: 10; quick: 5].
+    /// Qualifications each provider publishes [default: 10; quick: 4].
     #[arg(long)]
     pub qualifications_per_provider: Option<usize>,
 
@@ -119,8 +119,8 @@ fn settings(args: &BenchArgs) -> anyhow::Result<Settings> {
         chosen
     };
     let settings = Settings {
-        providers: args.providers.unwrap_or(if q { 100 } else { 100_000 }),
-        per_provider: args.qualifications_per_provider.unwrap_or(if q { 5 } else { 10 }),
+        providers: args.providers.unwrap_or(if q { 50 } else { 100_000 }),
+        per_provider: args.qualifications_per_provider.unwrap_or(if q { 4 } else { 10 }),
         window: secs(args.duration_secs.unwrap_or(if q { 1.0 } else { 10.0 })),
         warmup: secs(args.warmup_secs.unwrap_or(if q { 0.2 } else { 2.0 })),
         in_flight: if args.in_flight.is_empty() {

@@ -1,0 +1,105 @@
+//! `trust-registry bench --quick --json` end to end: a tiny synthetic registry imported through
+//! signed writes, served in-process, every scenario driven; on SQLite, and on PostgreSQL when
+//! `TRUST_REGISTRY_TEST_POSTGRES_URL` is set (skipped with a notice otherwise, except under CI,
+//! where a missing URL fails the run).
+
+use std::process::Command;
+
+use serde_json::Value;
+
+const POSTGRES_URL_VAR: &str = "TRUST_REGISTRY_TEST_POSTGRES_URL";
+const SCENARIOS: [&str; 6] = [
+    "baseline",
+    "check_issuer",
+    "get_qualification",
+    "search_qualifications",
+    "verify_credential",
+    "signed_write_mix",
+];
+
+/// One bench at a time: both share this machine's cores.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn run_quick(extra: &[&str]) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_trust-registry"))
+        .args(["bench", "--quick", "--json"])
+        .args(extra)
+        .env_remove("TRUST_REGISTRY_BENCH_POSTGRES_URL")
+        .output()
+        .expect("run trust-registry bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let import = lines
+        .iter()
+        .find(|l| l["phase"] == "import")
+        .unwrap_or_else(|| panic!("no import line:\n{stdout}"));
+    assert!(import["writes"].as_u64().unwrap_or(0) > 0, "{import}");
+    assert!(import["writes_per_s"].as_f64().unwrap_or(0.0) > 0.0, "{import}");
+    let rows: Vec<&Value> = lines.iter().filter(|l| l.get("scenario").is_some()).collect();
+    for row in &rows {
+        for field in [
+            "scenario",
+            "backend",
+            "in_flight",
+            "calls_per_s",
+            "p50_us",
+            "p99_us",
+            "p999_us",
+            "ratio_to_baseline",
+            "errors",
+            "cpu_us_per_call",
+            "peak_rss_mib",
+        ] {
+            assert!(row.get(field).is_some(), "{field} missing: {row}");
+        }
+        assert_eq!(row["errors"].as_u64(), Some(0), "errors: {row}");
+        assert!(
+            row["calls_per_s"].as_f64().unwrap_or(0.0) > 0.0,
+            "no calls: {row}"
+        );
+    }
+    for scenario in SCENARIOS {
+        for in_flight in [1, 16] {
+            assert!(
+                rows.iter()
+                    .any(|r| r["scenario"] == scenario && r["in_flight"] == in_flight),
+                "no {scenario} row at {in_flight} in flight:\n{stdout}"
+            );
+        }
+    }
+    eprintln!(
+        "bench --quick {extra:?} took {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn quick_bench_on_sqlite() {
+    run_quick(&[]);
+}
+
+#[test]
+fn quick_bench_on_postgres() {
+    let Ok(url) = std::env::var(POSTGRES_URL_VAR) else {
+        if std::env::var_os("CI").is_some() {
+            panic!("{POSTGRES_URL_VAR} is not set: PostgreSQL tests must run in CI");
+        }
+        eprintln!(
+            "skipped on PostgreSQL: set {POSTGRES_URL_VAR} (e.g. postgres://postgres@127.0.0.1:5432/test)"
+        );
+        return;
+    };
+    run_quick(&["--backend", "postgres", "--postgres-url", &url]);
+}
