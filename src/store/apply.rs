@@ -2,8 +2,8 @@
 //! that no write is acknowledged without its record and no record exists without its write.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use super::entity::*;
@@ -117,6 +117,24 @@ impl Store {
         }))
     }
 
+    /// A transaction holding the database's write lock from its start, so that writers in other
+    /// processes (replicas on the same database) take turns as this process's writers do.
+    /// Otherwise two replicas read the same last log index and PostgreSQL refuses the second
+    /// insert, or SQLite cannot turn a reading transaction into a writing one ("database is
+    /// locked"). Readers are not blocked.
+    async fn begin_write(&self) -> Result<DatabaseTransaction> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        let tx = self.db.begin_with_options(options).await?;
+        if self.backend() == DbBackend::Postgres {
+            tx.execute_unprepared("LOCK TABLE signed_write IN EXCLUSIVE MODE")
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// Applies a validated, authenticated write and stores its envelope, atomically.
     /// An envelope accepted before (same id) returns the first result and writes nothing; another
     /// envelope with the same signer and nonce is refused. Checked here, under the write lock,
@@ -128,7 +146,7 @@ impl Store {
         command: Command,
     ) -> Result<(StoredWrite, bool)> {
         let _turn = self.writer.lock().await;
-        let tx = self.db.begin().await?;
+        let tx = self.begin_write().await?;
         if let Some(previous) = signed_write::Entity::find()
             .filter(signed_write::Column::SignerId.eq(envelope.signer_id.as_str()))
             .filter(signed_write::Column::Nonce.eq(envelope.nonce.as_str()))

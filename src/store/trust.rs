@@ -62,6 +62,17 @@ impl Store {
             .transpose()
     }
 
+    /// The registered key a did:key names, with its owner; `None` for other DIDs.
+    async fn did_key_owner(&self, did: &str) -> Result<Option<(String, ActorKey)>> {
+        let Some(rest) = did.strip_prefix("did:key:") else {
+            return Ok(None);
+        };
+        match keys::parse_multibase("did", rest.split('#').next().unwrap_or(rest)) {
+            Ok(public) => self.key_by_public_key(&public).await,
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Resolves the issuer and loads the facts for a decision at `at`.
     pub async fn trust_facts(
         &self,
@@ -73,6 +84,26 @@ impl Store {
         let mut implied_key = None;
         let owner = match issuer {
             IssuerRef::ProviderId(id) => Some(id.clone()),
+            // A DID, however the query names it. A did:key names its key: when the key is
+            // registered, its owner is the issuer and the key's history counts, even if the DID
+            // is also registered as an identifier (whose validity then counts too).
+            IssuerRef::Did(did) | IssuerRef::External(IdentifierScheme::Did, did) => {
+                let local = self.did_key_owner(did).await?;
+                let registered = self.identifier_owner(IdentifierScheme::Did, did, at).await?;
+                match local {
+                    Some((owner, key)) => {
+                        implied_key = Some(key);
+                        identifier = registered
+                            .filter(|(registered_owner, _)| *registered_owner == owner)
+                            .map(|(_, found)| found);
+                        Some(owner)
+                    }
+                    None => registered.map(|(owner, found)| {
+                        identifier = Some(found);
+                        owner
+                    }),
+                }
+            }
             IssuerRef::External(scheme, value) => {
                 self.identifier_owner(*scheme, value, at)
                     .await?
@@ -81,23 +112,6 @@ impl Store {
                         owner
                     })
             }
-            IssuerRef::Did(did) => match self.identifier_owner(IdentifierScheme::Did, did, at).await? {
-                Some((owner, found)) => {
-                    identifier = Some(found);
-                    Some(owner)
-                }
-                None => match did.strip_prefix("did:key:") {
-                    Some(rest) => {
-                        let multibase = rest.split('#').next().unwrap_or(rest);
-                        let public = keys::parse_multibase("did", multibase)?;
-                        self.key_by_public_key(&public).await?.map(|(owner, key)| {
-                            implied_key = Some(key);
-                            owner
-                        })
-                    }
-                    None => None,
-                },
-            },
             IssuerRef::PublicKey(public) => self.key_by_public_key(public).await?.map(|(owner, key)| {
                 implied_key = Some(key);
                 owner

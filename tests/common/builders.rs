@@ -225,6 +225,15 @@ impl AgencyBuilder<'_> {
         self.keys.push(ActorKey::new(public_key, valid_from));
         self
     }
+    pub fn identifier(mut self, scheme: IdentifierScheme, value: &str) -> Self {
+        self.agency.identifiers.push(ExternalIdentifier {
+            scheme,
+            value: value.into(),
+            valid_from: None,
+            valid_until: None,
+        });
+        self
+    }
     pub async fn insert(self) -> QaAgency {
         self.app
             .store
@@ -266,8 +275,29 @@ impl ProviderBuilder<'_> {
         });
         self
     }
+    /// An identifier bound to the provider in `[from, until)` only (`None`: open).
+    pub fn identifier_valid(
+        mut self,
+        scheme: IdentifierScheme,
+        value: &str,
+        from: Option<&str>,
+        until: Option<&str>,
+    ) -> Self {
+        self.provider.identifiers.push(ExternalIdentifier {
+            scheme,
+            value: value.into(),
+            valid_from: from.map(at),
+            valid_until: until.map(at),
+        });
+        self
+    }
     pub fn key(mut self, public_key: [u8; 32], valid_from: Timestamp) -> Self {
         self.keys.push(ActorKey::new(public_key, valid_from));
+        self
+    }
+    /// A key with its whole life as given: expiry, revocation.
+    pub fn actor_key(mut self, key: ActorKey) -> Self {
+        self.keys.push(key);
         self
     }
     pub async fn insert(self) -> Provider {
@@ -302,6 +332,18 @@ impl AccreditationBuilder<'_> {
     }
     pub fn eqf_levels(mut self, levels: &[u8]) -> Self {
         self.accreditation.scope.eqf_levels = levels.to_vec();
+        self
+    }
+    pub fn credential_types(mut self, types: &[&str]) -> Self {
+        self.accreditation.scope.credential_types = types.iter().map(|t| t.to_string()).collect();
+        self
+    }
+    pub fn fields_of_study(mut self, fields: &[&str]) -> Self {
+        self.accreditation.scope.fields_of_study = fields.iter().map(|f| f.to_string()).collect();
+        self
+    }
+    pub fn jurisdictions(mut self, countries: &[&str]) -> Self {
+        self.accreditation.scope.jurisdictions = countries.iter().map(|c| c.to_string()).collect();
         self
     }
     /// Appends a status period `[from, until)` to the history.

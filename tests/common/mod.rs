@@ -76,7 +76,9 @@ impl TestApp {
             operator_key: Some(OperatorKey::new(
                 signed::operator_key().verifying_key().to_bytes(),
             )),
-            registry_key: Some(trust_registry::domain::verdict::RegistryKey::new(signed::registry_key())),
+            registry_key: Some(trust_registry::domain::verdict::RegistryKey::new(
+                signed::registry_key(),
+            )),
             ..ServerOptions::default()
         };
         let server = tokio::spawn(server::serve(listener, store.clone(), options, async {
