@@ -2,7 +2,8 @@
 //! an RFC 9162 Merkle log, checkpoints are C2SP signed notes under the registry key, and the
 //! entries, inclusion proofs and consistency proofs the server hands out check out offline —
 //! in Rust with `domain::merkle`, and with `tests/fixtures/verify_log.py`, a small verifier
-//! written from RFC 9162 with the Python standard library only.
+//! written from RFC 9162 with the Python standard library only. Concurrent writers, on one
+//! server and on two replicas sharing a database, leave one gapless log.
 
 mod common;
 
