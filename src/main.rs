@@ -12,7 +12,11 @@ use trust_registry::{demo, telemetry};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
     telemetry::init(cli.log_format, default_level);
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,

@@ -9,8 +9,8 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::api::CatalogueApi;
-use crate::api::trust::TrustApi;
 use crate::api::log::LogApi;
+use crate::api::trust::TrustApi;
 use crate::api::write::services::{AccreditationApi, GovernanceApi, KeyApi, ProviderApi, RecognitionApi};
 use crate::api::write::{OperatorKey, Writes};
 use crate::domain::verdict::RegistryKey;
@@ -96,18 +96,26 @@ pub async fn serve(
             ))
         }
     };
-    let trust = pb::trust_service_server::TrustServiceServer::new(TrustApi::new(store.clone(), registry_key.clone(), options.log_origin.clone()))
-        .max_decoding_message_size(MAX_WRITE_REQUEST_BYTES)
-        .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    let trust = pb::trust_service_server::TrustServiceServer::new(TrustApi::new(
+        store.clone(),
+        registry_key.clone(),
+        options.log_origin.clone(),
+    ))
+    .max_decoding_message_size(MAX_WRITE_REQUEST_BYTES)
+    .max_encoding_message_size(MAX_RESPONSE_BYTES);
     health_reporter
         .set_serving::<pb::trust_service_server::TrustServiceServer<TrustApi>>()
         .await;
     let catalogue = CatalogueServiceServer::new(CatalogueApi::new(store.clone()))
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_RESPONSE_BYTES);
-    let log = pb::log_service_server::LogServiceServer::new(LogApi::new(store.clone(), registry_key.clone(), options.log_origin.clone()))
-        .max_decoding_message_size(MAX_REQUEST_BYTES)
-        .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    let log = pb::log_service_server::LogServiceServer::new(LogApi::new(
+        store.clone(),
+        registry_key.clone(),
+        options.log_origin.clone(),
+    ))
+    .max_decoding_message_size(MAX_REQUEST_BYTES)
+    .max_encoding_message_size(MAX_RESPONSE_BYTES);
     use pb::{
         accreditation_service_server::AccreditationServiceServer,
         governance_service_server::GovernanceServiceServer, key_service_server::KeyServiceServer,

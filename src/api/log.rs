@@ -26,19 +26,28 @@ pub struct LogApi {
 
 impl LogApi {
     pub fn new(store: Store, registry_key: RegistryKey, origin: String) -> Self {
-        Self { store, registry_key, origin }
+        Self {
+            store,
+            registry_key,
+            origin,
+        }
     }
 
     /// The C2SP verifier key of the checkpoint-signing key.
     pub fn verifier_key(&self) -> Result<String, DomainError> {
-        note::verifier_key(&self.origin, &self.registry_key.public_key()).map_err(|e| DomainError::Storage(e.to_string()))
+        note::verifier_key(&self.origin, &self.registry_key.public_key())
+            .map_err(|e| DomainError::Storage(e.to_string()))
     }
 }
 
 /// The checkpoint body for the store's current log head.
 pub async fn current_checkpoint(store: &Store, origin: &str) -> Result<Checkpoint, DomainError> {
     let (size, root) = store.log_head().await?;
-    Ok(Checkpoint { origin: origin.to_owned(), size, root })
+    Ok(Checkpoint {
+        origin: origin.to_owned(),
+        size,
+        root,
+    })
 }
 
 fn hashes(list: Vec<[u8; 32]>) -> Vec<Vec<u8>> {
@@ -48,18 +57,33 @@ fn hashes(list: Vec<[u8; 32]>) -> Vec<Vec<u8>> {
 #[tonic::async_trait]
 impl pb::log_service_server::LogService for LogApi {
     #[tracing::instrument(skip_all, fields(envelope_id = %request.get_ref().envelope_id))]
-    async fn get_signed_write(&self, request: Request<pb::GetSignedWriteRequest>) -> Reply<pb::GetSignedWriteResponse> {
+    async fn get_signed_write(
+        &self,
+        request: Request<pb::GetSignedWriteRequest>,
+    ) -> Reply<pb::GetSignedWriteResponse> {
         let id = &request.get_ref().envelope_id;
-        if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if id.len() != 64
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(DomainError::invalid("envelope_id", "must be 64 lowercase hex characters").into());
         }
-        let stored = self.store.signed_write(id).await?.ok_or_else(|| DomainError::not_found("signed write", id.clone()))?;
+        let stored = self
+            .store
+            .signed_write(id)
+            .await?
+            .ok_or_else(|| DomainError::not_found("signed write", id.clone()))?;
         let e = stored.envelope;
         Ok(Response::new(pb::GetSignedWriteResponse {
             signed_write: Some(pb::SignedWrite {
                 envelope_id: e.id,
                 rpc: e.rpc,
-                envelope: Some(pb::SignedEnvelope { command: e.command, key_id: e.key_id, signature: e.signature }),
+                envelope: Some(pb::SignedEnvelope {
+                    command: e.command,
+                    key_id: e.key_id,
+                    signature: e.signature,
+                }),
                 signer_id: e.signer_id,
                 received_at: Some(timestamp(e.received_at)),
                 log_index: stored.log_index,
@@ -67,7 +91,10 @@ impl pb::log_service_server::LogService for LogApi {
         }))
     }
 
-    async fn get_checkpoint(&self, _request: Request<pb::GetCheckpointRequest>) -> Reply<pb::GetCheckpointResponse> {
+    async fn get_checkpoint(
+        &self,
+        _request: Request<pb::GetCheckpointRequest>,
+    ) -> Reply<pb::GetCheckpointResponse> {
         self.store.sync_log().await?;
         let checkpoint = current_checkpoint(&self.store, &self.origin).await?;
         let signed = checkpoint
@@ -76,29 +103,53 @@ impl pb::log_service_server::LogService for LogApi {
         Ok(Response::new(pb::GetCheckpointResponse { checkpoint: signed }))
     }
 
-    async fn get_verifier_key(&self, _request: Request<pb::GetVerifierKeyRequest>) -> Reply<pb::GetVerifierKeyResponse> {
-        Ok(Response::new(pb::GetVerifierKeyResponse { verifier_key: self.verifier_key()? }))
+    async fn get_verifier_key(
+        &self,
+        _request: Request<pb::GetVerifierKeyRequest>,
+    ) -> Reply<pb::GetVerifierKeyResponse> {
+        Ok(Response::new(pb::GetVerifierKeyResponse {
+            verifier_key: self.verifier_key()?,
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(leaf_index = request.get_ref().leaf_index, tree_size = request.get_ref().tree_size))]
-    async fn get_inclusion_proof(&self, request: Request<pb::GetInclusionProofRequest>) -> Reply<pb::GetInclusionProofResponse> {
-        let pb::GetInclusionProofRequest { leaf_index, tree_size } = request.into_inner();
+    async fn get_inclusion_proof(
+        &self,
+        request: Request<pb::GetInclusionProofRequest>,
+    ) -> Reply<pb::GetInclusionProofResponse> {
+        let pb::GetInclusionProofRequest {
+            leaf_index,
+            tree_size,
+        } = request.into_inner();
         let result = self
             .store
             .with_log(|tree| {
                 let size = tree.len();
                 if tree_size == 0 || tree_size > size {
-                    return Err(DomainError::invalid("tree_size", format!("must be between 1 and the log size {size}")));
+                    return Err(DomainError::invalid(
+                        "tree_size",
+                        format!("must be between 1 and the log size {size}"),
+                    ));
                 }
                 if leaf_index >= tree_size {
-                    return Err(DomainError::invalid("leaf_index", format!("must be less than tree_size {tree_size}")));
+                    return Err(DomainError::invalid(
+                        "leaf_index",
+                        format!("must be less than tree_size {tree_size}"),
+                    ));
                 }
-                let proof = tree.inclusion_proof(leaf_index, tree_size).map_err(|e| DomainError::Storage(e.to_string()))?;
+                let proof = tree
+                    .inclusion_proof(leaf_index, tree_size)
+                    .map_err(|e| DomainError::Storage(e.to_string()))?;
                 Ok((proof, tree.leaf_hashes()[leaf_index as usize]))
             })
             .await??;
         let (proof, leaf_hash) = result;
-        Ok(Response::new(pb::GetInclusionProofResponse { leaf_index, tree_size, hashes: hashes(proof), leaf_hash: leaf_hash.to_vec() }))
+        Ok(Response::new(pb::GetInclusionProofResponse {
+            leaf_index,
+            tree_size,
+            hashes: hashes(proof),
+            leaf_hash: leaf_hash.to_vec(),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(old_size = request.get_ref().old_size, new_size = request.get_ref().new_size))]
@@ -112,18 +163,29 @@ impl pb::log_service_server::LogService for LogApi {
             .with_log(|tree| {
                 let size = tree.len();
                 if new_size > size {
-                    return Err(DomainError::invalid("new_size", format!("must be at most the log size {size}")));
+                    return Err(DomainError::invalid(
+                        "new_size",
+                        format!("must be at most the log size {size}"),
+                    ));
                 }
                 if old_size == 0 {
                     return Err(DomainError::invalid("old_size", "must be at least 1"));
                 }
                 if old_size > new_size {
-                    return Err(DomainError::invalid("old_size", format!("must not exceed new_size {new_size}")));
+                    return Err(DomainError::invalid(
+                        "old_size",
+                        format!("must not exceed new_size {new_size}"),
+                    ));
                 }
-                tree.consistency_proof(old_size, new_size).map_err(|e| DomainError::Storage(e.to_string()))
+                tree.consistency_proof(old_size, new_size)
+                    .map_err(|e| DomainError::Storage(e.to_string()))
             })
             .await??;
-        Ok(Response::new(pb::GetConsistencyProofResponse { old_size, new_size, hashes: hashes(proof) }))
+        Ok(Response::new(pb::GetConsistencyProofResponse {
+            old_size,
+            new_size,
+            hashes: hashes(proof),
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(start = request.get_ref().start, end = request.get_ref().end))]
@@ -140,6 +202,9 @@ impl pb::log_service_server::LogService for LogApi {
             return Err(DomainError::invalid("end", format!("must be at most start + {MAX_ENTRIES}")).into());
         }
         let records = self.store.log_entries(start, end).await?;
-        Ok(Response::new(pb::GetEntriesResponse { entries: records.iter().map(log_entry).collect(), start }))
+        Ok(Response::new(pb::GetEntriesResponse {
+            entries: records.iter().map(log_entry).collect(),
+            start,
+        }))
     }
 }

@@ -219,7 +219,11 @@ pub fn provider_summary(provider: &Keyed<crate::domain::model::Provider>) -> pb:
 
 impl TrustApi {
     pub fn new(store: Store, registry_key: RegistryKey, origin: String) -> Self {
-        Self { store, registry_key, origin }
+        Self {
+            store,
+            registry_key,
+            origin,
+        }
     }
 
     /// Evaluates one query and signs the verdict.
@@ -305,7 +309,9 @@ impl TrustApi {
             }),
             next_update: opt_timestamp(next_update),
             issued_at: Some(timestamp(now)),
-            checkpoint: super::log::current_checkpoint(&self.store, &self.origin).await?.body(),
+            checkpoint: super::log::current_checkpoint(&self.store, &self.origin)
+                .await?
+                .body(),
         };
         Ok(self.sign(verdict))
     }

@@ -49,7 +49,10 @@ pub fn print_registry_key(args: &RegistryKeyArgs) -> anyhow::Result<()> {
     let key = super::load_or_create_registry_key(&args.registry_key_file)?;
     let public = key.public_key();
     println!("key id:      {}", key.key_id());
-    println!("vkey:        {}", crate::domain::note::verifier_key(&args.log_origin, &public)?);
+    println!(
+        "vkey:        {}",
+        crate::domain::note::verifier_key(&args.log_origin, &public)?
+    );
     println!("public key:  {}", keys::multibase(&public));
     println!(
         "base64:      {}",

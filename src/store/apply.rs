@@ -39,11 +39,9 @@ pub(super) fn stored_from_row(row: signed_write::Model) -> Result<StoredWrite> {
             nonce: row.nonce,
             issued_at: Timestamp::from_micros(row.issued_at),
             received_at: Timestamp::from_micros(row.received_at),
-            leaf_hash: row
-                .leaf_hash
-                .as_slice()
-                .try_into()
-                .map_err(|_| DomainError::Storage(format!("write {} has a malformed leaf hash", row.log_index)))?,
+            leaf_hash: row.leaf_hash.as_slice().try_into().map_err(|_| {
+                DomainError::Storage(format!("write {} has a malformed leaf hash", row.log_index))
+            })?,
         },
     })
 }
@@ -183,7 +181,9 @@ impl Store {
             applied: Set(to_doc(&applied)?),
             leaf_hash: Set(envelope.leaf_hash.to_vec()),
         };
-        signed_write::Entity::insert(row).exec_without_returning(&tx).await?;
+        signed_write::Entity::insert(row)
+            .exec_without_returning(&tx)
+            .await?;
         tx.commit().await?;
         self.sync_log().await?;
         Ok((

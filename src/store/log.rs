@@ -8,9 +8,9 @@ use tokio::sync::RwLock;
 
 use super::Store;
 use super::entity::signed_write;
+use crate::domain::DomainError;
 use crate::domain::merkle::{Hash, Tree};
 use crate::domain::write::EnvelopeRecord;
-use crate::domain::DomainError;
 
 type Result<T> = std::result::Result<T, DomainError>;
 
@@ -44,12 +44,14 @@ impl Store {
                 return Ok(tree.len());
             }
             for (index, leaf) in rows {
-                let leaf: Hash = leaf
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| DomainError::Storage(format!("log entry {index} has a malformed leaf hash")))?;
+                let leaf: Hash = leaf.as_slice().try_into().map_err(|_| {
+                    DomainError::Storage(format!("log entry {index} has a malformed leaf hash"))
+                })?;
                 if index as u64 != tree.len() {
-                    return Err(DomainError::Storage(format!("log entry {} is missing", tree.len())));
+                    return Err(DomainError::Storage(format!(
+                        "log entry {} is missing",
+                        tree.len()
+                    )));
                 }
                 tree.push(leaf);
             }
@@ -79,7 +81,8 @@ impl Store {
             .order_by_asc(signed_write::Column::LogIndex)
             .all(&self.db)
             .await?;
-        rows.into_iter().map(|row| super::apply::stored_from_row(row).map(|s| s.envelope)).collect()
+        rows.into_iter()
+            .map(|row| super::apply::stored_from_row(row).map(|s| s.envelope))
+            .collect()
     }
 }
-

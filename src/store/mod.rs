@@ -67,7 +67,11 @@ impl Store {
                 .await?;
         }
         Migrator::up(&db, None).await?;
-        let store = Self { db, writer: Default::default(), log: Default::default() };
+        let store = Self {
+            db,
+            writer: Default::default(),
+            log: Default::default(),
+        };
         store.sync_log().await?;
         Ok(store)
     }

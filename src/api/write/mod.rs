@@ -46,8 +46,13 @@ impl Writes {
     }
 
     /// Authenticates, checks and applies one signed envelope sent to `rpc`.
-    pub async fn submit<C: SignedCommand>(&self, rpc: &str, envelope: Option<pb::SignedEnvelope>) -> Result<Receipt, DomainError> {
-        self.submit_received_at::<C>(rpc, envelope, Timestamp::now()).await
+    pub async fn submit<C: SignedCommand>(
+        &self,
+        rpc: &str,
+        envelope: Option<pb::SignedEnvelope>,
+    ) -> Result<Receipt, DomainError> {
+        self.submit_received_at::<C>(rpc, envelope, Timestamp::now())
+            .await
     }
 
     /// As [`Writes::submit`], for an envelope received at `received_at`. Replaying a log
@@ -57,7 +62,8 @@ impl Writes {
         rpc: &str,
         envelope: Option<pb::SignedEnvelope>,
         received_at: Timestamp,
-    ) -> Result<Receipt, DomainError> {let pb::SignedEnvelope {
+    ) -> Result<Receipt, DomainError> {
+        let pb::SignedEnvelope {
             command: bytes,
             key_id,
             signature,
@@ -231,7 +237,12 @@ macro_rules! by_rpc {
 impl Writes {
     /// Re-submits a logged write (any write RPC) as received at `received_at`: used to replay
     /// the log into a scratch store (audit) or a new one (rebuild).
-    pub async fn resubmit(&self, rpc: &str, envelope: pb::SignedEnvelope, received_at: Timestamp) -> Result<Receipt, DomainError> {
+    pub async fn resubmit(
+        &self,
+        rpc: &str,
+        envelope: pb::SignedEnvelope,
+        received_at: Timestamp,
+    ) -> Result<Receipt, DomainError> {
         let envelope = Some(envelope);
         by_rpc!(self, rpc, envelope, received_at,
             "GovernanceService" / "AdmitQaAgency" => AdmitQaAgencyCommand,

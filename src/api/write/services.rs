@@ -8,7 +8,6 @@ use crate::api::convert::{actor_keys, timestamp};
 use crate::domain::write::{Applied, Receipt};
 use crate::pb;
 
-
 type Reply<T> = Result<Response<T>, Status>;
 
 fn receipt_to_pb(receipt: &Receipt) -> pb::WriteReceipt {
@@ -124,4 +123,3 @@ write_service!(KeyApi, pb::key_service_server::KeyService, "KeyService",
     revoke_key, "RevokeKey", RevokeKeyCommand, RevokeKeyRequest, RevokeKeyResponse,
         Applied::Key(k) => { key: one_key(k) };
 );
-
