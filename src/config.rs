@@ -92,6 +92,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TRUST_REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
+    /// Entries of each kind in the read cache of trust facts (issuer keys, identifiers,
+    /// providers with accreditations); 0 turns it off. Cached values are checked against
+    /// the database's log size on every read, so a write is seen by the next read.
+    #[arg(long, env = "TRUST_REGISTRY_CACHE_ENTRIES", default_value_t = 250_000)]
+    pub cache_entries: usize,
+
     /// Server-side deadline of every call, in milliseconds.
     #[arg(long, env = "TRUST_REGISTRY_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,

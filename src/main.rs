@@ -43,6 +43,7 @@ async fn main() -> ExitCode {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store_options = StoreOptions {
         max_connections: args.db_max_connections,
+        cache_entries: args.cache_entries,
         ..StoreOptions::default()
     };
     let store = Store::open(&args.database_url, &store_options).await?;

@@ -7,6 +7,7 @@
 //! covering what was asked. Every interval is half-open.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::enums::{AccreditationStatus, IdentifierScheme};
 use super::model::*;
@@ -41,12 +42,12 @@ pub enum NamedKey {
 /// Everything the rule looks at, loaded by the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrustFacts {
-    pub provider: Keyed<Provider>,
+    pub provider: Arc<Keyed<Provider>>,
     /// The external identifier the issuer was found by, with its validity.
     pub identifier: Option<ExternalIdentifier>,
     pub key: Option<NamedKey>,
-    pub accreditations: Vec<AccreditationRecord>,
-    pub agencies: HashMap<String, QaAgency>,
+    pub accreditations: Arc<Vec<AccreditationRecord>>,
+    pub agencies: Arc<HashMap<String, QaAgency>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,7 +362,7 @@ pub fn evaluate(facts: &TrustFacts, asked: &ScopeQuery, at: Timestamp) -> Evalua
 
     let mut in_force = Vec::new();
     let mut accreditation_reasons = Vec::new();
-    for record in &facts.accreditations {
+    for record in facts.accreditations.iter() {
         let a = &record.accreditation;
         let agency = facts.agencies.get(&a.agency_id);
         boundaries.extend([a.valid_from, a.effective_until()]);
@@ -440,7 +441,7 @@ mod tests {
             recorded_at: t("2021-01-01T00:00:00Z"),
         };
         TrustFacts {
-            provider: Keyed {
+            provider: Arc::new(Keyed {
                 item: Provider {
                     id: "prov_p".into(),
                     names: vec![],
@@ -452,14 +453,14 @@ mod tests {
                     registered_at: t("2021-01-01T00:00:00Z"),
                 },
                 keys: vec![],
-            },
+            }),
             identifier: None,
             key: None,
-            accreditations: vec![AccreditationRecord {
+            accreditations: Arc::new(vec![AccreditationRecord {
                 accreditation,
                 history,
-            }],
-            agencies: HashMap::from([(agency.id.clone(), agency)]),
+            }]),
+            agencies: Arc::new(HashMap::from([(agency.id.clone(), agency)])),
         }
     }
 

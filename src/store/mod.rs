@@ -1,6 +1,8 @@
 //! Storage on SeaORM: embedded SQLite by default, PostgreSQL in production, same schema.
 
 mod apply;
+mod cache;
+pub use cache::Generation;
 pub use apply::{StoredWrite, nonce_reused};
 mod catalogue;
 mod log;
@@ -25,6 +27,9 @@ use crate::domain::DomainError;
 pub struct StoreOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// Values of each kind the read cache holds (keys, identifiers, providers' trust facts);
+    /// 0 turns the cache off.
+    pub cache_entries: usize,
 }
 
 impl Default for StoreOptions {
@@ -32,6 +37,7 @@ impl Default for StoreOptions {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            cache_entries: 250_000,
         }
     }
 }
@@ -44,6 +50,7 @@ pub struct Store {
     /// single order of accepted writes.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     log: log::Log,
+    cache: std::sync::Arc<cache::ReadCache>,
 }
 
 impl From<DbErr> for DomainError {
@@ -71,6 +78,7 @@ impl Store {
             db,
             writer: Default::default(),
             log: Default::default(),
+            cache: std::sync::Arc::new(cache::ReadCache::new(options.cache_entries)),
         };
         store.sync_log().await?;
         Ok(store)

@@ -2,10 +2,12 @@
 //! the named key, the provider's accreditations with their histories, and their agencies.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::*;
+use super::cache::{Bindings, Generation, OwnerFacts};
 use super::{Store, from_doc};
 use crate::domain::enums::IdentifierScheme;
 use crate::domain::keys;
@@ -22,38 +24,51 @@ pub enum Resolved {
 }
 
 impl Store {
-    /// The owner of an external identifier, preferring the binding valid at `at`.
-    async fn identifier_owner(
+    /// Every binding of an external identifier, oldest first.
+    pub(super) async fn identifier_bindings(
         &self,
         scheme: IdentifierScheme,
         value: &str,
-        at: Timestamp,
-    ) -> Result<Option<(String, ExternalIdentifier)>> {
+    ) -> Result<Bindings> {
         let rows = external_identifier::Entity::find()
             .filter(external_identifier::Column::Scheme.eq(scheme.as_str()))
             .filter(external_identifier::Column::Value.eq(value))
             .order_by_asc(external_identifier::Column::Id)
             .all(&self.db)
             .await?;
-        let to_pair = |row: &external_identifier::Model| {
-            (
-                row.owner_id.clone(),
-                ExternalIdentifier {
-                    scheme,
-                    value: row.value.clone(),
-                    valid_from: row.valid_from.map(Timestamp::from_micros),
-                    valid_until: row.valid_until.map(Timestamp::from_micros),
-                },
-            )
-        };
-        let current = rows
-            .iter()
-            .map(to_pair)
-            .find(|(_, id)| crate::domain::time::within(at, id.valid_from, id.valid_until));
-        Ok(current.or_else(|| rows.first().map(to_pair)))
+        Ok(Arc::new(
+            rows.into_iter()
+                .map(|row| {
+                    (
+                        row.owner_id,
+                        ExternalIdentifier {
+                            scheme,
+                            value: row.value,
+                            valid_from: row.valid_from.map(Timestamp::from_micros),
+                            valid_until: row.valid_until.map(Timestamp::from_micros),
+                        },
+                    )
+                })
+                .collect(),
+        ))
     }
 
-    async fn key_by_public_key(&self, public_key: &[u8; 32]) -> Result<Option<(String, ActorKey)>> {
+    /// The owner of an external identifier, preferring the binding valid at `at`.
+    async fn identifier_owner(
+        &self,
+        generation: Generation,
+        scheme: IdentifierScheme,
+        value: &str,
+        at: Timestamp,
+    ) -> Result<Option<(String, ExternalIdentifier)>> {
+        let bindings = self.cached_bindings(generation, scheme, value).await?;
+        let current = bindings
+            .iter()
+            .find(|(_, id)| crate::domain::time::within(at, id.valid_from, id.valid_until));
+        Ok(current.or_else(|| bindings.first()).cloned())
+    }
+
+    pub(super) async fn key_by_public_key(&self, public_key: &[u8; 32]) -> Result<Option<(String, ActorKey)>> {
         let row = actor_key::Entity::find()
             .filter(actor_key::Column::PublicKey.eq(public_key.to_vec()))
             .one(&self.db)
@@ -63,12 +78,12 @@ impl Store {
     }
 
     /// The registered key a did:key names, with its owner; `None` for other DIDs.
-    async fn did_key_owner(&self, did: &str) -> Result<Option<(String, ActorKey)>> {
+    async fn did_key_owner(&self, generation: Generation, did: &str) -> Result<Option<(String, ActorKey)>> {
         let Some(rest) = did.strip_prefix("did:key:") else {
             return Ok(None);
         };
         match keys::parse_multibase("did", rest.split('#').next().unwrap_or(rest)) {
-            Ok(public) => self.key_by_public_key(&public).await,
+            Ok(public) => self.cached_key(generation, &public).await,
             Err(_) => Ok(None),
         }
     }
@@ -80,6 +95,7 @@ impl Store {
         key_id: Option<&str>,
         at: Timestamp,
     ) -> Result<Resolved> {
+        let generation = self.generation().await?;
         let mut identifier = None;
         let mut implied_key = None;
         let owner = match issuer {
@@ -88,8 +104,8 @@ impl Store {
             // registered, its owner is the issuer and the key's history counts, even if the DID
             // is also registered as an identifier (whose validity then counts too).
             IssuerRef::Did(did) | IssuerRef::External(IdentifierScheme::Did, did) => {
-                let local = self.did_key_owner(did).await?;
-                let registered = self.identifier_owner(IdentifierScheme::Did, did, at).await?;
+                let local = self.did_key_owner(generation, did).await?;
+                let registered = self.identifier_owner(generation, IdentifierScheme::Did, did, at).await?;
                 match local {
                     Some((owner, key)) => {
                         implied_key = Some(key);
@@ -105,14 +121,14 @@ impl Store {
                 }
             }
             IssuerRef::External(scheme, value) => {
-                self.identifier_owner(*scheme, value, at)
+                self.identifier_owner(generation, *scheme, value, at)
                     .await?
                     .map(|(owner, found)| {
                         identifier = Some(found);
                         owner
                     })
             }
-            IssuerRef::PublicKey(public) => self.key_by_public_key(public).await?.map(|(owner, key)| {
+            IssuerRef::PublicKey(public) => self.cached_key(generation, public).await?.map(|(owner, key)| {
                 implied_key = Some(key);
                 owner
             }),
@@ -125,9 +141,10 @@ impl Store {
         if !owner.starts_with("prov_") {
             return Ok(Resolved::Unknown(format!("{owner} is not a provider")));
         }
-        let Some(provider) = self.provider(&owner).await? else {
+        let Some(owner_facts) = self.cached_owner(generation, &owner).await? else {
             return Ok(Resolved::Unknown(format!("no provider {owner}")));
         };
+        let provider = &owner_facts.provider;
         let key = match (key_id, implied_key) {
             (Some(key_id), implied) => {
                 if implied.as_ref().is_some_and(|k| k.key_id != key_id) {
@@ -142,8 +159,22 @@ impl Store {
             (None, Some(implied)) => Some(NamedKey::Bound(implied)),
             (None, None) => None,
         };
+        Ok(Resolved::Known(Box::new(TrustFacts {
+            provider: owner_facts.provider.clone(),
+            identifier,
+            key,
+            accreditations: owner_facts.accreditations.clone(),
+            agencies: owner_facts.agencies.clone(),
+        })))
+    }
+
+    /// A provider with its keys, accreditations, their histories and agencies.
+    pub(super) async fn owner_facts(&self, owner: &str) -> Result<Option<Arc<OwnerFacts>>> {
+        let Some(provider) = self.provider(owner).await? else {
+            return Ok(None);
+        };
         let rows = accreditation::Entity::find()
-            .filter(accreditation::Column::ProviderId.eq(owner.as_str()))
+            .filter(accreditation::Column::ProviderId.eq(owner))
             .order_by_asc(accreditation::Column::Id)
             .all(&self.db)
             .await?;
@@ -162,12 +193,10 @@ impl Store {
                 .map(|row| from_doc::<QaAgency>(&row.doc).map(|a| (a.id.clone(), a)))
                 .collect::<Result<_>>()?
         };
-        Ok(Resolved::Known(Box::new(TrustFacts {
-            provider,
-            identifier,
-            key,
-            accreditations,
-            agencies,
+        Ok(Some(Arc::new(OwnerFacts {
+            provider: Arc::new(provider),
+            accreditations: Arc::new(accreditations),
+            agencies: Arc::new(agencies),
         })))
     }
 }

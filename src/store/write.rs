@@ -236,13 +236,17 @@ pub(super) fn country_list(seat: &str, operating: &[String]) -> String {
 /// They bypass signatures and the log: nothing a client sends reaches them.
 impl Store {
     pub async fn insert_framework(&self, framework: &Framework) -> Result<(), DomainError> {
-        insert_framework(&self.db, framework).await
+        insert_framework(&self.db, framework).await?;
+        self.touched();
+        Ok(())
     }
 
     pub async fn insert_qa_agency(&self, agency: &QaAgency, keys: &[ActorKey]) -> Result<(), DomainError> {
         let tx = self.db.begin().await?;
         insert_qa_agency(&tx, agency, keys).await?;
-        tx.commit().await.map_err(Into::into)
+        tx.commit().await?;
+        self.touched();
+        Ok(())
     }
 
     pub async fn insert_recognition_body(
@@ -252,13 +256,17 @@ impl Store {
     ) -> Result<(), DomainError> {
         let tx = self.db.begin().await?;
         insert_recognition_body(&tx, body, keys).await?;
-        tx.commit().await.map_err(Into::into)
+        tx.commit().await?;
+        self.touched();
+        Ok(())
     }
 
     pub async fn insert_provider(&self, provider: &Provider, keys: &[ActorKey]) -> Result<(), DomainError> {
         let tx = self.db.begin().await?;
         insert_provider(&tx, provider, keys).await?;
-        tx.commit().await.map_err(Into::into)
+        tx.commit().await?;
+        self.touched();
+        Ok(())
     }
 
     pub async fn insert_accreditation(
@@ -268,17 +276,23 @@ impl Store {
     ) -> Result<(), DomainError> {
         let tx = self.db.begin().await?;
         insert_accreditation(&tx, accreditation, history).await?;
-        tx.commit().await.map_err(Into::into)
+        tx.commit().await?;
+        self.touched();
+        Ok(())
     }
 
     pub async fn insert_qualification(&self, qualification: &Qualification) -> Result<(), DomainError> {
         let tx = self.db.begin().await?;
         insert_qualification(&tx, qualification).await?;
-        tx.commit().await.map_err(Into::into)
+        tx.commit().await?;
+        self.touched();
+        Ok(())
     }
 
     pub async fn insert_recognition(&self, recognition: &Recognition) -> Result<(), DomainError> {
-        insert_recognition(&self.db, recognition).await
+        insert_recognition(&self.db, recognition).await?;
+        self.touched();
+        Ok(())
     }
 }
 

@@ -1,0 +1,187 @@
+//! The read cache of trust facts, and the freshness check that keeps it exact.
+//!
+//! Every cached value is tagged with the [`Generation`] it was loaded under and served only to
+//! a read of the same generation. The generation is the database's log size (every accepted
+//! write appends to `signed_write` in its own transaction, whichever server or process made
+//! it) together with a counter of this process's direct inserts. A read learns the current
+//! generation from a probe that *starts after the read arrived*, so a write committed before
+//! a read arrives is always seen by it: nothing stale is ever served.
+//!
+//! Probes are shared: reads that arrive while a probe is running wait for the next one, and
+//! one probe (one indexed `MAX(log_index)` query) answers every read that arrived before it
+//! started. Under load this costs a fraction of a query per read.
+
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use quick_cache::sync::Cache;
+use sea_orm::{EntityTrait, QuerySelect, sea_query::{Expr, ExprTrait}};
+
+use super::Store;
+use super::entity::signed_write;
+use crate::domain::DomainError;
+use crate::domain::enums::IdentifierScheme;
+use crate::domain::model::{AccreditationRecord, ActorKey, ExternalIdentifier, Provider, QaAgency};
+use crate::domain::query::Keyed;
+
+type Result<T> = std::result::Result<T, DomainError>;
+
+/// The state of the store a read saw: log size and this process's direct inserts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation {
+    pub log_size: u64,
+    local: u64,
+}
+
+/// A provider with what decides its trust: keys, accreditations with histories, agencies.
+#[derive(Debug)]
+pub struct OwnerFacts {
+    pub provider: Arc<Keyed<Provider>>,
+    pub accreditations: Arc<Vec<AccreditationRecord>>,
+    pub agencies: Arc<std::collections::HashMap<String, QaAgency>>,
+}
+
+/// The bindings of one external identifier: (owner, identifier with validity), oldest first.
+pub type Bindings = Arc<Vec<(String, ExternalIdentifier)>>;
+
+/// Shared by the clones of a store.
+pub struct ReadCache {
+    /// Probes started so far.
+    started: AtomicU64,
+    /// The id and answer of the last completed probe; held while a probe runs.
+    last: tokio::sync::Mutex<(u64, Generation)>,
+    /// Direct inserts by this process (tests, fixtures): they do not go through the log.
+    local: AtomicU64,
+    keys: Option<Cache<[u8; 32], (Generation, Option<(String, ActorKey)>)>>,
+    identifiers: Option<Cache<(IdentifierScheme, String), (Generation, Bindings)>>,
+    owners: Option<Cache<String, (Generation, Option<Arc<OwnerFacts>>)>>,
+}
+
+impl ReadCache {
+    /// A cache holding up to `entries` values of each kind; 0 turns caching off (the freshness
+    /// probe still runs, for the checkpoint a verdict names).
+    pub fn new(entries: usize) -> Self {
+        fn make<K: Eq + Hash, V: Clone>(entries: usize) -> Option<Cache<K, V>> {
+            (entries > 0).then(|| Cache::new(entries))
+        }
+        Self {
+            started: AtomicU64::new(0),
+            last: tokio::sync::Mutex::new((
+                0,
+                Generation {
+                    log_size: u64::MAX,
+                    local: u64::MAX,
+                },
+            )),
+            local: AtomicU64::new(0),
+            keys: make(entries),
+            identifiers: make(entries),
+            owners: make(entries),
+        }
+    }
+
+    /// Counts a change made outside the log.
+    pub fn touch(&self) {
+        self.local.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The value under `key` if it was loaded under `generation`, else loads and caches it.
+async fn through<K, V>(
+    cache: Option<&Cache<K, (Generation, V)>>,
+    generation: Generation,
+    key: K,
+    load: impl Future<Output = Result<V>>,
+) -> Result<V>
+where
+    K: Eq + Hash + Clone,
+    V: Clone,
+{
+    let Some(cache) = cache else {
+        return load.await;
+    };
+    if let Some((tag, value)) = cache.get(&key)
+        && tag == generation
+    {
+        return Ok(value);
+    }
+    let value = load.await?;
+    cache.insert(key, (generation, value.clone()));
+    Ok(value)
+}
+
+impl Store {
+    /// The generation of the store as of a moment after this call began (see the module
+    /// documentation). Brings the in-memory log up to the probed size.
+    pub async fn generation(&self) -> Result<Generation> {
+        let cache = &self.cache;
+        let arrived = cache.started.load(Ordering::SeqCst);
+        let mut last = cache.last.lock().await;
+        if last.0 > arrived {
+            return Ok(last.1);
+        }
+        let id = cache.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let local = cache.local.load(Ordering::SeqCst);
+        let max: Option<Option<i64>> = signed_write::Entity::find()
+            .select_only()
+            .expr(Expr::col(signed_write::Column::LogIndex).max())
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        let log_size = max.flatten().map_or(0, |i| i as u64 + 1);
+        if self.log_head().await?.0 < log_size {
+            self.sync_log().await?;
+        }
+        let generation = Generation { log_size, local };
+        *last = (id, generation);
+        Ok(generation)
+    }
+
+    pub(super) fn touched(&self) {
+        self.cache.touch();
+    }
+
+    pub(super) async fn cached_key(
+        &self,
+        generation: Generation,
+        public_key: &[u8; 32],
+    ) -> Result<Option<(String, ActorKey)>> {
+        through(
+            self.cache.keys.as_ref(),
+            generation,
+            *public_key,
+            self.key_by_public_key(public_key),
+        )
+        .await
+    }
+
+    pub(super) async fn cached_bindings(
+        &self,
+        generation: Generation,
+        scheme: IdentifierScheme,
+        value: &str,
+    ) -> Result<Bindings> {
+        through(
+            self.cache.identifiers.as_ref(),
+            generation,
+            (scheme, value.to_owned()),
+            self.identifier_bindings(scheme, value),
+        )
+        .await
+    }
+
+    pub(super) async fn cached_owner(
+        &self,
+        generation: Generation,
+        owner: &str,
+    ) -> Result<Option<Arc<OwnerFacts>>> {
+        through(
+            self.cache.owners.as_ref(),
+            generation,
+            owner.to_owned(),
+            self.owner_facts(owner),
+        )
+        .await
+    }
+}
