@@ -25,15 +25,11 @@ use trust_registry::pb;
 use trust_registry::pb::accreditation_service_client::AccreditationServiceClient;
 use trust_registry::pb::issuer_query::Issuer;
 
-use sea_orm::{ConnectionTrait, Database};
-use trust_registry::api::write::OperatorKey;
-use trust_registry::domain::verdict::RegistryKey;
 use trust_registry::pb::governance_service_client::GovernanceServiceClient;
 use trust_registry::pb::log_service_client::LogServiceClient;
-use trust_registry::server::{self, ServerOptions};
-use trust_registry::store::{Store, StoreOptions};
 
 use common::TestApp;
+use common::replica::{Replica, with_database};
 use common::checks::expect_invalid;
 use common::signed::*;
 
@@ -1134,125 +1130,28 @@ both_backends!(verdicts_name_the_current_checkpoint, async |app: &TestApp| {
 // ---------------------------------------------------------------------------------------------
 // 8. Replicas: two servers on one database write one log
 
-/// A server of its own on `url`, signing with the test registry key, as a replica would.
-struct Replica {
-    store: Store,
-    channel: Channel,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+/// The signed checkpoint a replica serves, opened with its verifier key.
+async fn replica_checkpoint(replica: &Replica) -> Checkpoint {
+    let mut log = LogServiceClient::new(replica.channel.clone());
+    let vkey = log
+        .get_verifier_key(pb::GetVerifierKeyRequest {})
+        .await
+        .expect("GetVerifierKey")
+        .into_inner()
+        .verifier_key;
+    assert_eq!(
+        vkey,
+        note::verifier_key(ORIGIN, &public(&registry_key())).expect("a vkey")
+    );
+    let text = log
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .expect("GetCheckpoint")
+        .into_inner()
+        .checkpoint;
+    note::open_note(&text, &vkey).expect("the replica's checkpoint opens")
 }
 
-impl Replica {
-    async fn start(url: &str) -> Self {
-        let store = Store::open(url, &StoreOptions::default())
-            .await
-            .expect("store opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("local address");
-        let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let options = ServerOptions {
-            operator_key: Some(OperatorKey::new(public(&operator_key()))),
-            registry_key: Some(RegistryKey::new(registry_key())),
-            ..ServerOptions::default()
-        };
-        let server = tokio::spawn(server::serve(listener, store.clone(), options, async {
-            let _ = shutdown_rx.await;
-        }));
-        let channel = Channel::from_shared(format!("http://{addr}"))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect to the replica");
-        Self {
-            store,
-            channel,
-            shutdown,
-            server,
-        }
-    }
-
-    async fn stop(self) {
-        let _ = self.shutdown.send(());
-        self.server
-            .await
-            .expect("server task")
-            .expect("the replica ran without error");
-        self.store.close().await.expect("store closes");
-    }
-
-    async fn checkpoint(&self) -> Checkpoint {
-        let mut log = LogServiceClient::new(self.channel.clone());
-        let vkey = log
-            .get_verifier_key(pb::GetVerifierKeyRequest {})
-            .await
-            .expect("GetVerifierKey")
-            .into_inner()
-            .verifier_key;
-        assert_eq!(
-            vkey,
-            note::verifier_key(ORIGIN, &public(&registry_key())).expect("a vkey")
-        );
-        let text = log
-            .get_checkpoint(pb::GetCheckpointRequest {})
-            .await
-            .expect("GetCheckpoint")
-            .into_inner()
-            .checkpoint;
-        note::open_note(&text, &vkey).expect("the replica's checkpoint opens")
-    }
-}
-
-/// Runs `body` on the URL of a fresh database of `backend`: a SQLite file, or a PostgreSQL
-/// database from `TRUST_REGISTRY_TEST_POSTGRES_URL` (skipped without it, except under CI).
-async fn with_database<F: Future<Output = ()>>(backend: common::Backend, body: impl FnOnce(String) -> F) {
-    match backend {
-        common::Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temporary directory");
-            body(format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("registry.db").display()
-            ))
-            .await;
-        }
-        common::Backend::Postgres => {
-            let Ok(admin_url) = std::env::var("TRUST_REGISTRY_TEST_POSTGRES_URL") else {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "TRUST_REGISTRY_TEST_POSTGRES_URL is not set"
-                );
-                eprintln!("skipped on PostgreSQL: set TRUST_REGISTRY_TEST_POSTGRES_URL");
-                return;
-            };
-            let name = format!("trtest_replicas_{}_{}", std::process::id(), rand_suffix());
-            let admin = Database::connect(admin_url.as_str())
-                .await
-                .expect("connect to PostgreSQL");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create database");
-            let (base, query) = match admin_url.split_once('?') {
-                Some((base, query)) => (base, format!("?{query}")),
-                None => (admin_url.as_str(), String::new()),
-            };
-            let server = base.rsplit_once('/').map(|(server, _)| server).unwrap_or(base);
-            body(format!("{server}/{name}{query}")).await;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-                .expect("drop test database");
-        }
-    }
-}
-
-fn rand_suffix() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .subsec_nanos()
-}
 
 /// Writers on two replicas at once: every write is accepted (none is refused because the other
 /// replica was writing), the log has no gap or duplicate, and both replicas serve the same
@@ -1308,7 +1207,7 @@ async fn replicas_share_one_log(backend: common::Backend) {
             "log indexes without gaps or duplicates"
         );
 
-        let heads = [replicas[0].checkpoint().await, replicas[1].checkpoint().await];
+        let heads = [replica_checkpoint(&replicas[0]).await, replica_checkpoint(&replicas[1]).await];
         assert_eq!(heads[0], heads[1], "both replicas serve the same checkpoint");
         assert_eq!(heads[0].size, total);
         let mut log = LogServiceClient::new(replicas[1].channel.clone());

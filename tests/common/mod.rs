@@ -9,6 +9,7 @@
 
 pub mod builders;
 pub mod checks;
+pub mod replica;
 pub mod signed;
 
 use std::sync::atomic::{AtomicU32, Ordering};

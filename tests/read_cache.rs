@@ -1,0 +1,202 @@
+//! The read cache never serves a stale answer, on SQLite and PostgreSQL: after a write is
+//! acknowledged, the next CheckIssuer sees it — on another connection to the same server, and on
+//! another server (a replica with its own cache) on the same database.
+
+mod common;
+
+use ed25519_dalek::SigningKey;
+use tonic::transport::Channel;
+use trust_registry::api::convert::timestamp;
+use trust_registry::domain::Timestamp;
+use trust_registry::domain::keys::{key_id, multibase};
+use trust_registry::pb;
+use trust_registry::pb::issuer_query::Issuer;
+use trust_registry::pb::trust_service_client::TrustServiceClient;
+
+use common::TestApp;
+use common::replica::Replica;
+use common::signed::*;
+
+/// A provider with one positive accreditation (2021-2031), registered through signed writes.
+struct Setup {
+    agency_key: SigningKey,
+    provider_key: SigningKey,
+    accreditation_id: String,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let agency_key = key("cache agency");
+    let provider_key = key("cache provider");
+    app.admit_agency("Cache Test Agency", "IE", &agency_key).await;
+    let provider_id = app
+        .register_provider(&agency_key, "Cache Test College", "IE", &provider_key)
+        .await;
+    let ts = |s: &str| Some(timestamp(Timestamp::parse_rfc3339(s).unwrap()));
+    let record = pb::RecordAccreditationCommand {
+        header: header(),
+        provider_id,
+        kind: pb::AccreditationKind::InstitutionalReview as i32,
+        decision: pb::Decision::Positive as i32,
+        scope: Some(pb::AccreditationScope::default()),
+        valid_from: ts("2021-01-01T00:00:00Z"),
+        valid_until: ts("2031-01-01T00:00:00Z"),
+        report_url: String::new(),
+        conditions: String::new(),
+    };
+    let accreditation_id = app
+        .accreditations()
+        .record_accreditation(pb::RecordAccreditationRequest {
+            envelope: envelope(&agency_key, "AccreditationService", "RecordAccreditation", &record),
+        })
+        .await
+        .expect("RecordAccreditation")
+        .into_inner()
+        .accreditation
+        .expect("accreditation")
+        .id;
+    Setup {
+        agency_key,
+        provider_key,
+        accreditation_id,
+    }
+}
+
+/// A new connection to a server, as another client would open.
+async fn connect(addr: &str) -> Channel {
+    Channel::from_shared(addr.to_owned())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+/// The verdict for the provider's key, now: status, reason codes, key state, checkpoint size.
+async fn check(channel: &Channel, provider_key: &SigningKey) -> (pb::TrustStatus, Vec<pb::TrustReasonCode>, pb::KeyState, u64) {
+    let public = provider_key.verifying_key().to_bytes();
+    let verdict = TrustServiceClient::new(channel.clone())
+        .check_issuer(pb::CheckIssuerRequest {
+            query: Some(pb::IssuerQuery {
+                issuer: Some(Issuer::PublicKeyMultibase(multibase(&public))),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("CheckIssuer")
+        .into_inner()
+        .verdict
+        .expect("signed verdict")
+        .verdict
+        .expect("verdict");
+    let checkpoint_size = verdict
+        .checkpoint
+        .lines()
+        .nth(1)
+        .and_then(|line| line.parse().ok())
+        .expect("the checkpoint's second line is the log size");
+    (
+        verdict.status(),
+        verdict.reasons.iter().map(|r| r.code()).collect(),
+        verdict.key.map(|k| k.state()).unwrap_or_default(),
+        checkpoint_size,
+    )
+}
+
+/// Suspends (or reinstates) the accreditation from an hour ago, through `channel`.
+async fn change_status(channel: &Channel, setup: &Setup, status: pb::AccreditationStatus) {
+    let command = pb::ChangeAccreditationStatusCommand {
+        header: header(),
+        accreditation_id: setup.accreditation_id.clone(),
+        status: status as i32,
+        effective_at: Some(timestamp(Timestamp::now().plus_seconds(-3600))),
+        reason: "cache test".into(),
+    };
+    pb::accreditation_service_client::AccreditationServiceClient::new(channel.clone())
+        .change_accreditation_status(pb::ChangeAccreditationStatusRequest {
+            envelope: envelope(
+                &setup.agency_key,
+                "AccreditationService",
+                "ChangeAccreditationStatus",
+                &command,
+            ),
+        })
+        .await
+        .expect("ChangeAccreditationStatus");
+}
+
+async fn revoke_provider_key(channel: &Channel, setup: &Setup) {
+    let command = pb::RevokeKeyCommand {
+        header: header(),
+        actor_id: String::new(),
+        key_id: key_id(&setup.provider_key.verifying_key().to_bytes()),
+        revoked_at: None,
+        reason: "cache test".into(),
+    };
+    pb::key_service_client::KeyServiceClient::new(channel.clone())
+        .revoke_key(pb::RevokeKeyRequest {
+            envelope: envelope(&setup.provider_key, "KeyService", "RevokeKey", &command),
+        })
+        .await
+        .expect("RevokeKey");
+}
+
+const TRUSTED: pb::TrustStatus = pb::TrustStatus::Trusted;
+const NOT_TRUSTED: pb::TrustStatus = pb::TrustStatus::NotTrusted;
+
+/// One server, writes on one connection, reads on fresh ones: every read follows the last write.
+async fn write_then_read_on_other_connections(app: &TestApp) {
+    let setup = setup(app).await;
+    let addr = format!("http://{}", app.addr);
+    let reader = connect(&addr).await;
+    // Warm the cache: the same answer twice.
+    let first = check(&reader, &setup.provider_key).await;
+    assert_eq!(first.0, TRUSTED, "{first:?}");
+    assert_eq!(check(&reader, &setup.provider_key).await, first);
+
+    change_status(&app.channel, &setup, pb::AccreditationStatus::Suspended).await;
+    let after = check(&connect(&addr).await, &setup.provider_key).await;
+    assert_eq!(after.0, NOT_TRUSTED, "the suspension is seen at once: {after:?}");
+    assert!(after.1.contains(&pb::TrustReasonCode::AccreditationSuspended), "{after:?}");
+    assert_eq!(after.3, first.3 + 1, "the verdict names the checkpoint with the write");
+    assert_eq!(check(&reader, &setup.provider_key).await.0, NOT_TRUSTED, "and on the warm connection");
+
+    change_status(&app.channel, &setup, pb::AccreditationStatus::Reinstated).await;
+    let reinstated = check(&reader, &setup.provider_key).await;
+    assert_eq!(reinstated.0, TRUSTED, "{reinstated:?}");
+    assert_eq!(reinstated.3, first.3 + 2);
+
+    revoke_provider_key(&app.channel, &setup).await;
+    let revoked = check(&connect(&addr).await, &setup.provider_key).await;
+    assert_eq!(revoked.2, pb::KeyState::Revoked, "{revoked:?}");
+    assert_eq!(revoked.0, NOT_TRUSTED, "{revoked:?}");
+}
+
+/// Two servers on one database, each with its own cache: a write through one is seen by the
+/// next read on the other, whose cache was warm.
+async fn write_on_one_server_read_on_another(app: &TestApp) {
+    let setup = setup(app).await;
+    let replica = Replica::start(&app.database_url).await;
+    let warm = check(&replica.channel, &setup.provider_key).await;
+    assert_eq!(warm.0, TRUSTED, "{warm:?}");
+    assert_eq!(check(&replica.channel, &setup.provider_key).await, warm);
+
+    change_status(&app.channel, &setup, pb::AccreditationStatus::Suspended).await;
+    let seen = check(&replica.channel, &setup.provider_key).await;
+    assert_eq!(seen.0, NOT_TRUSTED, "the other server's write is seen at once: {seen:?}");
+    assert!(seen.1.contains(&pb::TrustReasonCode::AccreditationSuspended), "{seen:?}");
+    assert_eq!(seen.3, warm.3 + 1, "the replica's checkpoint includes the write");
+
+    // And the other way round: a write through the replica, read on the first server (warm).
+    assert_eq!(check(&app.channel, &setup.provider_key).await.0, NOT_TRUSTED);
+    change_status(&replica.channel, &setup, pb::AccreditationStatus::Reinstated).await;
+    let back = check(&app.channel, &setup.provider_key).await;
+    assert_eq!(back.0, TRUSTED, "{back:?}");
+    assert_eq!(back.3, warm.3 + 2);
+    replica.stop().await;
+}
+
+both_backends!(other_connections_see_each_write, async |app: &TestApp| {
+    write_then_read_on_other_connections(app).await
+});
+both_backends!(other_servers_see_each_write, async |app: &TestApp| {
+    write_on_one_server_read_on_another(app).await
+});
