@@ -121,6 +121,8 @@ pub async fn serve(
         governance_service_server::GovernanceServiceServer, key_service_server::KeyServiceServer,
         provider_service_server::ProviderServiceServer, recognition_service_server::RecognitionServiceServer,
     };
+    use crate::api::import::ImportApi;
+    use crate::pb::import_service_server::ImportServiceServer;
     health_reporter
         .set_serving::<GovernanceServiceServer<GovernanceApi>>()
         .await;
@@ -134,6 +136,9 @@ pub async fn serve(
         .set_serving::<RecognitionServiceServer<RecognitionApi>>()
         .await;
     health_reporter.set_serving::<KeyServiceServer<KeyApi>>().await;
+    health_reporter
+        .set_serving::<ImportServiceServer<ImportApi>>()
+        .await;
 
     // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold small responses for ~40 ms.
     let incoming = tonic::transport::server::TcpIncoming::from(listener)
@@ -169,7 +174,11 @@ pub async fn serve(
             RecognitionServiceServer<RecognitionApi>,
             RecognitionApi(writes.clone())
         ))
-        .add_service(write_server!(KeyServiceServer<KeyApi>, KeyApi(writes)))
+        .add_service(write_server!(KeyServiceServer<KeyApi>, KeyApi(writes.clone())))
+        .add_service(write_server!(
+            ImportServiceServer<ImportApi>,
+            ImportApi::new(writes)
+        ))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())

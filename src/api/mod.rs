@@ -3,6 +3,7 @@
 pub mod catalogue;
 pub mod convert;
 pub mod credential;
+pub mod import;
 pub mod log;
 pub mod request;
 mod status;

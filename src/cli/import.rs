@@ -1,7 +1,7 @@
 //! `trust-registry import FILE.jsonl`: applies a file of signed envelopes, one write per line,
 //! through the same pipeline as single writes (authentication, signature, replay and clock
-//! checks, roles, validation, the log), in-process against a database. A matching RPC is not
-//! offered: the import writes to the database directly, as `serve` would.
+//! checks, roles, validation, the log), in transactions of [`BATCH_WRITES`] writes: in-process
+//! against a database, or with `--server` through a running server's `ImportService.Import`.
 
 use std::io::{BufRead, BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde::Deserialize;
 
+use crate::api::import::BATCH_WRITES;
 use crate::api::write::{OperatorKey, Writes};
 use crate::domain::Timestamp;
 use crate::domain::keys::parse_public_key;
@@ -35,6 +36,80 @@ pub struct ImportArgs {
     /// Without it every governance write is refused.
     #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY")]
     pub operator_key: Option<String>,
+
+    /// Send the writes to a running server (e.g. http://127.0.0.1:50051) with
+    /// `ImportService.Import`, 2,000 writes a call, instead of opening the database.
+    #[arg(long, conflicts_with = "operator_key")]
+    pub server: Option<String>,
+}
+
+/// Writes sent in one `Import` call by `--server`.
+const WRITES_PER_CALL: usize = 2_000;
+
+/// Sends every line of `path` to a server's `ImportService.Import`, in calls of
+/// [`WRITES_PER_CALL`] writes.
+async fn import_remote(server: &str, path: &Path) -> anyhow::Result<ImportStats> {
+    let channel = tonic::transport::Endpoint::from_shared(server.to_owned())
+        .with_context(|| format!("--server {server}"))?
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {server}"))?;
+    let mut client = pb::import_service_client::ImportServiceClient::new(channel)
+        .max_encoding_message_size(512 * 1024);
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let started = Instant::now();
+    let mut count = 0u64;
+    let mut pending: Vec<(usize, pb::ImportRequest)> = Vec::with_capacity(WRITES_PER_CALL);
+    let mut lines = BufReader::new(file).lines().enumerate();
+    loop {
+        let next = lines.next();
+        if let Some((index, line)) = &next {
+            let number = index + 1;
+            let line = line
+                .as_ref()
+                .map_err(|e| anyhow::anyhow!("{}: reading line {number}: {e}", path.display()))?;
+            if !line.trim().is_empty() {
+                let ImportLine { rpc, envelope } = serde_json::from_str(line)
+                    .with_context(|| format!("{}: line {number} is not an import line", path.display()))?;
+                pending.push((
+                    number,
+                    pb::ImportRequest {
+                        rpc,
+                        envelope: Some(envelope),
+                    },
+                ));
+            }
+        }
+        if pending.len() == WRITES_PER_CALL || (next.is_none() && !pending.is_empty()) {
+            let first_line = pending[0].0;
+            let requests: Vec<pb::ImportRequest> = pending.drain(..).map(|(_, r)| r).collect();
+            let response = client
+                .import(tokio_stream::iter(requests))
+                .await
+                .map_err(|status| {
+                    anyhow::anyhow!(
+                        "{}: the call starting at line {first_line} failed ({:?}): {}; {count} writes of earlier calls were applied",
+                        path.display(),
+                        status.code(),
+                        status.message()
+                    )
+                })?
+                .into_inner();
+            count += response.accepted;
+            eprintln!(
+                "{count} writes applied ({} replays in this call), log size {}",
+                response.replayed, response.log_size
+            );
+        }
+        if next.is_none() {
+            break;
+        }
+    }
+    Ok(ImportStats {
+        writes: count,
+        elapsed: started.elapsed(),
+    })
 }
 
 /// One line of an import file.
@@ -78,20 +153,43 @@ pub async fn import_file(writes: &Writes, path: &Path, progress: bool) -> anyhow
     };
     let started = Instant::now();
     let mut count = 0u64;
-    for (index, line) in BufReader::new(open()?).lines().enumerate() {
-        let number = index + 1;
-        let line = line.with_context(|| format!("{}: reading line {number}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
+    // (line number, rpc, envelope) of the lines read since the last batch.
+    let mut numbers: Vec<usize> = Vec::with_capacity(BATCH_WRITES);
+    let mut pending: Vec<(String, pb::SignedEnvelope)> = Vec::with_capacity(BATCH_WRITES);
+    let mut lines = BufReader::new(open()?).lines().enumerate();
+    loop {
+        let next = lines.next();
+        if let Some((index, line)) = next.as_ref().map(|(i, l)| (*i, l)) {
+            let number = index + 1;
+            let line = line
+                .as_ref()
+                .map_err(|e| anyhow::anyhow!("{}: reading line {number}: {e}", path.display()))?;
+            if !line.trim().is_empty() {
+                let ImportLine { rpc, envelope } = serde_json::from_str(line)
+                    .with_context(|| format!("{}: line {number} is not an import line", path.display()))?;
+                numbers.push(number);
+                pending.push((rpc, envelope));
+            }
         }
-        let ImportLine { rpc, envelope } = serde_json::from_str(&line)
-            .with_context(|| format!("{}: line {number} is not an import line", path.display()))?;
-        writes
-            .resubmit(&rpc, envelope, Timestamp::now())
-            .await
-            .map_err(|err| anyhow::anyhow!("{}: line {number} ({rpc}) refused: {err}", path.display()))?;
-        count += 1;
-        bar.inc(1);
+        if pending.len() == BATCH_WRITES || (next.is_none() && !pending.is_empty()) {
+            let outcome = writes.import_batch(&pending, Timestamp::now()).await?;
+            count += outcome.receipts.len() as u64;
+            bar.inc(outcome.receipts.len() as u64);
+            if let Some((index, error)) = outcome.refused {
+                bar.abandon();
+                anyhow::bail!(
+                    "{}: line {} ({}) refused: {error}; the {count} writes before it were applied",
+                    path.display(),
+                    numbers[index],
+                    pending[index].0
+                );
+            }
+            numbers.clear();
+            pending.clear();
+        }
+        if next.is_none() {
+            break;
+        }
     }
     bar.finish_and_clear();
     Ok(ImportStats {
@@ -106,6 +204,16 @@ pub fn import_line(rpc: &str, envelope: &pb::SignedEnvelope) -> String {
 }
 
 pub async fn run(args: &ImportArgs) -> anyhow::Result<()> {
+    if let Some(server) = &args.server {
+        let stats = import_remote(server, &args.file).await?;
+        println!(
+            "imported {} writes in {:.2} s ({:.0} writes/s)",
+            stats.writes,
+            stats.elapsed.as_secs_f64(),
+            stats.writes_per_second()
+        );
+        return Ok(());
+    }
     let store = Store::open(&args.database_url, &StoreOptions::default()).await?;
     let operator = match &args.operator_key {
         Some(text) => Some(OperatorKey::new(parse_public_key(text)?)),

@@ -60,24 +60,119 @@ impl StoredWrite {
     }
 }
 
+/// A registered key and the actor that holds it.
+async fn key_on(db: &impl ConnectionTrait, key_id: &str) -> Result<Option<(String, ActorKey)>> {
+    let Some(row) = actor_key::Entity::find_by_id(key_id).one(db).await? else {
+        return Ok(None);
+    };
+    let owner = row.owner_id.clone();
+    Ok(Some((owner, super::catalogue::key_from_row(row)?)))
+}
+
+/// The write a signer sent with `nonce`, if any.
+async fn by_nonce_on(db: &impl ConnectionTrait, signer_id: &str, nonce: &str) -> Result<Option<StoredWrite>> {
+    let row = signed_write::Entity::find()
+        .filter(signed_write::Column::SignerId.eq(signer_id))
+        .filter(signed_write::Column::Nonce.eq(nonce))
+        .one(db)
+        .await?;
+    row.map(stored_from_row).transpose()
+}
+
+/// Whether an actor (agency or recognition body) is admitted and not retired at `at`.
+async fn active_on(db: &impl ConnectionTrait, actor_id: &str, at: Timestamp) -> Result<bool> {
+    let window = match role_of_actor(actor_id) {
+        Some(Role::QaAgency) => qa_agency::Entity::find_by_id(actor_id)
+            .one(db)
+            .await?
+            .map(|row| (row.admitted_at, row.retired_at)),
+        Some(Role::RecognitionBody) => recognition_body::Entity::find_by_id(actor_id)
+            .one(db)
+            .await?
+            .map(|row| (row.admitted_at, row.retired_at)),
+        Some(Role::Provider) => provider::Entity::find_by_id(actor_id)
+            .one(db)
+            .await?
+            .map(|_| (i64::MIN, None)),
+        _ => None,
+    };
+    Ok(window.is_some_and(|(from, until)| {
+        crate::domain::time::within(
+            at,
+            Some(Timestamp::from_micros(from)),
+            until.map(Timestamp::from_micros),
+        )
+    }))
+}
+
+/// The index the next write takes: one past the last.
+async fn next_log_index(db: &impl ConnectionTrait) -> Result<i64> {
+    let last: Option<i64> = signed_write::Entity::find()
+        .select_only()
+        .column(signed_write::Column::LogIndex)
+        .order_by_desc(signed_write::Column::LogIndex)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(last.map_or(0, |i| i + 1))
+}
+
+/// Applies a write inside `tx` at `log_index` and stores its envelope. With `check_nonce`,
+/// an envelope accepted before (same id) returns the first result and writes nothing, and
+/// another envelope with the same signer and nonce is refused.
+async fn apply_in(
+    tx: &DatabaseTransaction,
+    envelope: &EnvelopeRecord,
+    signer: &Signer,
+    command: Command,
+    log_index: i64,
+    check_nonce: bool,
+) -> Result<(StoredWrite, bool)> {
+    if check_nonce && let Some(previous) = by_nonce_on(tx, &envelope.signer_id, &envelope.nonce).await? {
+        return if previous.envelope.id == envelope.id {
+            Ok((previous, true))
+        } else {
+            Err(nonce_reused(&previous.envelope.id))
+        };
+    }
+    let applied = apply_command(tx, envelope, signer, command).await?;
+    let row = signed_write::ActiveModel {
+        log_index: Set(log_index),
+        id: Set(envelope.id.clone()),
+        rpc: Set(envelope.rpc.clone()),
+        command: Set(envelope.command.clone()),
+        key_id: Set(envelope.key_id.clone()),
+        signature: Set(envelope.signature.clone()),
+        signer_id: Set(envelope.signer_id.clone()),
+        nonce: Set(envelope.nonce.clone()),
+        issued_at: Set(envelope.issued_at.as_micros()),
+        received_at: Set(envelope.received_at.as_micros()),
+        applied: Set(to_doc(&applied)?),
+        leaf_hash: Set(envelope.leaf_hash.to_vec()),
+    };
+    signed_write::Entity::insert(row)
+        .exec_without_returning(tx)
+        .await?;
+    Ok((
+        StoredWrite {
+            envelope: envelope.clone(),
+            log_index: log_index as u64,
+            applied,
+        },
+        false,
+    ))
+}
+
 impl Store {
     /// A registered key and the actor that holds it.
     pub async fn key(&self, key_id: &str) -> Result<Option<(String, ActorKey)>> {
-        let Some(row) = actor_key::Entity::find_by_id(key_id).one(&self.db).await? else {
-            return Ok(None);
-        };
-        let owner = row.owner_id.clone();
-        Ok(Some((owner, super::catalogue::key_from_row(row)?)))
+        key_on(&self.db, key_id).await
     }
 
     /// The write a signer sent with `nonce`, if any.
     pub async fn signed_write_by_nonce(&self, signer_id: &str, nonce: &str) -> Result<Option<StoredWrite>> {
-        let row = signed_write::Entity::find()
-            .filter(signed_write::Column::SignerId.eq(signer_id))
-            .filter(signed_write::Column::Nonce.eq(nonce))
-            .one(&self.db)
-            .await?;
-        row.map(stored_from_row).transpose()
+        by_nonce_on(&self.db, signer_id, nonce).await
     }
 
     /// A stored write by envelope id.
@@ -91,28 +186,7 @@ impl Store {
 
     /// Whether an actor (agency or recognition body) is admitted and not retired at `at`.
     pub async fn actor_active_at(&self, actor_id: &str, at: Timestamp) -> Result<bool> {
-        let window = match role_of_actor(actor_id) {
-            Some(Role::QaAgency) => qa_agency::Entity::find_by_id(actor_id)
-                .one(&self.db)
-                .await?
-                .map(|row| (row.admitted_at, row.retired_at)),
-            Some(Role::RecognitionBody) => recognition_body::Entity::find_by_id(actor_id)
-                .one(&self.db)
-                .await?
-                .map(|row| (row.admitted_at, row.retired_at)),
-            Some(Role::Provider) => provider::Entity::find_by_id(actor_id)
-                .one(&self.db)
-                .await?
-                .map(|_| (i64::MIN, None)),
-            _ => None,
-        };
-        Ok(window.is_some_and(|(from, until)| {
-            crate::domain::time::within(
-                at,
-                Some(Timestamp::from_micros(from)),
-                until.map(Timestamp::from_micros),
-            )
-        }))
+        active_on(&self.db, actor_id, at).await
     }
 
     /// A transaction holding the database's write lock from its start, so that writers in other
@@ -145,55 +219,98 @@ impl Store {
     ) -> Result<(StoredWrite, bool)> {
         let _turn = self.writer.lock().await;
         let tx = self.begin_write().await?;
-        if let Some(previous) = signed_write::Entity::find()
-            .filter(signed_write::Column::SignerId.eq(envelope.signer_id.as_str()))
-            .filter(signed_write::Column::Nonce.eq(envelope.nonce.as_str()))
-            .one(&tx)
-            .await?
-        {
-            return if previous.id == envelope.id {
-                Ok((stored_from_row(previous)?, true))
-            } else {
-                Err(nonce_reused(&previous.id))
-            };
+        let log_index = next_log_index(&tx).await?;
+        let (stored, replayed) = apply_in(&tx, envelope, signer, command, log_index, true).await?;
+        if replayed {
+            return Ok((stored, true));
         }
-        let applied = apply_command(&tx, envelope, signer, command).await?;
-        let last: Option<i64> = signed_write::Entity::find()
-            .select_only()
-            .column(signed_write::Column::LogIndex)
-            .order_by_desc(signed_write::Column::LogIndex)
-            .limit(1)
-            .into_tuple()
-            .one(&tx)
-            .await?;
-        let log_index = last.map_or(0, |i| i + 1);
-        let row = signed_write::ActiveModel {
-            log_index: Set(log_index),
-            id: Set(envelope.id.clone()),
-            rpc: Set(envelope.rpc.clone()),
-            command: Set(envelope.command.clone()),
-            key_id: Set(envelope.key_id.clone()),
-            signature: Set(envelope.signature.clone()),
-            signer_id: Set(envelope.signer_id.clone()),
-            nonce: Set(envelope.nonce.clone()),
-            issued_at: Set(envelope.issued_at.as_micros()),
-            received_at: Set(envelope.received_at.as_micros()),
-            applied: Set(to_doc(&applied)?),
-            leaf_hash: Set(envelope.leaf_hash.to_vec()),
-        };
-        signed_write::Entity::insert(row)
-            .exec_without_returning(&tx)
-            .await?;
         tx.commit().await?;
         self.sync_log().await?;
-        Ok((
-            StoredWrite {
-                envelope: envelope.clone(),
-                log_index: log_index as u64,
-                applied,
-            },
-            false,
-        ))
+        Ok((stored, false))
+    }
+
+    /// Opens a batch: many writes in one transaction under the write lock, committed together.
+    pub async fn begin_batch(&self) -> Result<WriteBatch> {
+        let turn = self.writer.clone().lock_owned().await;
+        let tx = self.begin_write().await?;
+        let next = next_log_index(&tx).await?;
+        Ok(WriteBatch {
+            store: self.clone(),
+            tx,
+            next: std::sync::atomic::AtomicI64::new(next),
+            _turn: turn,
+        })
+    }
+}
+
+/// Writes applied in one transaction, holding the write lock until committed or dropped
+/// (dropping rolls every write in it back). Its reads see its own writes, so each write is
+/// checked against the registry as the batch's earlier writes left it.
+pub struct WriteBatch {
+    store: Store,
+    tx: DatabaseTransaction,
+    next: std::sync::atomic::AtomicI64,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl WriteBatch {
+    /// Commits every write of the batch and brings the in-memory log up to date.
+    pub async fn commit(self) -> Result<()> {
+        let WriteBatch { store, tx, _turn, .. } = self;
+        tx.commit().await?;
+        drop(_turn);
+        store.sync_log().await?;
+        Ok(())
+    }
+}
+
+/// Where a write's checks read and its change goes: a transaction of its own, or a batch.
+#[derive(Clone, Copy)]
+pub enum WriteTarget<'a> {
+    Single(&'a Store),
+    Batch(&'a WriteBatch),
+}
+
+impl WriteTarget<'_> {
+    pub async fn key(&self, key_id: &str) -> Result<Option<(String, ActorKey)>> {
+        match self {
+            WriteTarget::Single(store) => key_on(&store.db, key_id).await,
+            WriteTarget::Batch(batch) => key_on(&batch.tx, key_id).await,
+        }
+    }
+
+    pub async fn signed_write_by_nonce(&self, signer_id: &str, nonce: &str) -> Result<Option<StoredWrite>> {
+        match self {
+            WriteTarget::Single(store) => by_nonce_on(&store.db, signer_id, nonce).await,
+            WriteTarget::Batch(batch) => by_nonce_on(&batch.tx, signer_id, nonce).await,
+        }
+    }
+
+    pub async fn actor_active_at(&self, actor_id: &str, at: Timestamp) -> Result<bool> {
+        match self {
+            WriteTarget::Single(store) => active_on(&store.db, actor_id, at).await,
+            WriteTarget::Batch(batch) => active_on(&batch.tx, actor_id, at).await,
+        }
+    }
+
+    /// Applies a write whose nonce the pipeline checked through this same target.
+    pub async fn apply(
+        &self,
+        envelope: &EnvelopeRecord,
+        signer: &Signer,
+        command: Command,
+    ) -> Result<(StoredWrite, bool)> {
+        match self {
+            WriteTarget::Single(store) => store.apply(envelope, signer, command).await,
+            WriteTarget::Batch(batch) => {
+                use std::sync::atomic::Ordering;
+                // The pipeline read the nonce inside this transaction: no second look needed.
+                let index = batch.next.load(Ordering::SeqCst);
+                let result = apply_in(&batch.tx, envelope, signer, command, index, false).await?;
+                batch.next.store(index + 1, Ordering::SeqCst);
+                Ok(result)
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 mod apply;
 mod cache;
 pub use cache::Generation;
-pub use apply::{StoredWrite, nonce_reused};
+pub use apply::{StoredWrite, WriteBatch, WriteTarget, nonce_reused};
 mod catalogue;
 mod log;
 mod trust;

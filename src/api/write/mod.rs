@@ -15,7 +15,7 @@ use crate::domain::keys::key_id;
 use crate::domain::write::*;
 use crate::domain::{DomainError, Timestamp};
 use crate::pb;
-use crate::store::Store;
+use crate::store::{Store, WriteTarget};
 
 /// The registry operator's public key, from configuration.
 #[derive(Debug, Clone)]
@@ -45,6 +45,10 @@ impl Writes {
         Self { store, operator }
     }
 
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Authenticates, checks and applies one signed envelope sent to `rpc`.
     pub async fn submit<C: SignedCommand>(
         &self,
@@ -59,6 +63,18 @@ impl Writes {
     /// passes each entry's original time, so that every check decides as it did then.
     pub async fn submit_received_at<C: SignedCommand>(
         &self,
+        rpc: &str,
+        envelope: Option<pb::SignedEnvelope>,
+        received_at: Timestamp,
+    ) -> Result<Receipt, DomainError> {
+        self.submit_to::<C>(WriteTarget::Single(&self.store), rpc, envelope, received_at)
+            .await
+    }
+
+    /// The pipeline, reading and writing through `target` (a write of its own or a batch).
+    async fn submit_to<C: SignedCommand>(
+        &self,
+        target: WriteTarget<'_>,
         rpc: &str,
         envelope: Option<pb::SignedEnvelope>,
         received_at: Timestamp,
@@ -80,7 +96,7 @@ impl Writes {
         let roles = rpc_roles(rpc).ok_or_else(|| DomainError::Storage(format!("no roles for {rpc}")))?;
 
         // Who signed: the operator key from configuration, or a registered actor key.
-        let (signer, key) = self.signer(&key_id).await?;
+        let (signer, key) = self.signer(target, &key_id).await?;
         envelope::verify(&key.public_key, rpc, &bytes, &signature)?;
 
         let command = C::decode(bytes.as_slice()).map_err(|err| {
@@ -110,8 +126,7 @@ impl Writes {
         record.leaf_hash = crate::domain::merkle::leaf_hash(&log_entry(&record));
 
         // A resent envelope gets its first result back, whatever the time now.
-        if let Some(previous) = self
-            .store
+        if let Some(previous) = target
             .signed_write_by_nonce(&record.signer_id, &record.nonce)
             .await?
         {
@@ -138,8 +153,7 @@ impl Writes {
         }
         signer.require(rpc, roles)?;
         if signer.role != Role::Operator
-            && !self
-                .store
+            && !target
                 .actor_active_at(&signer.actor_id, record.received_at)
                 .await?
         {
@@ -154,11 +168,15 @@ impl Writes {
             issued_at,
         };
         let command = command.into_command(&context)?;
-        let (stored, replayed) = self.store.apply(&record, &signer, command).await?;
+        let (stored, replayed) = target.apply(&record, &signer, command).await?;
         Ok(stored.receipt(replayed))
     }
 
-    async fn signer(&self, key_id: &str) -> Result<(Signer, crate::domain::model::ActorKey), DomainError> {
+    async fn signer(
+        &self,
+        target: WriteTarget<'_>,
+        key_id: &str,
+    ) -> Result<(Signer, crate::domain::model::ActorKey), DomainError> {
         if key_id.is_empty() {
             return Err(DomainError::Unauthenticated(
                 "envelope.key_id: is required".into(),
@@ -174,7 +192,7 @@ impl Writes {
             };
             return Ok((signer, key));
         }
-        let Some((owner, key)) = self.store.key(key_id).await? else {
+        let Some((owner, key)) = target.key(key_id).await? else {
             let hint = if self.operator.is_none() {
                 "; no operator key is configured"
             } else {
@@ -195,6 +213,14 @@ impl Writes {
             key,
         ))
     }
+}
+
+/// What a batch did: the receipts of the writes applied, in order, and the first refused write
+/// (its index in the batch and why), after which nothing was applied.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub receipts: Vec<Receipt>,
+    pub refused: Option<(usize, DomainError)>,
 }
 
 /// The log entry a write becomes: the encoded `LogEntry` (RPC name, envelope as received,
@@ -225,10 +251,10 @@ pub fn seal(key: &ed25519_dalek::SigningKey, rpc: &str, command: &impl Message) 
 
 /// Calls [`Writes::submit_received_at`] with the command type of `rpc` (a full RPC name).
 macro_rules! by_rpc {
-    ($writes:expr, $rpc:expr, $envelope:expr, $at:expr, $($service:literal / $method:literal => $command:ident),+ $(,)?) => {
+    ($writes:expr, $target:expr, $rpc:expr, $envelope:expr, $at:expr, $($service:literal / $method:literal => $command:ident),+ $(,)?) => {
         match $rpc {
             $(concat!("/trustregistry.v1.", $service, "/", $method) =>
-                $writes.submit_received_at::<pb::$command>($rpc, $envelope, $at).await,)+
+                $writes.submit_to::<pb::$command>($target, $rpc, $envelope, $at).await,)+
             other => Err(DomainError::invalid("rpc", format!("{other} is not a write RPC"))),
         }
     };
@@ -243,8 +269,58 @@ impl Writes {
         envelope: pb::SignedEnvelope,
         received_at: Timestamp,
     ) -> Result<Receipt, DomainError> {
+        self.submit_any(WriteTarget::Single(&self.store), rpc, envelope, received_at)
+            .await
+    }
+
+    /// Applies `writes` (RPC name and envelope each) in order, as received at `received_at`, in
+    /// one transaction: the same checks as single writes, each against the registry as the
+    /// earlier writes of the batch left it. Stops at the first refused write: the writes
+    /// before it are committed, it and the rest are not.
+    pub async fn import_batch(
+        &self,
+        writes: &[(String, pb::SignedEnvelope)],
+        received_at: Timestamp,
+    ) -> Result<BatchOutcome, DomainError> {
+        let batch = self.store.begin_batch().await?;
+        let mut receipts = Vec::with_capacity(writes.len());
+        for (index, (rpc, envelope)) in writes.iter().enumerate() {
+            match self
+                .submit_any(WriteTarget::Batch(&batch), rpc, envelope.clone(), received_at)
+                .await
+            {
+                Ok(receipt) => receipts.push(receipt),
+                Err(refusal) => {
+                    // The refused write may have changed rows before failing: roll the whole
+                    // batch back and apply the writes before it again, which succeed as before.
+                    drop(batch);
+                    let mut outcome = if index == 0 {
+                        BatchOutcome::default()
+                    } else {
+                        Box::pin(self.import_batch(&writes[..index], received_at)).await?
+                    };
+                    outcome.refused = Some((index, refusal));
+                    return Ok(outcome);
+                }
+            }
+        }
+        batch.commit().await?;
+        Ok(BatchOutcome {
+            receipts,
+            refused: None,
+        })
+    }
+
+    /// Re-submits any write RPC through `target`.
+    async fn submit_any(
+        &self,
+        target: WriteTarget<'_>,
+        rpc: &str,
+        envelope: pb::SignedEnvelope,
+        received_at: Timestamp,
+    ) -> Result<Receipt, DomainError> {
         let envelope = Some(envelope);
-        by_rpc!(self, rpc, envelope, received_at,
+        by_rpc!(self, target, rpc, envelope, received_at,
             "GovernanceService" / "AdmitQaAgency" => AdmitQaAgencyCommand,
             "GovernanceService" / "RetireQaAgency" => RetireQaAgencyCommand,
             "GovernanceService" / "AdmitRecognitionBody" => AdmitRecognitionBodyCommand,
