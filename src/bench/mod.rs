@@ -85,6 +85,14 @@ pub struct BenchArgs {
     /// One JSON object a line instead of a table.
     #[arg(long)]
     pub json: bool,
+
+    /// The server's database connection pool size (as `serve --db-max-connections`).
+    #[arg(long, default_value_t = StoreOptions::default().max_connections)]
+    pub db_max_connections: u32,
+
+    /// The server's read cache size (as `serve --cache-entries`).
+    #[arg(long, default_value_t = StoreOptions::default().cache_entries)]
+    pub cache_entries: usize,
 }
 
 /// Providers a chunk of import lines covers: each chunk is signed just before its import, so
@@ -295,7 +303,12 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
     let json = args.json;
     let operator = generate::operator_key();
     let operator_key = OperatorKey::new(operator.verifying_key().to_bytes());
-    let store = Store::open(url, &StoreOptions::default()).await?;
+    let store_options = StoreOptions {
+        max_connections: args.db_max_connections,
+        cache_entries: args.cache_entries,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(url, &store_options).await?;
     let writes = Writes::new(store.clone(), Some(operator_key.clone()));
     let dir = tempfile::tempdir().context("temporary directory for import files")?;
     let progress = !json && !args.quick;

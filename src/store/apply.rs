@@ -1,6 +1,8 @@
 //! Applying accepted writes: each in one transaction together with its stored envelope, so
 //! that no write is acknowledged without its record and no record exists without its write.
 
+use std::collections::HashMap;
+
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
@@ -238,6 +240,7 @@ impl Store {
             store: self.clone(),
             tx,
             next: std::sync::atomic::AtomicI64::new(next),
+            memo: Default::default(),
             _turn: turn,
         })
     }
@@ -250,7 +253,33 @@ pub struct WriteBatch {
     store: Store,
     tx: DatabaseTransaction,
     next: std::sync::atomic::AtomicI64,
+    memo: std::sync::Mutex<Memo>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// Signer lookups made in a batch, reused by its later writes (most writes of a batch share a
+/// few signers). Forgotten after any write that may change a key or an actor.
+#[derive(Default)]
+struct Memo {
+    keys: HashMap<String, Option<(String, ActorKey)>>,
+    active: HashMap<(String, i64), bool>,
+}
+
+impl Memo {
+    /// Whether a command leaves every key and every actor's admission as they were.
+    fn survives(command: &Command) -> bool {
+        matches!(
+            command,
+            Command::AddFramework(_)
+                | Command::RecordAccreditation(_)
+                | Command::ChangeAccreditationStatus { .. }
+                | Command::PublishQualification(_)
+                | Command::ReviseQualification { .. }
+                | Command::WithdrawQualification { .. }
+                | Command::PublishRecognition(_)
+                | Command::RetractRecognition { .. }
+        )
+    }
 }
 
 impl WriteBatch {
@@ -275,7 +304,15 @@ impl WriteTarget<'_> {
     pub async fn key(&self, key_id: &str) -> Result<Option<(String, ActorKey)>> {
         match self {
             WriteTarget::Single(store) => key_on(&store.db, key_id).await,
-            WriteTarget::Batch(batch) => key_on(&batch.tx, key_id).await,
+            WriteTarget::Batch(batch) => {
+                if let Some(found) = batch.memo.lock().expect("memo lock").keys.get(key_id) {
+                    return Ok(found.clone());
+                }
+                let found = key_on(&batch.tx, key_id).await?;
+                let mut memo = batch.memo.lock().expect("memo lock");
+                memo.keys.insert(key_id.to_owned(), found.clone());
+                Ok(found)
+            }
         }
     }
 
@@ -289,7 +326,15 @@ impl WriteTarget<'_> {
     pub async fn actor_active_at(&self, actor_id: &str, at: Timestamp) -> Result<bool> {
         match self {
             WriteTarget::Single(store) => active_on(&store.db, actor_id, at).await,
-            WriteTarget::Batch(batch) => active_on(&batch.tx, actor_id, at).await,
+            WriteTarget::Batch(batch) => {
+                let memo_key = (actor_id.to_owned(), at.as_micros());
+                if let Some(active) = batch.memo.lock().expect("memo lock").active.get(&memo_key) {
+                    return Ok(*active);
+                }
+                let active = active_on(&batch.tx, actor_id, at).await?;
+                batch.memo.lock().expect("memo lock").active.insert(memo_key, active);
+                Ok(active)
+            }
         }
     }
 
@@ -305,6 +350,9 @@ impl WriteTarget<'_> {
             WriteTarget::Batch(batch) => {
                 use std::sync::atomic::Ordering;
                 // The pipeline read the nonce inside this transaction: no second look needed.
+                if !Memo::survives(&command) {
+                    *batch.memo.lock().expect("memo lock") = Memo::default();
+                }
                 let index = batch.next.load(Ordering::SeqCst);
                 let result = apply_in(&batch.tx, envelope, signer, command, index, false).await?;
                 batch.next.store(index + 1, Ordering::SeqCst);
@@ -733,6 +781,10 @@ async fn check_description(tx: &impl ConnectionTrait, qualification: &mut Qualif
         level.eqf_level = found.eqf_level;
     }
     for (index, awarding) in qualification.awarding_body_ids.iter().enumerate() {
+        if *awarding == qualification.provider_id {
+            // The publisher: an active provider, checked before the write was applied.
+            continue;
+        }
         exists(
             tx,
             provider::Entity::find_by_id(awarding.as_str()),

@@ -1,0 +1,197 @@
+//! ImportService.Import on SQLite and PostgreSQL: many signed writes a call, in batches, with
+//! the checks of single writes; later writes of a call may depend on earlier ones (an agency
+//! admitted, then registering providers with its key); resending is a replay; a refused write
+//! stops the call with its index, and exactly the writes before it stay applied.
+
+mod common;
+
+use ed25519_dalek::SigningKey;
+use tonic::Code;
+use tonic_types::StatusExt;
+use trust_registry::api::write::seal;
+use trust_registry::domain::keys::multibase;
+use trust_registry::pb;
+use trust_registry::pb::import_service_client::ImportServiceClient;
+use trust_registry::pb::issuer_query::Issuer;
+
+use common::TestApp;
+use common::signed::*;
+
+/// The operator admits an agency; the agency registers `providers` providers, each with its own
+/// key, and accredits the first one: 2 + providers writes.
+fn writes(agency_key: &SigningKey, providers: usize) -> Vec<pb::ImportRequest> {
+    let admit = pb::AdmitQaAgencyCommand {
+        header: header(),
+        names: en("Import Test Agency"),
+        country: "IE".into(),
+        keys: vec![key_spec(agency_key)],
+        admitted_at: Some(trust_registry::api::convert::timestamp(
+            trust_registry::domain::Timestamp::parse_rfc3339("2020-01-01T00:00:00Z").unwrap(),
+        )),
+        ..Default::default()
+    };
+    let mut list = vec![request(&operator_key(), "GovernanceService", "AdmitQaAgency", &admit)];
+    for i in 0..providers {
+        let command = pb::RegisterProviderCommand {
+            header: header(),
+            names: en(&format!("Import Test College {i}")),
+            country: "IE".into(),
+            kind: pb::ProviderKind::HigherEducation as i32,
+            keys: vec![key_spec(&provider_key(i))],
+            ..Default::default()
+        };
+        list.push(request(agency_key, "AccreditationService", "RegisterProvider", &command));
+    }
+    list
+}
+
+fn provider_key(i: usize) -> SigningKey {
+    key(&format!("import provider {i}"))
+}
+
+fn request(signer: &SigningKey, service: &str, method: &str, command: &impl prost::Message) -> pb::ImportRequest {
+    let rpc = rpc(service, method);
+    pb::ImportRequest {
+        envelope: Some(seal(signer, &rpc, command)),
+        rpc,
+    }
+}
+
+async fn import(app: &TestApp, requests: Vec<pb::ImportRequest>) -> Result<pb::ImportResponse, tonic::Status> {
+    ImportServiceClient::new(app.channel.clone())
+        .import(tokio_stream::iter(requests))
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn log_size(app: &TestApp) -> u64 {
+    app.log()
+        .get_checkpoint(pb::GetCheckpointRequest {})
+        .await
+        .expect("GetCheckpoint")
+        .into_inner()
+        .checkpoint
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .expect("checkpoint size line")
+}
+
+async fn providers_named(app: &TestApp, text: &str) -> usize {
+    let mut catalogue = app.catalogue.clone();
+    let mut count = 0;
+    let mut page_token = String::new();
+    loop {
+        let page = catalogue
+            .search_providers(pb::SearchProvidersRequest {
+                text: text.into(),
+                page_size: 500,
+                page_token,
+                ..Default::default()
+            })
+            .await
+            .expect("SearchProviders")
+            .into_inner();
+        count += page.providers.len();
+        if page.next_page_token.is_empty() {
+            return count;
+        }
+        page_token = page.next_page_token;
+    }
+}
+
+/// The provider with key `i` is known to CheckIssuer (by its public key).
+async fn known(app: &TestApp, i: usize) -> bool {
+    let verdict = app
+        .trust()
+        .check_issuer(pb::CheckIssuerRequest {
+            query: Some(pb::IssuerQuery {
+                issuer: Some(Issuer::PublicKeyMultibase(multibase(
+                    &provider_key(i).verifying_key().to_bytes(),
+                ))),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("CheckIssuer")
+        .into_inner()
+        .verdict
+        .unwrap()
+        .verdict
+        .unwrap();
+    verdict.status() != pb::TrustStatus::UnknownIssuer
+}
+
+both_backends!(writes_in_batches_apply_in_order_and_replay, async |app: &TestApp| {
+    let agency_key = key("import agency");
+    // 1,202 writes: three transactions of up to 500; the providers' writes need the agency
+    // admitted by the first write of the same call.
+    let requests = writes(&agency_key, 1_200);
+    let before = log_size(app).await;
+    let response = import(app, requests.clone()).await.expect("Import");
+    assert_eq!(response.accepted, 1_201);
+    assert_eq!(response.replayed, 0);
+    assert_eq!(response.first_log_index, before);
+    assert_eq!(response.last_log_index, before + 1_200);
+    assert_eq!(response.log_size, before + 1_201);
+    assert_eq!(log_size(app).await, before + 1_201);
+    assert_eq!(providers_named(app, "Import Test College").await, 1_200);
+    assert!(known(app, 0).await && known(app, 777).await && known(app, 1_199).await);
+
+    // Sent again: every write is answered as a replay and nothing is written.
+    let again = import(app, requests).await.expect("Import again");
+    assert_eq!((again.accepted, again.replayed), (1_201, 1_201));
+    assert_eq!(again.log_size, before + 1_201);
+    assert_eq!(providers_named(app, "Import Test College").await, 1_200);
+});
+
+both_backends!(a_refused_write_stops_the_call_after_the_writes_before_it, async |app: &TestApp| {
+    let agency_key = key("import agency");
+    let mut requests = writes(&agency_key, 800);
+    // Write 700 (in the second transaction) carries a signature by another key.
+    let bad = &mut requests[700];
+    bad.envelope.as_mut().unwrap().signature = seal(&key("intruder"), &bad.rpc, &pb::RegisterProviderCommand::default()).signature;
+    let before = log_size(app).await;
+    let status = import(app, requests).await.expect_err("a forged write is refused");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(status.message().starts_with("writes[700] (/trustregistry.v1.AccreditationService/RegisterProvider): "), "{}", status.message());
+    assert!(status.message().contains("700 writes before it were applied"), "{}", status.message());
+    assert_eq!(log_size(app).await, before + 700, "exactly the writes before it are applied");
+    assert_eq!(providers_named(app, "Import Test College").await, 699);
+    assert!(known(app, 698).await, "the last write before the refused one is applied");
+    assert!(!known(app, 699).await && !known(app, 700).await, "the refused write and the rest are not");
+});
+
+both_backends!(field_errors_name_the_write, async |app: &TestApp| {
+    let agency_key = key("import agency");
+    let mut requests = writes(&agency_key, 3);
+    // Write 2: a provider without a name.
+    let command = pb::RegisterProviderCommand {
+        header: header(),
+        names: vec![],
+        country: "IE".into(),
+        kind: pb::ProviderKind::HigherEducation as i32,
+        ..Default::default()
+    };
+    requests[2] = request(&agency_key, "AccreditationService", "RegisterProvider", &command);
+    let status = import(app, requests.clone()).await.expect_err("a write without names");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let violation = &status.get_details_bad_request().expect("BadRequest").field_violations[0];
+    assert_eq!(violation.field, "writes[2].names", "{status:?}");
+    assert!(status.message().starts_with("writes[2].names: "), "{}", status.message());
+
+    // An unknown RPC name, and a missing envelope.
+    let mut unknown = requests[..2].to_vec();
+    unknown.push(pb::ImportRequest {
+        rpc: "/trustregistry.v1.CatalogueService/GetProvider".into(),
+        envelope: requests[3].envelope.clone(),
+    });
+    let status = import(app, unknown).await.expect_err("not a write RPC");
+    assert_eq!(status.get_details_bad_request().unwrap().field_violations[0].field, "writes[2].rpc");
+    let missing = vec![pb::ImportRequest {
+        rpc: rpc("AccreditationService", "RegisterProvider"),
+        envelope: None,
+    }];
+    let status = import(app, missing).await.expect_err("no envelope");
+    assert_eq!(status.get_details_bad_request().unwrap().field_violations[0].field, "writes[0].envelope");
+});
