@@ -200,3 +200,47 @@ both_backends!(other_connections_see_each_write, async |app: &TestApp| {
 both_backends!(other_servers_see_each_write, async |app: &TestApp| {
     write_on_one_server_read_on_another(app).await
 });
+
+/// Lookups of qualifications by id are coalesced into shared queries under load: hundreds at
+/// once, known and unknown ids mixed and repeated, each gets its own answer.
+async fn concurrent_lookups_each_get_their_own_answer(app: &TestApp) {
+    let provider = app.provider("Coalesced Lookups College").insert().await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(
+            app.qualification(&provider, &format!("Lookup {i}"))
+                .insert()
+                .await
+                .id,
+        );
+    }
+    let unknown = "qual_aaaaaaaaaaaaaaaaaaaa".to_owned();
+    let mut calls = Vec::new();
+    for n in 0..400 {
+        let id = if n % 7 == 0 { unknown.clone() } else { ids[n % ids.len()].clone() };
+        let mut catalogue = app.catalogue.clone();
+        calls.push(tokio::spawn(async move {
+            let answer = catalogue
+                .get_qualification(pb::GetQualificationRequest { id: id.clone() })
+                .await;
+            (id, answer)
+        }));
+    }
+    for call in calls {
+        let (id, answer) = call.await.expect("call task");
+        if id == unknown {
+            let status = answer.expect_err("unknown id");
+            assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
+            assert!(status.message().contains(&unknown), "{}", status.message());
+        } else {
+            let found = answer.expect("GetQualification").into_inner().qualification.expect("qualification");
+            assert_eq!(found.id, id, "each lookup gets the qualification it asked for");
+            let i: usize = ids.iter().position(|q| *q == id).unwrap();
+            assert_eq!(found.titles[0].value, format!("Lookup {i}"));
+        }
+    }
+}
+
+both_backends!(coalesced_lookups_answer_each_caller, async |app: &TestApp| {
+    concurrent_lookups_each_get_their_own_answer(app).await
+});

@@ -263,6 +263,34 @@ async fn call(
     Ok(())
 }
 
+/// Asks CheckIssuer once about every provider (64 calls in flight), as a server that has been
+/// answering verifiers for a while has: the trust-facts cache holds every issuer. The time taken.
+pub async fn prime(channels: &[Channel], data: Arc<Dataset>) -> anyhow::Result<Duration> {
+    const WORKERS: usize = 64;
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(WORKERS);
+    for worker in 0..WORKERS {
+        let mut trust = TrustServiceClient::new(channels[worker % channels.len()].clone());
+        let providers = data.providers;
+        workers.push(tokio::spawn(async move {
+            for i in (worker..providers).step_by(WORKERS) {
+                let query = pb::IssuerQuery {
+                    issuer: Some(pb::issuer_query::Issuer::Did(generate::provider_did(i))),
+                    ..Default::default()
+                };
+                trust
+                    .check_issuer(pb::CheckIssuerRequest { query: Some(query) })
+                    .await?;
+            }
+            Ok::<_, tonic::Status>(())
+        }));
+    }
+    for worker in workers {
+        worker.await??;
+    }
+    Ok(started.elapsed())
+}
+
 /// The result of one scenario at one in-flight level.
 pub struct Measured {
     pub calls: u64,

@@ -140,3 +140,22 @@ pub fn print_row(row: &Row, json: bool) {
         }
     }
 }
+
+/// The cache priming before the scenarios.
+pub fn print_primed(providers: usize, took: std::time::Duration, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "phase": "prime",
+                "check_issuer_calls": providers,
+                "seconds": took.as_secs_f64(),
+            })
+        );
+    } else {
+        println!(
+            "primed the trust-facts cache: CheckIssuer once for each of {providers} providers in {:.1} s",
+            took.as_secs_f64()
+        );
+    }
+}

@@ -299,8 +299,8 @@ impl Store {
     }
 
     pub async fn qualification(&self, id: &str) -> Result<Option<Qualification>> {
-        let row = qualification::Entity::find_by_id(id).one(&self.db).await?;
-        row.map(|row| from_doc(&row.doc)).transpose()
+        let doc = self.qualification_doc(id).await?;
+        doc.map(|doc| from_doc(&doc)).transpose()
     }
 
     pub async fn search_qualifications(

@@ -2,6 +2,7 @@
 
 mod apply;
 mod cache;
+mod coalesce;
 pub use cache::Generation;
 pub use apply::{StoredWrite, WriteBatch, WriteTarget, nonce_reused};
 mod catalogue;
@@ -51,6 +52,7 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     log: log::Log,
     cache: std::sync::Arc<cache::ReadCache>,
+    point_reads: std::sync::Arc<coalesce::PointReads>,
 }
 
 impl From<DbErr> for DomainError {
@@ -79,6 +81,7 @@ impl Store {
             writer: Default::default(),
             log: Default::default(),
             cache: std::sync::Arc::new(cache::ReadCache::new(options.cache_entries)),
+            point_reads: Default::default(),
         };
         store.sync_log().await?;
         Ok(store)
