@@ -116,13 +116,13 @@ pub async fn serve(
     ))
     .max_decoding_message_size(MAX_REQUEST_BYTES)
     .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    use crate::api::import::ImportApi;
+    use crate::pb::import_service_server::ImportServiceServer;
     use pb::{
         accreditation_service_server::AccreditationServiceServer,
         governance_service_server::GovernanceServiceServer, key_service_server::KeyServiceServer,
         provider_service_server::ProviderServiceServer, recognition_service_server::RecognitionServiceServer,
     };
-    use crate::api::import::ImportApi;
-    use crate::pb::import_service_server::ImportServiceServer;
     health_reporter
         .set_serving::<GovernanceServiceServer<GovernanceApi>>()
         .await;

@@ -30,7 +30,12 @@ fn writes(agency_key: &SigningKey, providers: usize) -> Vec<pb::ImportRequest> {
         )),
         ..Default::default()
     };
-    let mut list = vec![request(&operator_key(), "GovernanceService", "AdmitQaAgency", &admit)];
+    let mut list = vec![request(
+        &operator_key(),
+        "GovernanceService",
+        "AdmitQaAgency",
+        &admit,
+    )];
     for i in 0..providers {
         let command = pb::RegisterProviderCommand {
             header: header(),
@@ -40,7 +45,12 @@ fn writes(agency_key: &SigningKey, providers: usize) -> Vec<pb::ImportRequest> {
             keys: vec![key_spec(&provider_key(i))],
             ..Default::default()
         };
-        list.push(request(agency_key, "AccreditationService", "RegisterProvider", &command));
+        list.push(request(
+            agency_key,
+            "AccreditationService",
+            "RegisterProvider",
+            &command,
+        ));
     }
     list
 }
@@ -49,7 +59,12 @@ fn provider_key(i: usize) -> SigningKey {
     key(&format!("import provider {i}"))
 }
 
-fn request(signer: &SigningKey, service: &str, method: &str, command: &impl prost::Message) -> pb::ImportRequest {
+fn request(
+    signer: &SigningKey,
+    service: &str,
+    method: &str,
+    command: &impl prost::Message,
+) -> pb::ImportRequest {
     let rpc = rpc(service, method);
     pb::ImportRequest {
         envelope: Some(seal(signer, &rpc, command)),
@@ -57,7 +72,10 @@ fn request(signer: &SigningKey, service: &str, method: &str, command: &impl pros
     }
 }
 
-async fn import(app: &TestApp, requests: Vec<pb::ImportRequest>) -> Result<pb::ImportResponse, tonic::Status> {
+async fn import(
+    app: &TestApp,
+    requests: Vec<pb::ImportRequest>,
+) -> Result<pb::ImportResponse, tonic::Status> {
     ImportServiceClient::new(app.channel.clone())
         .import(tokio_stream::iter(requests))
         .await
@@ -122,45 +140,78 @@ async fn known(app: &TestApp, i: usize) -> bool {
     verdict.status() != pb::TrustStatus::UnknownIssuer
 }
 
-both_backends!(writes_in_batches_apply_in_order_and_replay, async |app: &TestApp| {
-    let agency_key = key("import agency");
-    // 1,202 writes: three transactions of up to 500; the providers' writes need the agency
-    // admitted by the first write of the same call.
-    let requests = writes(&agency_key, 1_200);
-    let before = log_size(app).await;
-    let response = import(app, requests.clone()).await.expect("Import");
-    assert_eq!(response.accepted, 1_201);
-    assert_eq!(response.replayed, 0);
-    assert_eq!(response.first_log_index, before);
-    assert_eq!(response.last_log_index, before + 1_200);
-    assert_eq!(response.log_size, before + 1_201);
-    assert_eq!(log_size(app).await, before + 1_201);
-    assert_eq!(providers_named(app, "Import Test College").await, 1_200);
-    assert!(known(app, 0).await && known(app, 777).await && known(app, 1_199).await);
+both_backends!(
+    writes_in_batches_apply_in_order_and_replay,
+    async |app: &TestApp| {
+        let agency_key = key("import agency");
+        // 1,202 writes: three transactions of up to 500; the providers' writes need the agency
+        // admitted by the first write of the same call.
+        let requests = writes(&agency_key, 1_200);
+        let before = log_size(app).await;
+        let response = import(app, requests.clone()).await.expect("Import");
+        assert_eq!(response.accepted, 1_201);
+        assert_eq!(response.replayed, 0);
+        assert_eq!(response.first_log_index, before);
+        assert_eq!(response.last_log_index, before + 1_200);
+        assert_eq!(response.log_size, before + 1_201);
+        assert_eq!(log_size(app).await, before + 1_201);
+        assert_eq!(providers_named(app, "Import Test College").await, 1_200);
+        assert!(known(app, 0).await && known(app, 777).await && known(app, 1_199).await);
 
-    // Sent again: every write is answered as a replay and nothing is written.
-    let again = import(app, requests).await.expect("Import again");
-    assert_eq!((again.accepted, again.replayed), (1_201, 1_201));
-    assert_eq!(again.log_size, before + 1_201);
-    assert_eq!(providers_named(app, "Import Test College").await, 1_200);
-});
+        // Sent again: every write is answered as a replay and nothing is written.
+        let again = import(app, requests).await.expect("Import again");
+        assert_eq!((again.accepted, again.replayed), (1_201, 1_201));
+        assert_eq!(again.log_size, before + 1_201);
+        assert_eq!(providers_named(app, "Import Test College").await, 1_200);
+    }
+);
 
-both_backends!(a_refused_write_stops_the_call_after_the_writes_before_it, async |app: &TestApp| {
-    let agency_key = key("import agency");
-    let mut requests = writes(&agency_key, 800);
-    // Write 700 (in the second transaction) carries a signature by another key.
-    let bad = &mut requests[700];
-    bad.envelope.as_mut().unwrap().signature = seal(&key("intruder"), &bad.rpc, &pb::RegisterProviderCommand::default()).signature;
-    let before = log_size(app).await;
-    let status = import(app, requests).await.expect_err("a forged write is refused");
-    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
-    assert!(status.message().starts_with("writes[700] (/trustregistry.v1.AccreditationService/RegisterProvider): "), "{}", status.message());
-    assert!(status.message().contains("700 writes before it were applied"), "{}", status.message());
-    assert_eq!(log_size(app).await, before + 700, "exactly the writes before it are applied");
-    assert_eq!(providers_named(app, "Import Test College").await, 699);
-    assert!(known(app, 698).await, "the last write before the refused one is applied");
-    assert!(!known(app, 699).await && !known(app, 700).await, "the refused write and the rest are not");
-});
+both_backends!(
+    a_refused_write_stops_the_call_after_the_writes_before_it,
+    async |app: &TestApp| {
+        let agency_key = key("import agency");
+        let mut requests = writes(&agency_key, 800);
+        // Write 700 (in the second transaction) carries a signature by another key.
+        let bad = &mut requests[700];
+        bad.envelope.as_mut().unwrap().signature = seal(
+            &key("intruder"),
+            &bad.rpc,
+            &pb::RegisterProviderCommand::default(),
+        )
+        .signature;
+        let before = log_size(app).await;
+        let status = import(app, requests)
+            .await
+            .expect_err("a forged write is refused");
+        assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+        assert!(
+            status
+                .message()
+                .starts_with("writes[700] (/trustregistry.v1.AccreditationService/RegisterProvider): "),
+            "{}",
+            status.message()
+        );
+        assert!(
+            status.message().contains("700 writes before it were applied"),
+            "{}",
+            status.message()
+        );
+        assert_eq!(
+            log_size(app).await,
+            before + 700,
+            "exactly the writes before it are applied"
+        );
+        assert_eq!(providers_named(app, "Import Test College").await, 699);
+        assert!(
+            known(app, 698).await,
+            "the last write before the refused one is applied"
+        );
+        assert!(
+            !known(app, 699).await && !known(app, 700).await,
+            "the refused write and the rest are not"
+        );
+    }
+);
 
 both_backends!(field_errors_name_the_write, async |app: &TestApp| {
     let agency_key = key("import agency");
@@ -174,11 +225,20 @@ both_backends!(field_errors_name_the_write, async |app: &TestApp| {
         ..Default::default()
     };
     requests[2] = request(&agency_key, "AccreditationService", "RegisterProvider", &command);
-    let status = import(app, requests.clone()).await.expect_err("a write without names");
+    let status = import(app, requests.clone())
+        .await
+        .expect_err("a write without names");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let violation = &status.get_details_bad_request().expect("BadRequest").field_violations[0];
+    let violation = &status
+        .get_details_bad_request()
+        .expect("BadRequest")
+        .field_violations[0];
     assert_eq!(violation.field, "writes[2].names", "{status:?}");
-    assert!(status.message().starts_with("writes[2].names: "), "{}", status.message());
+    assert!(
+        status.message().starts_with("writes[2].names: "),
+        "{}",
+        status.message()
+    );
 
     // An unknown RPC name, and a missing envelope.
     let mut unknown = requests[..2].to_vec();
@@ -187,11 +247,17 @@ both_backends!(field_errors_name_the_write, async |app: &TestApp| {
         envelope: requests[3].envelope.clone(),
     });
     let status = import(app, unknown).await.expect_err("not a write RPC");
-    assert_eq!(status.get_details_bad_request().unwrap().field_violations[0].field, "writes[2].rpc");
+    assert_eq!(
+        status.get_details_bad_request().unwrap().field_violations[0].field,
+        "writes[2].rpc"
+    );
     let missing = vec![pb::ImportRequest {
         rpc: rpc("AccreditationService", "RegisterProvider"),
         envelope: None,
     }];
     let status = import(app, missing).await.expect_err("no envelope");
-    assert_eq!(status.get_details_bad_request().unwrap().field_violations[0].field, "writes[0].envelope");
+    assert_eq!(
+        status.get_details_bad_request().unwrap().field_violations[0].field,
+        "writes[0].envelope"
+    );
 });

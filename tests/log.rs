@@ -29,8 +29,8 @@ use trust_registry::pb::governance_service_client::GovernanceServiceClient;
 use trust_registry::pb::log_service_client::LogServiceClient;
 
 use common::TestApp;
-use common::replica::{Replica, with_database};
 use common::checks::expect_invalid;
+use common::replica::{Replica, with_database};
 use common::signed::*;
 
 const ORIGIN: &str = "trust-registry";
@@ -1152,7 +1152,6 @@ async fn replica_checkpoint(replica: &Replica) -> Checkpoint {
     note::open_note(&text, &vkey).expect("the replica's checkpoint opens")
 }
 
-
 /// Writers on two replicas at once: every write is accepted (none is refused because the other
 /// replica was writing), the log has no gap or duplicate, and both replicas serve the same
 /// checkpoint over the same entries.
@@ -1207,7 +1206,10 @@ async fn replicas_share_one_log(backend: common::Backend) {
             "log indexes without gaps or duplicates"
         );
 
-        let heads = [replica_checkpoint(&replicas[0]).await, replica_checkpoint(&replicas[1]).await];
+        let heads = [
+            replica_checkpoint(&replicas[0]).await,
+            replica_checkpoint(&replicas[1]).await,
+        ];
         assert_eq!(heads[0], heads[1], "both replicas serve the same checkpoint");
         assert_eq!(heads[0].size, total);
         let mut log = LogServiceClient::new(replicas[1].channel.clone());

@@ -46,7 +46,12 @@ async fn setup(app: &TestApp) -> Setup {
     let accreditation_id = app
         .accreditations()
         .record_accreditation(pb::RecordAccreditationRequest {
-            envelope: envelope(&agency_key, "AccreditationService", "RecordAccreditation", &record),
+            envelope: envelope(
+                &agency_key,
+                "AccreditationService",
+                "RecordAccreditation",
+                &record,
+            ),
         })
         .await
         .expect("RecordAccreditation")
@@ -71,7 +76,10 @@ async fn connect(addr: &str) -> Channel {
 }
 
 /// The verdict for the provider's key, now: status, reason codes, key state, checkpoint size.
-async fn check(channel: &Channel, provider_key: &SigningKey) -> (pb::TrustStatus, Vec<pb::TrustReasonCode>, pb::KeyState, u64) {
+async fn check(
+    channel: &Channel,
+    provider_key: &SigningKey,
+) -> (pb::TrustStatus, Vec<pb::TrustReasonCode>, pb::KeyState, u64) {
     let public = provider_key.verifying_key().to_bytes();
     let verdict = TrustServiceClient::new(channel.clone())
         .check_issuer(pb::CheckIssuerRequest {
@@ -155,9 +163,20 @@ async fn write_then_read_on_other_connections(app: &TestApp) {
     change_status(&app.channel, &setup, pb::AccreditationStatus::Suspended).await;
     let after = check(&connect(&addr).await, &setup.provider_key).await;
     assert_eq!(after.0, NOT_TRUSTED, "the suspension is seen at once: {after:?}");
-    assert!(after.1.contains(&pb::TrustReasonCode::AccreditationSuspended), "{after:?}");
-    assert_eq!(after.3, first.3 + 1, "the verdict names the checkpoint with the write");
-    assert_eq!(check(&reader, &setup.provider_key).await.0, NOT_TRUSTED, "and on the warm connection");
+    assert!(
+        after.1.contains(&pb::TrustReasonCode::AccreditationSuspended),
+        "{after:?}"
+    );
+    assert_eq!(
+        after.3,
+        first.3 + 1,
+        "the verdict names the checkpoint with the write"
+    );
+    assert_eq!(
+        check(&reader, &setup.provider_key).await.0,
+        NOT_TRUSTED,
+        "and on the warm connection"
+    );
 
     change_status(&app.channel, &setup, pb::AccreditationStatus::Reinstated).await;
     let reinstated = check(&reader, &setup.provider_key).await;
@@ -181,8 +200,14 @@ async fn write_on_one_server_read_on_another(app: &TestApp) {
 
     change_status(&app.channel, &setup, pb::AccreditationStatus::Suspended).await;
     let seen = check(&replica.channel, &setup.provider_key).await;
-    assert_eq!(seen.0, NOT_TRUSTED, "the other server's write is seen at once: {seen:?}");
-    assert!(seen.1.contains(&pb::TrustReasonCode::AccreditationSuspended), "{seen:?}");
+    assert_eq!(
+        seen.0, NOT_TRUSTED,
+        "the other server's write is seen at once: {seen:?}"
+    );
+    assert!(
+        seen.1.contains(&pb::TrustReasonCode::AccreditationSuspended),
+        "{seen:?}"
+    );
     assert_eq!(seen.3, warm.3 + 1, "the replica's checkpoint includes the write");
 
     // And the other way round: a write through the replica, read on the first server (warm).
@@ -217,7 +242,11 @@ async fn concurrent_lookups_each_get_their_own_answer(app: &TestApp) {
     let unknown = "qual_aaaaaaaaaaaaaaaaaaaa".to_owned();
     let mut calls = Vec::new();
     for n in 0..400 {
-        let id = if n % 7 == 0 { unknown.clone() } else { ids[n % ids.len()].clone() };
+        let id = if n % 7 == 0 {
+            unknown.clone()
+        } else {
+            ids[n % ids.len()].clone()
+        };
         let mut catalogue = app.catalogue.clone();
         calls.push(tokio::spawn(async move {
             let answer = catalogue
@@ -233,7 +262,11 @@ async fn concurrent_lookups_each_get_their_own_answer(app: &TestApp) {
             assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
             assert!(status.message().contains(&unknown), "{}", status.message());
         } else {
-            let found = answer.expect("GetQualification").into_inner().qualification.expect("qualification");
+            let found = answer
+                .expect("GetQualification")
+                .into_inner()
+                .qualification
+                .expect("qualification");
             assert_eq!(found.id, id, "each lookup gets the qualification it asked for");
             let i: usize = ids.iter().position(|q| *q == id).unwrap();
             assert_eq!(found.titles[0].value, format!("Lookup {i}"));

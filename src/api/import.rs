@@ -52,9 +52,11 @@ impl Totals {
 fn refusal(index: usize, rpc: &str, applied: u64, error: DomainError) -> Status {
     let before = format!("{applied} writes before it were applied");
     match error {
-        DomainError::InvalidArgument { field, rule } => {
-            DomainError::invalid(format!("writes[{index}].{field}"), format!("{rule} ({rpc}; {before})")).into()
-        }
+        DomainError::InvalidArgument { field, rule } => DomainError::invalid(
+            format!("writes[{index}].{field}"),
+            format!("{rule} ({rpc}; {before})"),
+        )
+        .into(),
         DomainError::Storage(_) => error.into(),
         other => {
             let mut status = Status::from(other);
@@ -135,7 +137,11 @@ impl pb::import_service_server::ImportService for ImportApi {
             }
         }
         self.flush(&mut pending, received, &mut totals).await?;
-        tracing::info!(accepted = totals.accepted, replayed = totals.replayed, "import applied");
+        tracing::info!(
+            accepted = totals.accepted,
+            replayed = totals.replayed,
+            "import applied"
+        );
         Ok(Response::new(pb::ImportResponse {
             accepted: totals.accepted,
             replayed: totals.replayed,

@@ -106,6 +106,13 @@ pub fn description(
 pub struct Generator {
     pub providers: usize,
     pub per_provider: usize,
+    /// Accreditations of each provider, each by another agency (the first institutional).
+    pub accreditations_per_provider: usize,
+    /// Recognition decisions, per provider, on qualifications spread over the registry.
+    pub recognitions_per_provider: usize,
+    /// Accreditations and recognitions generated so far.
+    pub accreditations: usize,
+    pub recognitions: usize,
     run: String,
     counter: u64,
     issued_at: Timestamp,
@@ -120,7 +127,12 @@ pub struct Generator {
 }
 
 impl Generator {
-    pub fn new(providers: usize, per_provider: usize) -> Self {
+    pub fn new(
+        providers: usize,
+        per_provider: usize,
+        accreditations_per_provider: usize,
+        recognitions_per_provider: usize,
+    ) -> Self {
         let run = format!(
             "{:x}",
             std::time::SystemTime::now()
@@ -131,6 +143,10 @@ impl Generator {
         Self {
             providers,
             per_provider,
+            accreditations_per_provider,
+            recognitions_per_provider,
+            accreditations: 0,
+            recognitions: 0,
             run,
             counter: 0,
             issued_at: Timestamp::now(),
@@ -248,59 +264,76 @@ impl Generator {
             );
             let provider_id = IdKind::Provider.mint(envelope.as_bytes());
 
-            let negative = i % 50 == 49;
-            let command = pb::RecordAccreditationCommand {
-                header: self.header(),
-                provider_id: provider_id.clone(),
-                kind: pb::AccreditationKind::InstitutionalReview.into(),
-                decision: if negative {
-                    pb::Decision::Negative
-                } else {
-                    pb::Decision::Positive
-                }
-                .into(),
-                scope: Some(pb::AccreditationScope {
-                    eqf_levels: vec![4, 5, 6, 7],
-                    ..Default::default()
-                }),
-                valid_from: Some(timestamp(at(2016, 1, 1).plus_seconds((i % 365) as i64 * DAY))),
-                valid_until: Some(timestamp(at(2036, 1, 1))),
-                report_url: String::new(),
-                conditions: String::new(),
-            };
-            let envelope = self.push(
-                &mut out,
-                &agency,
-                "AccreditationService",
-                "RecordAccreditation",
-                &command,
-            );
-            let accreditation_id = IdKind::Accreditation.mint(envelope.as_bytes());
-            let history: &[(pb::AccreditationStatus, Timestamp)] = match i % 20 {
-                _ if negative => &[],
-                3 | 13 => &[
-                    (pb::AccreditationStatus::Suspended, at(2020, 3, 1)),
-                    (pb::AccreditationStatus::Reinstated, at(2021, 3, 1)),
-                ],
-                7 | 17 => &[(pb::AccreditationStatus::Withdrawn, at(2023, 6, 1))],
-                11 => &[(pb::AccreditationStatus::Suspended, at(2024, 9, 1))],
-                _ => &[],
-            };
-            for &(status, effective_at) in history {
-                let command = pb::ChangeAccreditationStatusCommand {
+            // The first accreditation is institutional and named by the qualifications; the
+            // others are programme accreditations by the next agencies.
+            let mut accreditation_id = String::new();
+            for a in 0..self.accreditations_per_provider {
+                let agency = self.agency_keys[(i + a) % AGENCIES].clone();
+                let negative = a == 0 && i % 50 == 49;
+                let command = pb::RecordAccreditationCommand {
                     header: self.header(),
-                    accreditation_id: accreditation_id.clone(),
-                    status: status.into(),
-                    effective_at: Some(timestamp(effective_at)),
-                    reason: "synthetic status change".into(),
+                    provider_id: provider_id.clone(),
+                    kind: if a == 0 {
+                        pb::AccreditationKind::InstitutionalReview
+                    } else {
+                        pb::AccreditationKind::ProgrammeAccreditation
+                    }
+                    .into(),
+                    decision: if negative {
+                        pb::Decision::Negative
+                    } else {
+                        pb::Decision::Positive
+                    }
+                    .into(),
+                    scope: Some(pb::AccreditationScope {
+                        eqf_levels: vec![4, 5, 6, 7],
+                        ..Default::default()
+                    }),
+                    valid_from: Some(timestamp(
+                        at(2016, 1, 1).plus_seconds(((i + 97 * a) % 365) as i64 * DAY),
+                    )),
+                    valid_until: Some(timestamp(at(2036, 1, 1))),
+                    report_url: String::new(),
+                    conditions: String::new(),
                 };
-                self.push(
+                let envelope = self.push(
                     &mut out,
                     &agency,
                     "AccreditationService",
-                    "ChangeAccreditationStatus",
+                    "RecordAccreditation",
                     &command,
                 );
+                self.accreditations += 1;
+                let id = IdKind::Accreditation.mint(envelope.as_bytes());
+                let history: &[(pb::AccreditationStatus, Timestamp)] = match (i + 7 * a) % 20 {
+                    _ if negative => &[],
+                    3 | 13 => &[
+                        (pb::AccreditationStatus::Suspended, at(2020, 3, 1)),
+                        (pb::AccreditationStatus::Reinstated, at(2021, 3, 1)),
+                    ],
+                    7 | 17 => &[(pb::AccreditationStatus::Withdrawn, at(2023, 6, 1))],
+                    11 => &[(pb::AccreditationStatus::Suspended, at(2024, 9, 1))],
+                    _ => &[],
+                };
+                for &(status, effective_at) in history {
+                    let command = pb::ChangeAccreditationStatusCommand {
+                        header: self.header(),
+                        accreditation_id: id.clone(),
+                        status: status.into(),
+                        effective_at: Some(timestamp(effective_at)),
+                        reason: "synthetic status change".into(),
+                    };
+                    self.push(
+                        &mut out,
+                        &agency,
+                        "AccreditationService",
+                        "ChangeAccreditationStatus",
+                        &command,
+                    );
+                }
+                if a == 0 {
+                    accreditation_id = id;
+                }
             }
 
             for j in 0..self.per_provider {
@@ -341,12 +374,13 @@ impl Generator {
         out
     }
 
-    /// Recognition bodies recognise one qualification in ten.
+    /// Recognition decisions: `recognitions_per_provider` for each provider, on qualifications
+    /// spread over the registry.
     pub fn recognitions(&mut self) -> Vec<String> {
         self.issued_at = Timestamp::now();
         let mut out = Vec::new();
         let total = self.qualification_ids.len();
-        for r in 0..total / 10 {
+        for r in 0..self.provider_ids.len() * self.recognitions_per_provider {
             let index = (r * 7919) % total;
             let (i, j) = (index / self.per_provider, index % self.per_provider);
             if i % 10 == 0 && self.per_provider > 1 && j == self.per_provider - 1 {
@@ -371,6 +405,7 @@ impl Generator {
                 "PublishRecognition",
                 &command,
             );
+            self.recognitions += 1;
         }
         out
     }

@@ -57,6 +57,14 @@ pub struct BenchArgs {
     #[arg(long)]
     pub qualifications_per_provider: Option<usize>,
 
+    /// Accreditations of each provider, each with its status history [default: 3].
+    #[arg(long, default_value_t = 3)]
+    pub accreditations_per_provider: usize,
+
+    /// Recognition decisions per provider [default: 2].
+    #[arg(long, default_value_t = 2)]
+    pub recognitions_per_provider: usize,
+
     /// Database behind the server: a fresh temporary SQLite file, or a fresh PostgreSQL
     /// database created with --postgres-url (and dropped afterwards).
     #[arg(long, value_enum, default_value = "sqlite")]
@@ -102,6 +110,8 @@ const CHUNK_PROVIDERS: usize = 2_000;
 struct Settings {
     providers: usize,
     per_provider: usize,
+    accreditations_per_provider: usize,
+    recognitions_per_provider: usize,
     window: Duration,
     warmup: Duration,
     in_flight: Vec<usize>,
@@ -129,6 +139,8 @@ fn settings(args: &BenchArgs) -> anyhow::Result<Settings> {
     let settings = Settings {
         providers: args.providers.unwrap_or(if q { 50 } else { 100_000 }),
         per_provider: args.qualifications_per_provider.unwrap_or(if q { 4 } else { 10 }),
+        accreditations_per_provider: args.accreditations_per_provider,
+        recognitions_per_provider: args.recognitions_per_provider,
         window: secs(args.duration_secs.unwrap_or(if q { 1.0 } else { 10.0 })),
         warmup: secs(args.warmup_secs.unwrap_or(if q { 0.2 } else { 2.0 })),
         in_flight: if args.in_flight.is_empty() {
@@ -139,6 +151,10 @@ fn settings(args: &BenchArgs) -> anyhow::Result<Settings> {
         scenarios,
     };
     anyhow::ensure!(settings.providers > 0, "--providers must be at least 1");
+    anyhow::ensure!(
+        settings.accreditations_per_provider > 0,
+        "--accreditations-per-provider must be at least 1"
+    );
     anyhow::ensure!(
         settings.per_provider > 0,
         "--qualifications-per-provider must be at least 1"
@@ -223,7 +239,12 @@ async fn load(
     backend: Backend,
     progress: bool,
 ) -> anyhow::Result<(generate::Generator, ImportRow)> {
-    let mut generator = generate::Generator::new(settings.providers, settings.per_provider);
+    let mut generator = generate::Generator::new(
+        settings.providers,
+        settings.per_provider,
+        settings.accreditations_per_provider,
+        settings.recognitions_per_provider,
+    );
     let (mut generating, mut importing, mut writes_done) = (Duration::ZERO, Duration::ZERO, 0u64);
     // None: governance; Some(first): providers from `first`, then recognitions.
     let mut next: Option<usize> = None;
@@ -272,6 +293,8 @@ async fn load(
         backend: backend.name(),
         providers: settings.providers,
         qualifications: settings.providers * settings.per_provider,
+        accreditations: generator.accreditations,
+        recognitions: generator.recognitions,
         writes: writes_done,
         generate_s: generating.as_secs_f64(),
         import_s: importing.as_secs_f64(),
@@ -357,7 +380,11 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
 
     // A server answering verifiers has its issuers cached; each write empties the cache (see
     // src/store/cache.rs), so the signed-write mix runs last.
-    if settings.scenarios.iter().any(|s| matches!(s, Scenario::CheckIssuer | Scenario::VerifyCredential)) {
+    if settings
+        .scenarios
+        .iter()
+        .any(|s| matches!(s, Scenario::CheckIssuer | Scenario::VerifyCredential))
+    {
         let took = drive::prime(&channels, data.clone()).await?;
         report::print_primed(data.providers, took, json);
     }

@@ -74,6 +74,8 @@ pub struct ImportRow {
     pub backend: &'static str,
     pub providers: usize,
     pub qualifications: usize,
+    pub accreditations: usize,
+    pub recognitions: usize,
     pub writes: u64,
     pub generate_s: f64,
     pub import_s: f64,
@@ -86,11 +88,14 @@ pub fn print_import(row: &ImportRow, json: bool) {
         println!("{}", serde_json::to_string(row).unwrap_or_default());
     } else {
         println!(
-            "import ({}): {} providers, {} qualifications, {} signed writes in {:.1} s = {:.0} writes/s \
-             (generating and signing them took {:.1} s; peak RSS {:.0} MiB)",
+            "import ({}): {} providers, {} accreditations, {} qualifications, {} recognitions, \
+             {} signed writes in {:.1} s = {:.0} writes/s (generating and signing them took {:.1} s; \
+             peak RSS {:.0} MiB)",
             row.backend,
             row.providers,
+            row.accreditations,
             row.qualifications,
+            row.recognitions,
             row.writes,
             row.import_s,
             row.writes_per_s,

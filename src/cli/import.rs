@@ -55,8 +55,8 @@ async fn import_remote(server: &str, path: &Path) -> anyhow::Result<ImportStats>
         .connect()
         .await
         .with_context(|| format!("connecting to {server}"))?;
-    let mut client = pb::import_service_client::ImportServiceClient::new(channel)
-        .max_encoding_message_size(512 * 1024);
+    let mut client =
+        pb::import_service_client::ImportServiceClient::new(channel).max_encoding_message_size(512 * 1024);
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let started = Instant::now();
     let mut count = 0u64;

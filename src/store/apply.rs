@@ -332,7 +332,12 @@ impl WriteTarget<'_> {
                     return Ok(*active);
                 }
                 let active = active_on(&batch.tx, actor_id, at).await?;
-                batch.memo.lock().expect("memo lock").active.insert(memo_key, active);
+                batch
+                    .memo
+                    .lock()
+                    .expect("memo lock")
+                    .active
+                    .insert(memo_key, active);
                 Ok(active)
             }
         }

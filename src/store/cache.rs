@@ -16,7 +16,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use quick_cache::sync::Cache;
-use sea_orm::{EntityTrait, QuerySelect, sea_query::{Expr, ExprTrait}};
+use sea_orm::{
+    EntityTrait, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
 
 use super::Store;
 use super::entity::signed_write;

@@ -3,8 +3,8 @@
 mod apply;
 mod cache;
 mod coalesce;
-pub use cache::Generation;
 pub use apply::{StoredWrite, WriteBatch, WriteTarget, nonce_reused};
+pub use cache::Generation;
 mod catalogue;
 mod log;
 mod trust;

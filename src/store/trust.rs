@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::entity::*;
 use super::cache::{Bindings, Generation, OwnerFacts};
+use super::entity::*;
 use super::{Store, from_doc};
 use crate::domain::enums::IdentifierScheme;
 use crate::domain::keys;
@@ -68,7 +68,10 @@ impl Store {
         Ok(current.or_else(|| bindings.first()).cloned())
     }
 
-    pub(super) async fn key_by_public_key(&self, public_key: &[u8; 32]) -> Result<Option<(String, ActorKey)>> {
+    pub(super) async fn key_by_public_key(
+        &self,
+        public_key: &[u8; 32],
+    ) -> Result<Option<(String, ActorKey)>> {
         let row = actor_key::Entity::find()
             .filter(actor_key::Column::PublicKey.eq(public_key.to_vec()))
             .one(&self.db)
@@ -105,7 +108,9 @@ impl Store {
             // is also registered as an identifier (whose validity then counts too).
             IssuerRef::Did(did) | IssuerRef::External(IdentifierScheme::Did, did) => {
                 let local = self.did_key_owner(generation, did).await?;
-                let registered = self.identifier_owner(generation, IdentifierScheme::Did, did, at).await?;
+                let registered = self
+                    .identifier_owner(generation, IdentifierScheme::Did, did, at)
+                    .await?;
                 match local {
                     Some((owner, key)) => {
                         implied_key = Some(key);
@@ -120,14 +125,13 @@ impl Store {
                     }),
                 }
             }
-            IssuerRef::External(scheme, value) => {
-                self.identifier_owner(generation, *scheme, value, at)
-                    .await?
-                    .map(|(owner, found)| {
-                        identifier = Some(found);
-                        owner
-                    })
-            }
+            IssuerRef::External(scheme, value) => self
+                .identifier_owner(generation, *scheme, value, at)
+                .await?
+                .map(|(owner, found)| {
+                    identifier = Some(found);
+                    owner
+                }),
             IssuerRef::PublicKey(public) => self.cached_key(generation, public).await?.map(|(owner, key)| {
                 implied_key = Some(key);
                 owner

@@ -111,4 +111,3 @@ fn rand_suffix() -> u32 {
         .unwrap_or_default()
         .subsec_nanos()
 }
-
