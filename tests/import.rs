@@ -261,3 +261,84 @@ both_backends!(field_errors_name_the_write, async |app: &TestApp| {
         "writes[0].envelope"
     );
 });
+
+/// `trust-registry import FILE` through the server (`--server`) and in-process on the server's
+/// database from another process: the server's next read sees the other process's writes; a
+/// refused line is named by its number and the lines before it stay applied.
+both_backends!(
+    import_command_through_the_server_and_in_process,
+    async |app: &TestApp| {
+        let agency_key = key("import agency");
+        let requests = writes(&agency_key, 6);
+        let lines = |items: &[pb::ImportRequest]| {
+            items
+                .iter()
+                .map(|r| {
+                    trust_registry::cli::import::import_line(&r.rpc, r.envelope.as_ref().unwrap()) + "\n"
+                })
+                .collect::<String>()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("first.jsonl");
+        std::fs::write(&first, lines(&requests[..4])).unwrap();
+        let run = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_trust-registry"))
+                .args(args)
+                .output()
+                .expect("run trust-registry import")
+        };
+        let server = format!("http://{}", app.addr);
+        let out = run(&["import", first.to_str().unwrap(), "--server", &server]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("imported 4 writes"),
+            "{out:?}"
+        );
+        assert!(known(app, 2).await && !known(app, 3).await);
+
+        // The rest, in-process on the same database (another process than the server).
+        let second = dir.path().join("second.jsonl");
+        std::fs::write(&second, lines(&requests[4..])).unwrap();
+        let out = run(&[
+            "import",
+            second.to_str().unwrap(),
+            "--database-url",
+            &app.database_url,
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("imported 3 writes"),
+            "{out:?}"
+        );
+        assert!(
+            known(app, 3).await && known(app, 5).await,
+            "the server sees the other process's writes at once"
+        );
+
+        // A forged third line: lines 1-2 applied, the command names line 3 and fails.
+        let mut more = writes(&agency_key, 9)[7..].to_vec();
+        more.insert(0, requests[0].clone());
+        more[2].envelope.as_mut().unwrap().signature = seal(
+            &key("intruder"),
+            &more[2].rpc,
+            &pb::RegisterProviderCommand::default(),
+        )
+        .signature;
+        let third = dir.path().join("third.jsonl");
+        std::fs::write(&third, lines(&more)).unwrap();
+        let before = log_size(app).await;
+        let out = run(&["import", third.to_str().unwrap(), "--server", &server]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("line 1") && stderr.contains("writes[2]"),
+            "{stderr}"
+        );
+        assert_eq!(
+            log_size(app).await,
+            before + 1,
+            "the replayed line 1 adds nothing; line 2 is applied"
+        );
+        assert!(known(app, 6).await && !known(app, 7).await && !known(app, 8).await);
+    }
+);

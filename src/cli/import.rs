@@ -43,6 +43,29 @@ pub struct ImportArgs {
     pub server: Option<String>,
 }
 
+/// The next (at most) `size` import lines with their line numbers; empty at the end.
+fn next_chunk(
+    lines: &mut impl Iterator<Item = (usize, std::io::Result<String>)>,
+    path: &Path,
+    size: usize,
+) -> anyhow::Result<Vec<(usize, ImportLine)>> {
+    let mut chunk = Vec::with_capacity(size);
+    while chunk.len() < size {
+        let Some((index, line)) = lines.next() else {
+            break;
+        };
+        let number = index + 1;
+        let line = line.with_context(|| format!("{}: reading line {number}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed: ImportLine = serde_json::from_str(&line)
+            .with_context(|| format!("{}: line {number} is not an import line", path.display()))?;
+        chunk.push((number, parsed));
+    }
+    Ok(chunk)
+}
+
 /// Writes sent in one `Import` call by `--server`.
 const WRITES_PER_CALL: usize = 2_000;
 
@@ -60,51 +83,36 @@ async fn import_remote(server: &str, path: &Path) -> anyhow::Result<ImportStats>
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let started = Instant::now();
     let mut count = 0u64;
-    let mut pending: Vec<(usize, pb::ImportRequest)> = Vec::with_capacity(WRITES_PER_CALL);
     let mut lines = BufReader::new(file).lines().enumerate();
     loop {
-        let next = lines.next();
-        if let Some((index, line)) = &next {
-            let number = index + 1;
-            let line = line
-                .as_ref()
-                .map_err(|e| anyhow::anyhow!("{}: reading line {number}: {e}", path.display()))?;
-            if !line.trim().is_empty() {
-                let ImportLine { rpc, envelope } = serde_json::from_str(line)
-                    .with_context(|| format!("{}: line {number} is not an import line", path.display()))?;
-                pending.push((
-                    number,
-                    pb::ImportRequest {
-                        rpc,
-                        envelope: Some(envelope),
-                    },
-                ));
-            }
-        }
-        if pending.len() == WRITES_PER_CALL || (next.is_none() && !pending.is_empty()) {
-            let first_line = pending[0].0;
-            let requests: Vec<pb::ImportRequest> = pending.drain(..).map(|(_, r)| r).collect();
-            let response = client
-                .import(tokio_stream::iter(requests))
-                .await
-                .map_err(|status| {
-                    anyhow::anyhow!(
-                        "{}: the call starting at line {first_line} failed ({:?}): {}; {count} writes of earlier calls were applied",
-                        path.display(),
-                        status.code(),
-                        status.message()
-                    )
-                })?
-                .into_inner();
-            count += response.accepted;
-            eprintln!(
-                "{count} writes applied ({} replays in this call), log size {}",
-                response.replayed, response.log_size
-            );
-        }
-        if next.is_none() {
+        let chunk = next_chunk(&mut lines, path, WRITES_PER_CALL)?;
+        let Some(&(first_line, _)) = chunk.first() else {
             break;
-        }
+        };
+        let requests: Vec<pb::ImportRequest> = chunk
+            .into_iter()
+            .map(|(_, line)| pb::ImportRequest {
+                rpc: line.rpc,
+                envelope: Some(line.envelope),
+            })
+            .collect();
+        let response = client
+            .import(tokio_stream::iter(requests))
+            .await
+            .map_err(|status| {
+                anyhow::anyhow!(
+                    "{}: the call starting at line {first_line} failed ({:?}): {}; {count} writes of earlier calls were applied",
+                    path.display(),
+                    status.code(),
+                    status.message()
+                )
+            })?
+            .into_inner();
+        count += response.accepted;
+        eprintln!(
+            "{count} writes applied ({} replays in this call), log size {}",
+            response.replayed, response.log_size
+        );
     }
     Ok(ImportStats {
         writes: count,
@@ -153,42 +161,27 @@ pub async fn import_file(writes: &Writes, path: &Path, progress: bool) -> anyhow
     };
     let started = Instant::now();
     let mut count = 0u64;
-    // (line number, rpc, envelope) of the lines read since the last batch.
-    let mut numbers: Vec<usize> = Vec::with_capacity(BATCH_WRITES);
-    let mut pending: Vec<(String, pb::SignedEnvelope)> = Vec::with_capacity(BATCH_WRITES);
     let mut lines = BufReader::new(open()?).lines().enumerate();
     loop {
-        let next = lines.next();
-        if let Some((index, line)) = next.as_ref().map(|(i, l)| (*i, l)) {
-            let number = index + 1;
-            let line = line
-                .as_ref()
-                .map_err(|e| anyhow::anyhow!("{}: reading line {number}: {e}", path.display()))?;
-            if !line.trim().is_empty() {
-                let ImportLine { rpc, envelope } = serde_json::from_str(line)
-                    .with_context(|| format!("{}: line {number} is not an import line", path.display()))?;
-                numbers.push(number);
-                pending.push((rpc, envelope));
-            }
-        }
-        if pending.len() == BATCH_WRITES || (next.is_none() && !pending.is_empty()) {
-            let outcome = writes.import_batch(&pending, Timestamp::now()).await?;
-            count += outcome.receipts.len() as u64;
-            bar.inc(outcome.receipts.len() as u64);
-            if let Some((index, error)) = outcome.refused {
-                bar.abandon();
-                anyhow::bail!(
-                    "{}: line {} ({}) refused: {error}; the {count} writes before it were applied",
-                    path.display(),
-                    numbers[index],
-                    pending[index].0
-                );
-            }
-            numbers.clear();
-            pending.clear();
-        }
-        if next.is_none() {
+        let chunk = next_chunk(&mut lines, path, BATCH_WRITES)?;
+        if chunk.is_empty() {
             break;
+        }
+        let (numbers, pending): (Vec<usize>, Vec<(String, pb::SignedEnvelope)>) = chunk
+            .into_iter()
+            .map(|(number, line)| (number, (line.rpc, line.envelope)))
+            .unzip();
+        let outcome = writes.import_batch(&pending, Timestamp::now()).await?;
+        count += outcome.receipts.len() as u64;
+        bar.inc(outcome.receipts.len() as u64);
+        if let Some((index, error)) = outcome.refused {
+            bar.abandon();
+            anyhow::bail!(
+                "{}: line {} ({}) refused: {error}; the {count} writes before it were applied",
+                path.display(),
+                numbers[index],
+                pending[index].0
+            );
         }
     }
     bar.finish_and_clear();
