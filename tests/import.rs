@@ -262,9 +262,9 @@ both_backends!(field_errors_name_the_write, async |app: &TestApp| {
     );
 });
 
-/// `trust-registry import FILE` through the server (`--server`) and in-process on the server's
-/// database from another process: the server's next read sees the other process's writes; a
-/// refused line is named by its number and the lines before it stay applied.
+// `trust-registry import FILE` through the server (`--server`) and in-process on the server's
+// database from another process: the server's next read sees the other process's writes; a
+// refused line is named by its number and the lines before it stay applied.
 both_backends!(
     import_command_through_the_server_and_in_process,
     async |app: &TestApp| {

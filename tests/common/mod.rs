@@ -68,28 +68,12 @@ impl TestApp {
         let store = Store::open(&url, &StoreOptions::default())
             .await
             .expect("store opens and migrates");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("local address");
-        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
-        let options = ServerOptions {
-            operator_key: Some(OperatorKey::new(
-                signed::operator_key().verifying_key().to_bytes(),
-            )),
-            registry_key: Some(trust_registry::domain::verdict::RegistryKey::new(
-                signed::registry_key(),
-            )),
-            ..ServerOptions::default()
-        };
-        let server = tokio::spawn(server::serve(listener, store.clone(), options, async {
-            let _ = shutdown_rx.await;
-        }));
-        let channel = Channel::from_shared(format!("http://{addr}"))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect to the test server");
+        let Served {
+            addr,
+            channel,
+            shutdown,
+            server,
+        } = serve_store(&store).await;
         Some(Self {
             backend,
             catalogue: CatalogueServiceClient::new(channel.clone()),
@@ -127,7 +111,49 @@ impl TestApp {
     }
 }
 
-async fn fresh_postgres_database() -> Option<(String, String, String)> {
+/// A server over `store` on a loopback port, with the test operator and registry keys, and a
+/// channel to it.
+pub struct Served {
+    pub addr: std::net::SocketAddr,
+    pub channel: Channel,
+    pub shutdown: oneshot::Sender<()>,
+    pub server: JoinHandle<anyhow::Result<()>>,
+}
+
+pub async fn serve_store(store: &Store) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("local address");
+    let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+    let options = ServerOptions {
+        operator_key: Some(OperatorKey::new(
+            signed::operator_key().verifying_key().to_bytes(),
+        )),
+        registry_key: Some(trust_registry::domain::verdict::RegistryKey::new(
+            signed::registry_key(),
+        )),
+        ..ServerOptions::default()
+    };
+    let server = tokio::spawn(server::serve(listener, store.clone(), options, async {
+        let _ = shutdown_rx.await;
+    }));
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect to the test server");
+    Served {
+        addr,
+        channel,
+        shutdown,
+        server,
+    }
+}
+
+/// A fresh PostgreSQL database: (its URL, the admin URL, its name); `None` when PostgreSQL is
+/// not configured outside CI.
+pub async fn fresh_postgres_database() -> Option<(String, String, String)> {
     let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
         if std::env::var_os("CI").is_some() {
             panic!("{POSTGRES_URL_VAR} is not set: PostgreSQL tests must run in CI");
