@@ -107,8 +107,8 @@ async fn active_on(db: &impl ConnectionTrait, actor_id: &str, at: Timestamp) -> 
     }))
 }
 
-/// The index the next write takes: one past the last.
-async fn next_log_index(db: &impl ConnectionTrait) -> Result<i64> {
+/// The index the next write takes: one past the last, which is also the log's size.
+pub(super) async fn next_log_index(db: &impl ConnectionTrait) -> Result<i64> {
     let last: Option<i64> = signed_write::Entity::find()
         .select_only()
         .column(signed_write::Column::LogIndex)

@@ -8,25 +8,19 @@
 //! a read arrives is always seen by it: nothing stale is ever served.
 //!
 //! Probes are shared: reads that arrive while a probe is running wait for the next one, and
-//! one probe (one indexed `MAX(log_index)` query) answers every read that arrived before it
+//! one probe (one indexed query for the last log index) answers every read that arrived before it
 //! started. Under load this costs a fraction of a query per read.
 
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use quick_cache::sync::Cache;
-use sea_orm::{
-    EntityTrait, QuerySelect,
-    sea_query::{Expr, ExprTrait},
-};
-
 use super::Store;
-use super::entity::signed_write;
 use crate::domain::DomainError;
 use crate::domain::enums::IdentifierScheme;
 use crate::domain::model::{AccreditationRecord, ActorKey, ExternalIdentifier, Provider, QaAgency};
 use crate::domain::query::Keyed;
+use quick_cache::sync::Cache;
 
 type Result<T> = std::result::Result<T, DomainError>;
 
@@ -126,14 +120,8 @@ impl Store {
         }
         let id = cache.started.fetch_add(1, Ordering::SeqCst) + 1;
         let local = cache.local.load(Ordering::SeqCst);
-        let max: Option<Option<i64>> = signed_write::Entity::find()
-            .select_only()
-            .expr(Expr::col(signed_write::Column::LogIndex).max())
-            .into_tuple()
-            .one(&self.db)
-            .await?;
-        let log_size = max.flatten().map_or(0, |i| i as u64 + 1);
-        if self.log_head().await?.0 < log_size {
+        let log_size = super::apply::next_log_index(&self.db).await? as u64;
+        if self.log_size().await < log_size {
             self.sync_log().await?;
         }
         let generation = Generation { log_size, local };

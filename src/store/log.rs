@@ -58,6 +58,11 @@ impl Store {
         }
     }
 
+    /// The number of entries in the in-memory tree (as last synced).
+    pub async fn log_size(&self) -> u64 {
+        self.log.tree.read().await.len()
+    }
+
     /// The current size and root of the log (as last synced).
     pub async fn log_head(&self) -> Result<(u64, Hash)> {
         let tree = self.log.tree.read().await;
