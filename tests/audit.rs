@@ -45,12 +45,7 @@ async fn populate(app: &TestApp, suffix: &str) -> String {
         )),
         ..Default::default()
     };
-    app.accreditations()
-        .record_accreditation(pb::RecordAccreditationRequest {
-            envelope: envelope(&agency, "AccreditationService", "RecordAccreditation", &record),
-        })
-        .await
-        .expect("accredit");
+    app.record_accreditation(&agency, &record).await;
     let publish = pb::PublishQualificationCommand {
         header: header(),
         description: Some(description(&format!("Audited Course {suffix}"))),

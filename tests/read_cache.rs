@@ -43,22 +43,7 @@ async fn setup(app: &TestApp) -> Setup {
         report_url: String::new(),
         conditions: String::new(),
     };
-    let accreditation_id = app
-        .accreditations()
-        .record_accreditation(pb::RecordAccreditationRequest {
-            envelope: envelope(
-                &agency_key,
-                "AccreditationService",
-                "RecordAccreditation",
-                &record,
-            ),
-        })
-        .await
-        .expect("RecordAccreditation")
-        .into_inner()
-        .accreditation
-        .expect("accreditation")
-        .id;
+    let accreditation_id = app.record_accreditation(&agency_key, &record).await.id;
     Setup {
         agency_key,
         provider_key,

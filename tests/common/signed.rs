@@ -203,6 +203,25 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// An agency (signing with `agency_key`) records an accreditation; returns it as stored.
+    pub async fn record_accreditation(
+        &self,
+        agency_key: &SigningKey,
+        command: &pb::RecordAccreditationCommand,
+    ) -> pb::Accreditation {
+        self.accreditations()
+            .record_accreditation(pb::RecordAccreditationRequest {
+                envelope: envelope(agency_key, "AccreditationService", "RecordAccreditation", command),
+            })
+            .await
+            .expect("RecordAccreditation")
+            .into_inner()
+            .accreditation
+            .expect("accreditation")
+    }
+}
+
 /// A complete Annex I description for tests.
 pub fn description(title: &str) -> pb::QualificationDescription {
     pb::QualificationDescription {

@@ -215,22 +215,7 @@ both_backends!(withdrawal_ends_trust_from_its_instant, async |app: &TestApp| {
         valid_until: Some(timestamp(at("2031-01-01T00:00:00Z"))),
         ..Default::default()
     };
-    let id = app
-        .accreditations()
-        .record_accreditation(pb::RecordAccreditationRequest {
-            envelope: envelope(
-                &agency_key,
-                "AccreditationService",
-                "RecordAccreditation",
-                &record,
-            ),
-        })
-        .await
-        .expect("RecordAccreditation")
-        .into_inner()
-        .accreditation
-        .expect("accreditation")
-        .id;
+    let id = app.record_accreditation(&agency_key, &record).await.id;
     let withdraw = pb::ChangeAccreditationStatusCommand {
         header: header(),
         accreditation_id: id.clone(),

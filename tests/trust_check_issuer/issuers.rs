@@ -50,21 +50,7 @@ both_backends!(
             valid_until: Some(timestamp(at("2031-01-01T00:00:00Z"))),
             ..Default::default()
         };
-        let accreditation = app
-            .accreditations()
-            .record_accreditation(pb::RecordAccreditationRequest {
-                envelope: envelope(
-                    &agency_key,
-                    "AccreditationService",
-                    "RecordAccreditation",
-                    &record,
-                ),
-            })
-            .await
-            .expect("RecordAccreditation")
-            .into_inner()
-            .accreditation
-            .expect("accreditation");
+        let accreditation = app.record_accreditation(&agency_key, &record).await;
         assert_eq!(accreditation.agency_id, agency_id);
         let accredited = vec![accreditation.id.as_str()];
         // p1 rotates to p2 on 2024-06-01; p3, valid from 2022, is revoked on 2025-03-01.
