@@ -66,6 +66,9 @@ pub struct Dataset {
     pub credentials: Vec<String>,
     /// Distinguishes this run's nonces.
     pub run: String,
+    /// Nonces handed out by the signed-write mix, across every level of the run: each worker
+    /// restarts at every level, so a per-worker count would repeat a nonce for the same signer.
+    pub nonces: std::sync::atomic::AtomicU64,
 }
 
 /// splitmix64: enough randomness for picking requests.
@@ -147,7 +150,6 @@ struct Clients {
 
 /// A worker's signed-write state: the qualification it published last, to withdraw next.
 struct WriteState {
-    worker: usize,
     counter: u64,
     published: Option<(usize, String)>,
 }
@@ -214,7 +216,11 @@ async fn call(
             state.counter += 1;
             let header = Some(pb::CommandHeader {
                 issued_at: Some(timestamp(Timestamp::now())),
-                nonce: format!("mix-{}-{}-{:010}", data.run, state.worker, state.counter),
+                nonce: format!(
+                    "mix-{}-{:012}",
+                    data.run,
+                    data.nonces.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                ),
             });
             match state.published.take() {
                 None => {
@@ -326,7 +332,6 @@ pub async fn measure(
             };
             let mut rng = Rng::new(0x5EED ^ ((worker as u64 + 1) << 20) ^ start.elapsed().as_nanos() as u64);
             let mut state = WriteState {
-                worker,
                 counter: 0,
                 published: None,
             };

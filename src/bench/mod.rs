@@ -348,6 +348,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
         qualification_ids: generator.qualification_ids,
         credentials: Vec::new(),
         run,
+        nonces: Default::default(),
     };
     data.credentials = drive::credentials(&data, 1024, 0xBEEF);
     let data = Arc::new(data);
