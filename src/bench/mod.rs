@@ -70,6 +70,12 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value = "sqlite")]
     pub backend: Backend,
 
+    /// SQLite: create the database as DIR/bench.db and keep it afterwards (to inspect the
+    /// generated registry, or to serve it with `serve --database-url`), instead of a temporary
+    /// file. DIR/bench.db must not exist yet.
+    #[arg(long, value_name = "DIR")]
+    pub keep_database: Option<std::path::PathBuf>,
+
     /// A PostgreSQL URL whose user may create databases (for --backend postgres).
     #[arg(long, env = "TRUST_REGISTRY_BENCH_POSTGRES_URL")]
     pub postgres_url: Option<String>,
@@ -164,13 +170,17 @@ fn settings(args: &BenchArgs) -> anyhow::Result<Settings> {
         "--in-flight levels must be at least 1"
     );
     anyhow::ensure!(!settings.window.is_zero(), "--duration-secs must be more than 0");
+    anyhow::ensure!(
+        args.keep_database.is_none() || args.backend == Backend::Sqlite,
+        "--keep-database is for --backend sqlite (a PostgreSQL bench database is dropped afterwards)"
+    );
     Ok(settings)
 }
 
 /// A database for one run, removed afterwards.
 enum Scratch {
-    /// Removed when dropped.
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    /// Removed when dropped (None: kept, --keep-database).
+    Sqlite(#[allow(dead_code)] Option<tempfile::TempDir>),
     Postgres {
         admin_url: String,
         name: String,
@@ -180,9 +190,22 @@ enum Scratch {
 async fn scratch_database(args: &BenchArgs) -> anyhow::Result<(String, Scratch)> {
     match args.backend {
         Backend::Sqlite => {
+            if let Some(dir) = &args.keep_database {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                let file = dir.join("bench.db");
+                anyhow::ensure!(
+                    !file.exists(),
+                    "{} exists already: the bench builds its registry in a new database",
+                    file.display()
+                );
+                return Ok((
+                    format!("sqlite://{}?mode=rwc", file.display()),
+                    Scratch::Sqlite(None),
+                ));
+            }
             let dir = tempfile::tempdir().context("temporary directory")?;
             let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-            Ok((url, Scratch::Sqlite(dir)))
+            Ok((url, Scratch::Sqlite(Some(dir))))
         }
         Backend::Postgres => {
             let admin_url = args

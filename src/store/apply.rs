@@ -226,7 +226,10 @@ impl Store {
         if replayed {
             return Ok((stored, true));
         }
-        tx.commit().await?;
+        {
+            let _counted = self.commits.begin();
+            tx.commit().await?;
+        }
         self.sync_log().await?;
         Ok((stored, false))
     }
@@ -286,7 +289,10 @@ impl WriteBatch {
     /// Commits every write of the batch and brings the in-memory log up to date.
     pub async fn commit(self) -> Result<()> {
         let WriteBatch { store, tx, _turn, .. } = self;
-        tx.commit().await?;
+        {
+            let _counted = store.commits.begin();
+            tx.commit().await?;
+        }
         drop(_turn);
         store.sync_log().await?;
         Ok(())

@@ -9,7 +9,9 @@
 //!
 //! Probes are shared: reads that arrive while a probe is running wait for the next one, and
 //! one probe (one indexed query for the last log index) answers every read that arrived before it
-//! started. Under load this costs a fraction of a query per read.
+//! started. Under load this costs a fraction of a query per read. On SQLite no query is needed
+//! at all while no commit has been made since the last probe: every process on the file counts
+//! its commits in shared memory (commits.rs).
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -50,6 +52,9 @@ pub struct ReadCache {
     last: tokio::sync::Mutex<(u64, Generation)>,
     /// Direct inserts by this process (tests, fixtures): they do not go through the log.
     local: AtomicU64,
+    /// The last probe's answer with the commit count and direct inserts it was taken at:
+    /// valid while both stay the same (see commits.rs).
+    settled: std::sync::RwLock<Option<(u64, u64, Generation)>>,
     keys: Option<Cache<[u8; 32], (Generation, Option<(String, ActorKey)>)>>,
     identifiers: Option<Cache<(IdentifierScheme, String), (Generation, Bindings)>>,
     owners: Option<Cache<String, (Generation, Option<Arc<OwnerFacts>>)>>,
@@ -72,6 +77,7 @@ impl ReadCache {
                 },
             )),
             local: AtomicU64::new(0),
+            settled: std::sync::RwLock::new(None),
             keys: make(entries),
             identifiers: make(entries),
             owners: make(entries),
@@ -111,14 +117,27 @@ where
 impl Store {
     /// The generation of the store as of a moment after this call began (see the module
     /// documentation). Brings the in-memory log up to the probed size.
+    ///
+    /// Where commits are counted (SQLite, see commits.rs), a read that finds no commit
+    /// finished or under way since the last probe takes that probe's answer without a query.
     pub async fn generation(&self) -> Result<Generation> {
         let cache = &self.cache;
         let arrived = cache.started.load(Ordering::SeqCst);
+        if let Some(commits) = self.commits.settled() {
+            let local = cache.local.load(Ordering::SeqCst);
+            if let Some((seen, seen_local, generation)) = *cache.settled.read().expect("settled lock")
+                && (seen, seen_local) == (commits, local)
+            {
+                return Ok(generation);
+            }
+        }
         let mut last = cache.last.lock().await;
         if last.0 > arrived {
             return Ok(last.1);
         }
         let id = cache.started.fetch_add(1, Ordering::SeqCst) + 1;
+        // Read before the query: every commit counted here is in the log size it reads.
+        let commits = self.commits.settled();
         let local = cache.local.load(Ordering::SeqCst);
         let log_size = super::apply::next_log_index(&self.db).await? as u64;
         if self.log_size().await < log_size {
@@ -126,10 +145,14 @@ impl Store {
         }
         let generation = Generation { log_size, local };
         *last = (id, generation);
+        *cache.settled.write().expect("settled lock") = commits.map(|commits| (commits, local, generation));
         Ok(generation)
     }
 
+    /// Counts a direct insert (after its commit), here and for the other processes on the
+    /// database.
     pub(super) fn touched(&self) {
+        drop(self.commits.begin());
         self.cache.touch();
     }
 

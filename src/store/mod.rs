@@ -3,8 +3,10 @@
 mod apply;
 mod cache;
 mod coalesce;
+mod commits;
 pub use apply::{StoredWrite, WriteBatch, WriteTarget, nonce_reused};
 pub use cache::Generation;
+pub use commits::counter_path;
 mod catalogue;
 mod log;
 mod trust;
@@ -53,6 +55,8 @@ pub struct Store {
     log: log::Log,
     cache: std::sync::Arc<cache::ReadCache>,
     point_reads: std::sync::Arc<coalesce::PointReads>,
+    /// Commits counted where every process on the database sees them (see commits.rs).
+    commits: std::sync::Arc<commits::Commits>,
 }
 
 impl From<DbErr> for DomainError {
@@ -70,18 +74,22 @@ impl Store {
             .acquire_timeout(options.acquire_timeout)
             .sqlx_logging(false);
         let db = Database::connect(connect).await?;
-        if db.get_database_backend() == DbBackend::Sqlite {
+        let sqlite = db.get_database_backend() == DbBackend::Sqlite;
+        if sqlite {
             // Readers never wait for the writer; a writer waits for another up to 5 s.
             db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
                 .await?;
         }
         Migrator::up(&db, None).await?;
+        let file = sqlite_file(url);
+        let commits = commits::Commits::for_database(file.as_deref(), sqlite)?;
         let store = Self {
             db,
             writer: Default::default(),
             log: Default::default(),
             cache: std::sync::Arc::new(cache::ReadCache::new(options.cache_entries)),
             point_reads: Default::default(),
+            commits: std::sync::Arc::new(commits),
         };
         store.sync_log().await?;
         Ok(store)
@@ -107,6 +115,13 @@ impl Store {
     pub async fn close(self) -> Result<(), DomainError> {
         self.db.close().await.map_err(Into::into)
     }
+}
+
+/// The file a SQLite URL names (for an in-memory database, a name that is no file).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    use std::str::FromStr as _;
+    let options = sea_orm::sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_path_buf())
 }
 
 fn to_doc<T: Serialize>(value: &T) -> Result<String, DomainError> {
