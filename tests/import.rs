@@ -342,3 +342,62 @@ both_backends!(
         assert!(known(app, 6).await && !known(app, 7).await && !known(app, 8).await);
     }
 );
+
+both_backends!(
+    a_nonce_reused_within_a_call_is_refused_there,
+    async |app: &TestApp| {
+        // Nothing in the batch looks the nonce up before its commit, where the unique index
+        // catches the repeat; the batch is then applied again write by write.
+        let agency_key = key("import agency");
+        let mut requests = writes(&agency_key, 300);
+        {
+            let command = pb::RegisterProviderCommand {
+                header: Some(pb::CommandHeader {
+                    issued_at: Some(trust_registry::api::convert::timestamp(
+                        trust_registry::domain::Timestamp::now(),
+                    )),
+                    nonce: "import-reused-nonce".into(),
+                }),
+                names: en("Import Test College reused A"),
+                country: "IE".into(),
+                kind: pb::ProviderKind::HigherEducation as i32,
+                keys: vec![key_spec(&key("reused a"))],
+                ..Default::default()
+            };
+            let mut other = command.clone();
+            other.names = en("Import Test College reused B");
+            other.keys = vec![key_spec(&key("reused b"))];
+            requests[100] = request(&agency_key, "AccreditationService", "RegisterProvider", &command);
+            requests[250] = request(&agency_key, "AccreditationService", "RegisterProvider", &other);
+        }
+        let before = log_size(app).await;
+        let status = import(app, requests.clone())
+            .await
+            .expect_err("a reused nonce is refused");
+        assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+        assert!(
+            status
+                .message()
+                .starts_with("writes[250] (/trustregistry.v1.AccreditationService/RegisterProvider): ")
+                && status.message().contains("header.nonce"),
+            "{}",
+            status.message()
+        );
+        assert_eq!(
+            log_size(app).await,
+            before + 250,
+            "the writes before it stay applied"
+        );
+        assert_eq!(providers_named(app, "reused A").await, 1);
+        assert_eq!(providers_named(app, "reused B").await, 0);
+
+        // The same call again without the offending write (300 writes): the first 250 are
+        // replays, the rest new, in one call.
+        requests.remove(250);
+        let response = import(app, requests).await.expect("Import");
+        assert_eq!((response.accepted, response.replayed), (300, 250));
+        assert_eq!(response.log_size, before + 300);
+        // 300 providers less the two replaced (100 and 250) plus "reused A".
+        assert_eq!(providers_named(app, "Import Test College").await, 299);
+    }
+);

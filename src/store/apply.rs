@@ -122,7 +122,8 @@ pub(super) async fn next_log_index(db: &impl ConnectionTrait) -> Result<i64> {
 
 /// Applies a write inside `tx` at `log_index` and stores its envelope. With `check_nonce`,
 /// an envelope accepted before (same id) returns the first result and writes nothing, and
-/// another envelope with the same signer and nonce is refused.
+/// another envelope with the same signer and nonce is refused. With `deferred`, the envelope's
+/// log row is queued there instead of inserted (a batch writes its queue at commit).
 async fn apply_in(
     tx: &DatabaseTransaction,
     envelope: &EnvelopeRecord,
@@ -130,6 +131,8 @@ async fn apply_in(
     command: Command,
     log_index: i64,
     check_nonce: bool,
+    known: Option<&Known>,
+    deferred: Option<&std::sync::Mutex<Vec<signed_write::ActiveModel>>>,
 ) -> Result<(StoredWrite, bool)> {
     if check_nonce && let Some(previous) = by_nonce_on(tx, &envelope.signer_id, &envelope.nonce).await? {
         return if previous.envelope.id == envelope.id {
@@ -138,7 +141,7 @@ async fn apply_in(
             Err(nonce_reused(&previous.envelope.id))
         };
     }
-    let applied = apply_command(tx, envelope, signer, command).await?;
+    let applied = apply_command(tx, envelope, signer, command, known).await?;
     let row = signed_write::ActiveModel {
         log_index: Set(log_index),
         id: Set(envelope.id.clone()),
@@ -153,9 +156,14 @@ async fn apply_in(
         applied: Set(to_doc(&applied)?),
         leaf_hash: Set(envelope.leaf_hash.to_vec()),
     };
-    signed_write::Entity::insert(row)
-        .exec_without_returning(tx)
-        .await?;
+    match deferred {
+        Some(queue) => queue.lock().expect("log row queue").push(row),
+        None => {
+            signed_write::Entity::insert(row)
+                .exec_without_returning(tx)
+                .await?;
+        }
+    }
     Ok((
         StoredWrite {
             envelope: envelope.clone(),
@@ -164,6 +172,72 @@ async fn apply_in(
         },
         false,
     ))
+}
+
+/// Facts a batch has looked up that no write can change afterwards, so its later writes need
+/// not read them again: frameworks are only ever added, providers never removed, and an
+/// accreditation's provider never changes. Only facts found are kept.
+#[derive(Default)]
+pub(super) struct Known {
+    frameworks: std::sync::Mutex<HashMap<String, Framework>>,
+    providers: std::sync::Mutex<std::collections::HashSet<String>>,
+    accreditation_providers: std::sync::Mutex<HashMap<String, String>>,
+}
+
+impl Known {
+    async fn framework(&self, tx: &impl ConnectionTrait, id: &str) -> Result<Option<Framework>> {
+        if let Some(found) = self.frameworks.lock().expect("known lock").get(id) {
+            return Ok(Some(found.clone()));
+        }
+        let found: Option<Framework> = framework_on(tx, id).await?;
+        if let Some(found) = &found {
+            self.frameworks
+                .lock()
+                .expect("known lock")
+                .insert(id.to_owned(), found.clone());
+        }
+        Ok(found)
+    }
+
+    async fn provider_exists(&self, tx: &impl ConnectionTrait, id: &str) -> Result<bool> {
+        if self.providers.lock().expect("known lock").contains(id) {
+            return Ok(true);
+        }
+        let found = provider::Entity::find_by_id(id).one(tx).await?.is_some();
+        if found {
+            self.providers.lock().expect("known lock").insert(id.to_owned());
+        }
+        Ok(found)
+    }
+
+    async fn accreditation_provider(&self, tx: &impl ConnectionTrait, id: &str) -> Result<Option<String>> {
+        if let Some(found) = self.accreditation_providers.lock().expect("known lock").get(id) {
+            return Ok(Some(found.clone()));
+        }
+        let found = accreditation_provider_on(tx, id).await?;
+        if let Some(found) = &found {
+            self.accreditation_providers
+                .lock()
+                .expect("known lock")
+                .insert(id.to_owned(), found.clone());
+        }
+        Ok(found)
+    }
+}
+
+async fn framework_on(tx: &impl ConnectionTrait, id: &str) -> Result<Option<Framework>> {
+    framework::Entity::find_by_id(id)
+        .one(tx)
+        .await?
+        .map(|row| from_doc(&row.doc))
+        .transpose()
+}
+
+async fn accreditation_provider_on(tx: &impl ConnectionTrait, id: &str) -> Result<Option<String>> {
+    Ok(accreditation::Entity::find_by_id(id)
+        .one(tx)
+        .await?
+        .map(|row| row.provider_id))
 }
 
 impl Store {
@@ -222,7 +296,8 @@ impl Store {
         let _turn = self.writer.lock().await;
         let tx = self.begin_write().await?;
         let log_index = next_log_index(&tx).await?;
-        let (stored, replayed) = apply_in(&tx, envelope, signer, command, log_index, true).await?;
+        let (stored, replayed) =
+            apply_in(&tx, envelope, signer, command, log_index, true, None, None).await?;
         if replayed {
             return Ok((stored, true));
         }
@@ -235,7 +310,13 @@ impl Store {
     }
 
     /// Opens a batch: many writes in one transaction under the write lock, committed together.
-    pub async fn begin_batch(&self) -> Result<WriteBatch> {
+    ///
+    /// With `defer_log`, the batch does not look nonces up: it queues the writes' log rows and
+    /// inserts them together at commit, where the unique indexes on envelope id and on signer
+    /// and nonce refuse the commit if any write repeats one (a replay or a reused nonce). The
+    /// caller then applies the writes again in a batch without `defer_log`, which tells replays
+    /// from refusals write by write.
+    pub async fn begin_batch(&self, defer_log: bool) -> Result<WriteBatch> {
         let turn = self.writer.clone().lock_owned().await;
         let tx = self.begin_write().await?;
         let next = next_log_index(&tx).await?;
@@ -244,6 +325,8 @@ impl Store {
             tx,
             next: std::sync::atomic::AtomicI64::new(next),
             memo: Default::default(),
+            known: Default::default(),
+            deferred: defer_log.then(Default::default),
             _turn: turn,
         })
     }
@@ -257,8 +340,15 @@ pub struct WriteBatch {
     tx: DatabaseTransaction,
     next: std::sync::atomic::AtomicI64,
     memo: std::sync::Mutex<Memo>,
+    known: Known,
+    /// Log rows queued for the commit (see [`Store::begin_batch`]).
+    deferred: Option<std::sync::Mutex<Vec<signed_write::ActiveModel>>>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
 }
+
+/// Log rows inserted by one statement at a batch's commit (12 values each, well under the
+/// bind-parameter limits of SQLite and PostgreSQL).
+const LOG_ROWS_PER_INSERT: usize = 1_000;
 
 /// Signer lookups made in a batch, reused by its later writes (most writes of a batch share a
 /// few signers). Forgotten after any write that may change a key or an actor.
@@ -288,7 +378,23 @@ impl Memo {
 impl WriteBatch {
     /// Commits every write of the batch and brings the in-memory log up to date.
     pub async fn commit(self) -> Result<()> {
-        let WriteBatch { store, tx, _turn, .. } = self;
+        let WriteBatch {
+            store,
+            tx,
+            _turn,
+            deferred,
+            ..
+        } = self;
+        let rows = deferred
+            .map(|queue| queue.into_inner().expect("log row queue"))
+            .unwrap_or_default();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(LOG_ROWS_PER_INSERT).collect();
+            signed_write::Entity::insert_many(chunk)
+                .exec_without_returning(&tx)
+                .await?;
+        }
         {
             let _counted = store.commits.begin();
             tx.commit().await?;
@@ -325,6 +431,8 @@ impl WriteTarget<'_> {
     pub async fn signed_write_by_nonce(&self, signer_id: &str, nonce: &str) -> Result<Option<StoredWrite>> {
         match self {
             WriteTarget::Single(store) => by_nonce_on(&store.db, signer_id, nonce).await,
+            // A batch with deferred log rows leaves the check to the unique index at commit.
+            WriteTarget::Batch(batch) if batch.deferred.is_some() => Ok(None),
             WriteTarget::Batch(batch) => by_nonce_on(&batch.tx, signer_id, nonce).await,
         }
     }
@@ -365,7 +473,17 @@ impl WriteTarget<'_> {
                     *batch.memo.lock().expect("memo lock") = Memo::default();
                 }
                 let index = batch.next.load(Ordering::SeqCst);
-                let result = apply_in(&batch.tx, envelope, signer, command, index, false).await?;
+                let result = apply_in(
+                    &batch.tx,
+                    envelope,
+                    signer,
+                    command,
+                    index,
+                    false,
+                    Some(&batch.known),
+                    batch.deferred.as_ref(),
+                )
+                .await?;
                 batch.next.store(index + 1, Ordering::SeqCst);
                 Ok(result)
             }
@@ -386,6 +504,7 @@ async fn apply_command(
     envelope: &EnvelopeRecord,
     signer: &Signer,
     command: Command,
+    known: Option<&Known>,
 ) -> Result<Applied> {
     let now = envelope.received_at;
     match command {
@@ -459,13 +578,19 @@ async fn apply_command(
             Ok(Applied::Provider(Keyed { item: provider, keys }))
         }
         Command::RecordAccreditation(mut accreditation) => {
-            exists(
-                tx,
-                provider::Entity::find_by_id(accreditation.provider_id.as_str()),
-                "provider_id",
-                "provider",
-            )
-            .await?;
+            let found = match known {
+                Some(known) => known.provider_exists(tx, &accreditation.provider_id).await?,
+                None => provider::Entity::find_by_id(accreditation.provider_id.as_str())
+                    .one(tx)
+                    .await?
+                    .is_some(),
+            };
+            if !found {
+                return Err(DomainError::invalid(
+                    "provider_id",
+                    "names no registered provider",
+                ));
+            }
             accreditation.agency_id = signer.actor_id.clone();
             accreditation.recorded_at = now;
             let history = initial_history(&accreditation);
@@ -513,7 +638,7 @@ async fn apply_command(
             }
             qualification.published_at = now;
             qualification.version = 1;
-            check_description(tx, &mut qualification).await?;
+            check_description(tx, &mut qualification, known).await?;
             insert_qualification(tx, &qualification).await?;
             Ok(Applied::Qualification(qualification))
         }
@@ -544,7 +669,7 @@ async fn apply_command(
             revised.published_at = current.published_at;
             revised.withdrawn_at = None;
             revised.version = current.version + 1;
-            check_description(tx, &mut revised).await?;
+            check_description(tx, &mut revised, known).await?;
             replace_qualification(tx, &revised).await?;
             Ok(Applied::Qualification(revised))
         }
@@ -769,13 +894,18 @@ async fn owned_key(tx: &impl ConnectionTrait, owner: &str, key_id: &str, field: 
 }
 
 /// Checks a qualification description against the registry and fills in the EQF level.
-async fn check_description(tx: &impl ConnectionTrait, qualification: &mut Qualification) -> Result<()> {
+async fn check_description(
+    tx: &impl ConnectionTrait,
+    qualification: &mut Qualification,
+    known: Option<&Known>,
+) -> Result<()> {
     if let Some(level) = qualification.level.as_mut() {
-        let framework: Framework = match framework::Entity::find_by_id(level.framework_id.as_str())
-            .one(tx)
-            .await?
-        {
-            Some(row) => from_doc(&row.doc)?,
+        let found = match known {
+            Some(known) => known.framework(tx, &level.framework_id).await?,
+            None => framework_on(tx, &level.framework_id).await?,
+        };
+        let framework = match found {
+            Some(framework) => framework,
             None => {
                 return Err(DomainError::invalid(
                     "description.framework_id",
@@ -810,10 +940,11 @@ async fn check_description(tx: &impl ConnectionTrait, qualification: &mut Qualif
         .iter()
         .enumerate()
     {
-        let row = accreditation::Entity::find_by_id(accreditation_id.as_str())
-            .one(tx)
-            .await?;
-        if !row.is_some_and(|row| row.provider_id == qualification.provider_id) {
+        let provider = match known {
+            Some(known) => known.accreditation_provider(tx, accreditation_id).await?,
+            None => accreditation_provider_on(tx, accreditation_id).await?,
+        };
+        if provider.as_deref() != Some(qualification.provider_id.as_str()) {
             return Err(DomainError::invalid(
                 format!("description.quality_assurance.accreditation_ids[{index}]"),
                 "names no accreditation of this provider",

@@ -282,7 +282,15 @@ impl Writes {
         writes: &[(String, pb::SignedEnvelope)],
         received_at: Timestamp,
     ) -> Result<BatchOutcome, DomainError> {
-        let batch = self.store.begin_batch().await?;
+        // First the fast way: log rows written together at commit, nonces checked there by the
+        // unique indexes. Anything else than every write accepted (a refusal, a replay, a
+        // reused nonce) rolls it back, and the writes are applied again with every check.
+        if writes.len() > 1
+            && let Some(outcome) = self.import_deferred(writes, received_at).await?
+        {
+            return Ok(outcome);
+        }
+        let batch = self.store.begin_batch(false).await?;
         let mut receipts = Vec::with_capacity(writes.len());
         for (index, (rpc, envelope)) in writes.iter().enumerate() {
             match self
@@ -309,6 +317,30 @@ impl Writes {
             receipts,
             refused: None,
         })
+    }
+
+    /// Applies every write in one batch with deferred log rows; `None` (everything rolled
+    /// back) unless all of them were accepted and the batch committed.
+    async fn import_deferred(
+        &self,
+        writes: &[(String, pb::SignedEnvelope)],
+        received_at: Timestamp,
+    ) -> Result<Option<BatchOutcome>, DomainError> {
+        let batch = self.store.begin_batch(true).await?;
+        let mut receipts = Vec::with_capacity(writes.len());
+        for (rpc, envelope) in writes {
+            match self
+                .submit_any(WriteTarget::Batch(&batch), rpc, envelope.clone(), received_at)
+                .await
+            {
+                Ok(receipt) => receipts.push(receipt),
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(batch.commit().await.is_ok().then_some(BatchOutcome {
+            receipts,
+            refused: None,
+        }))
     }
 
     /// Re-submits any write RPC through `target`.
