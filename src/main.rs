@@ -9,6 +9,11 @@ use trust_registry::server::{self, ServerOptions};
 use trust_registry::store::{Store, StoreOptions};
 use trust_registry::{demo, telemetry};
 
+/// mimalloc instead of the system allocator: the server allocates many small short-lived
+/// values per call from several threads, where glibc's malloc took ~12% of CPU in profiles.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
