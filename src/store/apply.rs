@@ -120,21 +120,32 @@ pub(super) async fn next_log_index(db: &impl ConnectionTrait) -> Result<i64> {
     Ok(last.map_or(0, |i| i + 1))
 }
 
-/// Applies a write inside `tx` at `log_index` and stores its envelope. With `check_nonce`,
-/// an envelope accepted before (same id) returns the first result and writes nothing, and
-/// another envelope with the same signer and nonce is refused. With `deferred`, the envelope's
-/// log row is queued there instead of inserted (a batch writes its queue at commit).
+/// What a batch lends each of its writes: the facts it knows, and its queue of log rows when
+/// they are deferred to its commit.
+#[derive(Clone, Copy)]
+struct InBatch<'a> {
+    known: &'a Known,
+    deferred: Option<&'a std::sync::Mutex<Vec<signed_write::ActiveModel>>>,
+}
+
+/// Applies a write inside `tx` at `log_index` and stores its envelope. A write of its own
+/// (`in_batch` None) checks its nonce here: an envelope accepted before (same id) returns the
+/// first result and writes nothing, and another envelope with the same signer and nonce is
+/// refused (in a batch the pipeline checked it, or the commit does). With a deferred queue, the
+/// envelope's log row is queued there instead of inserted.
 async fn apply_in(
     tx: &DatabaseTransaction,
     envelope: &EnvelopeRecord,
     signer: &Signer,
     command: Command,
     log_index: i64,
-    check_nonce: bool,
-    known: Option<&Known>,
-    deferred: Option<&std::sync::Mutex<Vec<signed_write::ActiveModel>>>,
+    in_batch: Option<InBatch<'_>>,
 ) -> Result<(StoredWrite, bool)> {
-    if check_nonce && let Some(previous) = by_nonce_on(tx, &envelope.signer_id, &envelope.nonce).await? {
+    let known = in_batch.map(|b| b.known);
+    let deferred = in_batch.and_then(|b| b.deferred);
+    if in_batch.is_none()
+        && let Some(previous) = by_nonce_on(tx, &envelope.signer_id, &envelope.nonce).await?
+    {
         return if previous.envelope.id == envelope.id {
             Ok((previous, true))
         } else {
@@ -296,8 +307,7 @@ impl Store {
         let _turn = self.writer.lock().await;
         let tx = self.begin_write().await?;
         let log_index = next_log_index(&tx).await?;
-        let (stored, replayed) =
-            apply_in(&tx, envelope, signer, command, log_index, true, None, None).await?;
+        let (stored, replayed) = apply_in(&tx, envelope, signer, command, log_index, None).await?;
         if replayed {
             return Ok((stored, true));
         }
@@ -473,17 +483,11 @@ impl WriteTarget<'_> {
                     *batch.memo.lock().expect("memo lock") = Memo::default();
                 }
                 let index = batch.next.load(Ordering::SeqCst);
-                let result = apply_in(
-                    &batch.tx,
-                    envelope,
-                    signer,
-                    command,
-                    index,
-                    false,
-                    Some(&batch.known),
-                    batch.deferred.as_ref(),
-                )
-                .await?;
+                let in_batch = InBatch {
+                    known: &batch.known,
+                    deferred: batch.deferred.as_ref(),
+                };
+                let result = apply_in(&batch.tx, envelope, signer, command, index, Some(in_batch)).await?;
                 batch.next.store(index + 1, Ordering::SeqCst);
                 Ok(result)
             }
