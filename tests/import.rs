@@ -353,10 +353,8 @@ both_backends!(
         {
             let command = pb::RegisterProviderCommand {
                 header: Some(pb::CommandHeader {
-                    issued_at: Some(trust_registry::api::convert::timestamp(
-                        trust_registry::domain::Timestamp::now(),
-                    )),
                     nonce: "import-reused-nonce".into(),
+                    ..header().unwrap()
                 }),
                 names: en("Import Test College reused A"),
                 country: "IE".into(),

@@ -141,7 +141,8 @@ async fn apply_in(
     log_index: i64,
     in_batch: Option<InBatch<'_>>,
 ) -> Result<(StoredWrite, bool)> {
-    let known = in_batch.map(|b| b.known);
+    let fresh = Known::default();
+    let known = in_batch.map_or(&fresh, |b| b.known);
     let deferred = in_batch.and_then(|b| b.deferred);
     if in_batch.is_none()
         && let Some(previous) = by_nonce_on(tx, &envelope.signer_id, &envelope.nonce).await?
@@ -187,68 +188,63 @@ async fn apply_in(
 
 /// Facts a batch has looked up that no write can change afterwards, so its later writes need
 /// not read them again: frameworks are only ever added, providers never removed, and an
-/// accreditation's provider never changes. Only facts found are kept.
+/// accreditation's provider never changes. Only facts found are kept. A write of its own starts
+/// with an empty one.
 #[derive(Default)]
 pub(super) struct Known {
     frameworks: std::sync::Mutex<HashMap<String, Framework>>,
-    providers: std::sync::Mutex<std::collections::HashSet<String>>,
+    providers: std::sync::Mutex<HashMap<String, ()>>,
     accreditation_providers: std::sync::Mutex<HashMap<String, String>>,
+}
+
+/// The value under `id` in `known` if found before, else loads it and keeps it if found.
+async fn remembered<V: Clone>(
+    known: &std::sync::Mutex<HashMap<String, V>>,
+    id: &str,
+    load: impl Future<Output = Result<Option<V>>>,
+) -> Result<Option<V>> {
+    if let Some(found) = known.lock().expect("known lock").get(id) {
+        return Ok(Some(found.clone()));
+    }
+    let found = load.await?;
+    if let Some(found) = &found {
+        known
+            .lock()
+            .expect("known lock")
+            .insert(id.to_owned(), found.clone());
+    }
+    Ok(found)
 }
 
 impl Known {
     async fn framework(&self, tx: &impl ConnectionTrait, id: &str) -> Result<Option<Framework>> {
-        if let Some(found) = self.frameworks.lock().expect("known lock").get(id) {
-            return Ok(Some(found.clone()));
-        }
-        let found: Option<Framework> = framework_on(tx, id).await?;
-        if let Some(found) = &found {
-            self.frameworks
-                .lock()
-                .expect("known lock")
-                .insert(id.to_owned(), found.clone());
-        }
-        Ok(found)
+        remembered(&self.frameworks, id, async {
+            framework::Entity::find_by_id(id)
+                .one(tx)
+                .await?
+                .map(|row| from_doc(&row.doc))
+                .transpose()
+        })
+        .await
     }
 
     async fn provider_exists(&self, tx: &impl ConnectionTrait, id: &str) -> Result<bool> {
-        if self.providers.lock().expect("known lock").contains(id) {
-            return Ok(true);
-        }
-        let found = provider::Entity::find_by_id(id).one(tx).await?.is_some();
-        if found {
-            self.providers.lock().expect("known lock").insert(id.to_owned());
-        }
-        Ok(found)
+        let found = remembered(&self.providers, id, async {
+            Ok(provider::Entity::find_by_id(id).one(tx).await?.map(|_| ()))
+        })
+        .await?;
+        Ok(found.is_some())
     }
 
     async fn accreditation_provider(&self, tx: &impl ConnectionTrait, id: &str) -> Result<Option<String>> {
-        if let Some(found) = self.accreditation_providers.lock().expect("known lock").get(id) {
-            return Ok(Some(found.clone()));
-        }
-        let found = accreditation_provider_on(tx, id).await?;
-        if let Some(found) = &found {
-            self.accreditation_providers
-                .lock()
-                .expect("known lock")
-                .insert(id.to_owned(), found.clone());
-        }
-        Ok(found)
+        remembered(&self.accreditation_providers, id, async {
+            Ok(accreditation::Entity::find_by_id(id)
+                .one(tx)
+                .await?
+                .map(|row| row.provider_id))
+        })
+        .await
     }
-}
-
-async fn framework_on(tx: &impl ConnectionTrait, id: &str) -> Result<Option<Framework>> {
-    framework::Entity::find_by_id(id)
-        .one(tx)
-        .await?
-        .map(|row| from_doc(&row.doc))
-        .transpose()
-}
-
-async fn accreditation_provider_on(tx: &impl ConnectionTrait, id: &str) -> Result<Option<String>> {
-    Ok(accreditation::Entity::find_by_id(id)
-        .one(tx)
-        .await?
-        .map(|row| row.provider_id))
 }
 
 impl Store {
@@ -311,12 +307,16 @@ impl Store {
         if replayed {
             return Ok((stored, true));
         }
-        {
-            let _counted = self.commits.begin();
-            tx.commit().await?;
-        }
+        self.commit_counted(tx).await?;
         self.sync_log().await?;
         Ok((stored, false))
+    }
+
+    /// Commits a write transaction, counted for the other processes on the database (see
+    /// commits.rs) before the caller acknowledges anything.
+    async fn commit_counted(&self, tx: DatabaseTransaction) -> Result<()> {
+        let _counted = self.commits.begin();
+        tx.commit().await.map_err(Into::into)
     }
 
     /// Opens a batch: many writes in one transaction under the write lock, committed together.
@@ -405,10 +405,7 @@ impl WriteBatch {
                 .exec_without_returning(&tx)
                 .await?;
         }
-        {
-            let _counted = store.commits.begin();
-            tx.commit().await?;
-        }
+        store.commit_counted(tx).await?;
         drop(_turn);
         store.sync_log().await?;
         Ok(())
@@ -508,7 +505,7 @@ async fn apply_command(
     envelope: &EnvelopeRecord,
     signer: &Signer,
     command: Command,
-    known: Option<&Known>,
+    known: &Known,
 ) -> Result<Applied> {
     let now = envelope.received_at;
     match command {
@@ -582,14 +579,7 @@ async fn apply_command(
             Ok(Applied::Provider(Keyed { item: provider, keys }))
         }
         Command::RecordAccreditation(mut accreditation) => {
-            let found = match known {
-                Some(known) => known.provider_exists(tx, &accreditation.provider_id).await?,
-                None => provider::Entity::find_by_id(accreditation.provider_id.as_str())
-                    .one(tx)
-                    .await?
-                    .is_some(),
-            };
-            if !found {
+            if !known.provider_exists(tx, &accreditation.provider_id).await? {
                 return Err(DomainError::invalid(
                     "provider_id",
                     "names no registered provider",
@@ -901,14 +891,10 @@ async fn owned_key(tx: &impl ConnectionTrait, owner: &str, key_id: &str, field: 
 async fn check_description(
     tx: &impl ConnectionTrait,
     qualification: &mut Qualification,
-    known: Option<&Known>,
+    known: &Known,
 ) -> Result<()> {
     if let Some(level) = qualification.level.as_mut() {
-        let found = match known {
-            Some(known) => known.framework(tx, &level.framework_id).await?,
-            None => framework_on(tx, &level.framework_id).await?,
-        };
-        let framework = match found {
+        let framework = match known.framework(tx, &level.framework_id).await? {
             Some(framework) => framework,
             None => {
                 return Err(DomainError::invalid(
@@ -944,10 +930,7 @@ async fn check_description(
         .iter()
         .enumerate()
     {
-        let provider = match known {
-            Some(known) => known.accreditation_provider(tx, accreditation_id).await?,
-            None => accreditation_provider_on(tx, accreditation_id).await?,
-        };
+        let provider = known.accreditation_provider(tx, accreditation_id).await?;
         if provider.as_deref() != Some(qualification.provider_id.as_str()) {
             return Err(DomainError::invalid(
                 format!("description.quality_assurance.accreditation_ids[{index}]"),

@@ -85,7 +85,7 @@ impl SharedCounters {
 }
 
 /// `<database>-commits` beside the database file.
-pub fn counter_path(database: &Path) -> PathBuf {
+fn counter_path(database: &Path) -> PathBuf {
     let mut name = database.as_os_str().to_owned();
     name.push("-commits");
     PathBuf::from(name)
@@ -142,11 +142,17 @@ impl Commits {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_commit_under_way_is_not_settled_and_a_finished_one_moves_the_count() {
+    /// An (empty) database file in a fresh directory, removed with it.
+    fn database_file() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("r.db");
         std::fs::write(&db, b"").unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn a_commit_under_way_is_not_settled_and_a_finished_one_moves_the_count() {
+        let (_dir, db) = database_file();
         let one = Commits::for_database(Some(&db), true).unwrap();
         let two = Commits::for_database(Some(&db), true).unwrap();
         assert!(matches!(one, Commits::Shared(_)));
@@ -160,9 +166,7 @@ mod tests {
 
     #[test]
     fn a_gap_left_by_a_dead_writer_is_closed_by_the_next_process_alone_on_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("r.db");
-        std::fs::write(&db, b"").unwrap();
+        let (_dir, db) = database_file();
         let first = Commits::for_database(Some(&db), true).unwrap();
         std::mem::forget(first.begin());
         let second = Commits::for_database(Some(&db), true).unwrap();

@@ -6,7 +6,6 @@ mod coalesce;
 mod commits;
 pub use apply::{StoredWrite, WriteBatch, WriteTarget, nonce_reused};
 pub use cache::Generation;
-pub use commits::counter_path;
 mod catalogue;
 mod log;
 mod trust;
