@@ -315,6 +315,7 @@ pub async fn measure(
     in_flight: usize,
     warmup: Duration,
     window: Duration,
+    server_pid: u32,
 ) -> anyhow::Result<Measured> {
     let start = Instant::now();
     let measure_from = start + warmup;
@@ -358,9 +359,9 @@ pub async fn measure(
         }));
     }
     tokio::time::sleep_until(measure_from.into()).await;
-    let cpu_before = cpu_time();
+    let cpu_before = cpu_time(server_pid);
     tokio::time::sleep_until(end.into()).await;
-    let cpu_after = cpu_time();
+    let cpu_after = cpu_time(server_pid);
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
     let (mut calls, mut errors, mut first_error) = (0, 0, None);
     for worker in workers {

@@ -22,6 +22,11 @@ pub const AGENCIES: usize = 8;
 pub const BODIES: usize = 4;
 /// Qualifications sharing one skill URI: what a skill search returns.
 pub const PER_SKILL: usize = 20;
+
+/// Number of distinct skill URIs among `qualifications` qualifications.
+pub fn skills(qualifications: usize) -> usize {
+    qualifications.div_ceil(PER_SKILL).max(1)
+}
 const COUNTRIES: [&str; 8] = ["IE", "NL", "DE", "FR", "FI", "ES", "IT", "PL"];
 
 /// A deterministic key from a name.
@@ -161,7 +166,7 @@ impl Generator {
 
     /// Number of distinct skill URIs.
     pub fn skills(&self) -> usize {
-        (self.providers * self.per_provider).div_ceil(PER_SKILL).max(1)
+        skills(self.providers * self.per_provider)
     }
 
     fn header(&mut self) -> Option<pb::CommandHeader> {

@@ -1,10 +1,12 @@
 //! `trust-registry bench`: generates a synthetic registry as signed envelopes, imports it with
-//! the import code (every write through the signed-write pipeline and the log), serves it
-//! in-process on a loopback port, and drives it closed-loop with a tonic client.
+//! the import code (every write through the signed-write pipeline and the log), starts
+//! `trust-registry serve` on it in a child process on a loopback port, and drives it
+//! closed-loop with a tonic client from this process.
 //!
-//! Server, client and database driver share this process: CPU per call and peak RSS are the
-//! whole process's.
+//! CPU per call and peak RSS of the scenario rows are the server process's alone; the import
+//! row's peak RSS is this process's (generator and importer).
 
+mod child;
 pub mod drive;
 pub mod generate;
 pub mod report;
@@ -14,14 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use ed25519_dalek::SigningKey;
 use sea_orm::{ConnectionTrait, Database};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::api::write::{OperatorKey, Writes};
 use crate::cli::import::import_file;
-use crate::domain::verdict::RegistryKey;
-use crate::server::{self, ServerOptions};
 use crate::store::{Store, StoreOptions};
 use drive::{Dataset, Scenario};
 use report::{ImportRow, Row};
@@ -75,6 +74,12 @@ pub struct BenchArgs {
     /// file. DIR/bench.db must not exist yet.
     #[arg(long, value_name = "DIR")]
     pub keep_database: Option<std::path::PathBuf>,
+
+    /// Serve and drive DIR/bench.db, kept by an earlier `--keep-database DIR` run, instead of
+    /// generating and importing a registry (SQLite only; no import row). The dataset's ids are
+    /// read back from its log, so the requests are those of the run that built it.
+    #[arg(long, value_name = "DIR", conflicts_with = "keep_database")]
+    pub reuse_database: Option<std::path::PathBuf>,
 
     /// A PostgreSQL URL whose user may create databases (for --backend postgres).
     #[arg(long, env = "TRUST_REGISTRY_BENCH_POSTGRES_URL")]
@@ -174,6 +179,10 @@ fn settings(args: &BenchArgs) -> anyhow::Result<Settings> {
         args.keep_database.is_none() || args.backend == Backend::Sqlite,
         "--keep-database is for --backend sqlite (a PostgreSQL bench database is dropped afterwards)"
     );
+    anyhow::ensure!(
+        args.reuse_database.is_none() || args.backend == Backend::Sqlite,
+        "--reuse-database is for --backend sqlite"
+    );
     Ok(settings)
 }
 
@@ -190,6 +199,15 @@ enum Scratch {
 async fn scratch_database(args: &BenchArgs) -> anyhow::Result<(String, Scratch)> {
     match args.backend {
         Backend::Sqlite => {
+            if let Some(dir) = &args.reuse_database {
+                let file = dir.join("bench.db");
+                anyhow::ensure!(
+                    file.is_file(),
+                    "{} does not exist: --reuse-database takes the directory of a --keep-database run",
+                    file.display()
+                );
+                return Ok((format!("sqlite://{}", file.display()), Scratch::Sqlite(None)));
+            }
             if let Some(dir) = &args.keep_database {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
                 let file = dir.join("bench.db");
@@ -252,6 +270,61 @@ impl Scratch {
         }
         Ok(())
     }
+}
+
+/// The ids the driver asks for, by provider index.
+struct Ids {
+    providers: usize,
+    per_provider: usize,
+    skills: usize,
+    /// The first accreditation of each provider.
+    accreditation_ids: Vec<String>,
+    /// Qualification j of provider i at i * per_provider + j.
+    qualification_ids: Vec<String>,
+}
+
+/// The ids of a registry the generator built, read back from its log: the generator writes
+/// provider by provider, its accreditations then its qualifications, and every id is minted
+/// from the envelope id of the write that created it.
+async fn ids_from_log(store: &Store, accreditations_per_provider: usize) -> anyhow::Result<Ids> {
+    use crate::domain::ids::IdKind;
+    const CHUNK: u64 = 50_000;
+    let size = store.log_size().await;
+    let (mut accreditations, mut qualifications) = (Vec::new(), Vec::new());
+    for start in (0..size).step_by(CHUNK as usize) {
+        for record in store.log_entries(start, (start + CHUNK).min(size)).await? {
+            match record.rpc.rsplit('/').next() {
+                Some("RecordAccreditation") => {
+                    accreditations.push(IdKind::Accreditation.mint(record.id.as_bytes()))
+                }
+                Some("PublishQualification") => {
+                    qualifications.push(IdKind::Qualification.mint(record.id.as_bytes()))
+                }
+                _ => {}
+            }
+        }
+    }
+    let providers = accreditations.len() / accreditations_per_provider;
+    anyhow::ensure!(
+        providers > 0
+            && accreditations.len() % accreditations_per_provider == 0
+            && qualifications.len() % providers == 0,
+        "the log does not hold a registry of the bench's shape ({} accreditations, {} qualifications, \
+         {accreditations_per_provider} accreditations per provider)",
+        accreditations.len(),
+        qualifications.len()
+    );
+    let per_provider = qualifications.len() / providers;
+    Ok(Ids {
+        providers,
+        per_provider,
+        skills: generate::skills(providers * per_provider),
+        accreditation_ids: accreditations
+            .into_iter()
+            .step_by(accreditations_per_provider)
+            .collect(),
+        qualification_ids: qualifications,
+    })
 }
 
 /// Generates the synthetic registry chunk by chunk into JSONL files and imports each.
@@ -322,7 +395,7 @@ async fn load(
         generate_s: generating.as_secs_f64(),
         import_s: importing.as_secs_f64(),
         writes_per_s: writes_done as f64 / importing.as_secs_f64().max(1e-9),
-        peak_rss_mib: report::peak_rss_mib(),
+        peak_rss_mib: report::peak_rss_mib(std::process::id()),
     };
     Ok((generator, row))
 }
@@ -358,39 +431,46 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
     let writes = Writes::new(store.clone(), Some(operator_key.clone()));
     let dir = tempfile::tempdir().context("temporary directory for import files")?;
     let progress = !json && !args.quick;
-    let (generator, import) = load(&writes, settings, dir.path(), backend, progress).await?;
-    report::print_import(&import, json);
+    let ids = if args.reuse_database.is_some() {
+        ids_from_log(&store, settings.accreditations_per_provider).await?
+    } else {
+        let (generator, import) = load(&writes, settings, dir.path(), backend, progress).await?;
+        report::print_import(&import, json);
+        Ids {
+            skills: generator.skills(),
+            providers: generator.providers,
+            per_provider: generator.per_provider,
+            accreditation_ids: generator.accreditation_ids,
+            qualification_ids: generator.qualification_ids,
+        }
+    };
 
     let mut rng = drive::Rng::new(0xC0FFEE);
     let run = format!("{:x}", rng.next() ^ std::process::id() as u64);
     let mut data = Dataset {
-        providers: generator.providers,
-        per_provider: generator.per_provider,
-        skills: generator.skills(),
-        accreditation_ids: generator.accreditation_ids,
-        qualification_ids: generator.qualification_ids,
+        providers: ids.providers,
+        per_provider: ids.per_provider,
+        skills: ids.skills,
+        accreditation_ids: ids.accreditation_ids,
+        qualification_ids: ids.qualification_ids,
         credentials: Vec::new(),
         run,
         nonces: Default::default(),
     };
     data.credentials = drive::credentials(&data, 1024, 0xBEEF);
     let data = Arc::new(data);
-    drop(generator.provider_ids);
 
-    // The server, in this process, on a loopback port.
-    report::reset_peak_rss();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    let registry_key = RegistryKey::new(SigningKey::from_bytes(&crate::cli::random_bytes::<32>()?));
-    let options = ServerOptions {
-        operator_key: Some(operator_key),
-        registry_key: Some(registry_key),
-        ..ServerOptions::default()
-    };
-    let server = tokio::spawn(server::serve(listener, store.clone(), options, async {
-        let _ = shutdown_rx.await;
-    }));
+    // The importer lets go of the database; the server opens it in a process of its own.
+    drop(writes);
+    store.close().await?;
+    let server = child::ServerProcess::start(&child::ServerSettings {
+        database_url: url,
+        operator_key: &operator_key,
+        db_max_connections: args.db_max_connections,
+        cache_entries: args.cache_entries,
+    })
+    .await?;
+    let addr = server.addr;
     let endpoint = Endpoint::from_shared(format!("http://{addr}"))?.tcp_nodelay(true);
     let mut channels: Vec<Channel> = Vec::new();
     for _ in 0..4 {
@@ -426,6 +506,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                 in_flight,
                 settings.warmup,
                 settings.window,
+                server.pid(),
             )
             .await?;
             let calls_per_s = measured.calls as f64 / measured.window.as_secs_f64();
@@ -451,7 +532,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                     0.0
                 },
                 cpu_us_per_call: measured.cpu.as_micros() as f64 / measured.calls.max(1) as f64,
-                peak_rss_mib: report::peak_rss_mib(),
+                peak_rss_mib: report::peak_rss_mib(server.pid()),
                 errors: measured.errors,
                 first_error: measured.first_error,
             };
@@ -460,8 +541,6 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
         }
     }
     drop(channels);
-    let _ = shutdown.send(());
-    server.await??;
-    store.close().await?;
+    server.stop().await?;
     Ok(errors)
 }

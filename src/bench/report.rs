@@ -4,10 +4,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// CPU time (user + system) of this whole process so far, from /proc/self/stat. The server,
-/// the client driving it and the database driver all run in this process.
-pub fn cpu_time() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+/// CPU time (user + system) of process `pid` so far, from /proc/<pid>/stat.
+pub fn cpu_time(pid: u32) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return Duration::ZERO;
     };
     // Fields after the command name (which is in parentheses and may hold spaces).
@@ -26,9 +25,9 @@ pub fn cpu_time() -> Duration {
     Duration::from_micros(ticks * 1_000_000 / per_second)
 }
 
-/// Peak resident set size of this process (VmHWM), in MiB.
-pub fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+/// Peak resident set size of process `pid` (VmHWM), in MiB.
+pub fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
@@ -38,12 +37,6 @@ pub fn peak_rss_mib() -> f64 {
         })
         .map(|kib| kib / 1024.0)
         .unwrap_or(0.0)
-}
-
-/// Resets the peak RSS to the current RSS (Linux `clear_refs` 5), so that the peak measured
-/// while serving does not include the generator's. Best effort.
-pub fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 /// One scenario at one in-flight level.

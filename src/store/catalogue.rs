@@ -346,15 +346,17 @@ impl Store {
         if !query.include_withdrawn {
             condition = condition.add(Column::WithdrawnAt.is_null());
         }
-        let rows = qualification::Entity::find()
+        let select = qualification::Entity::find()
+            .select_only()
+            .column(Column::Doc)
             .filter(condition)
             .order_by_asc(Column::Id)
-            .limit(page.fetch_limit())
-            .all(&self.db)
-            .await?;
-        let items = rows
+            .limit(page.fetch_limit());
+        let items = self
+            .texts(select, query.text.is_some())
+            .await?
             .iter()
-            .map(|row| from_doc(&row.doc))
+            .map(|doc| from_doc(doc))
             .collect::<Result<Vec<Qualification>>>()?;
         let (items, next_page_token) = page.finish(items, |q| &q.id);
         Ok(Page {

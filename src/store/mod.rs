@@ -4,6 +4,7 @@ mod apply;
 mod cache;
 mod coalesce;
 mod commits;
+mod direct;
 pub use apply::{StoredWrite, WriteBatch, WriteTarget, nonce_reused};
 pub use cache::Generation;
 mod catalogue;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    PaginatorTrait,
+    PaginatorTrait, QueryTrait, Select,
 };
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -56,6 +57,8 @@ pub struct Store {
     point_reads: std::sync::Arc<coalesce::PointReads>,
     /// Commits counted where every process on the database sees them (see commits.rs).
     commits: std::sync::Arc<commits::Commits>,
+    /// On a SQLite file, hot reads that run on the calling thread (see direct.rs).
+    direct: Option<std::sync::Arc<direct::DirectReads>>,
 }
 
 impl From<DbErr> for DomainError {
@@ -82,6 +85,12 @@ impl Store {
         Migrator::up(&db, None).await?;
         let file = sqlite_file(url);
         let commits = commits::Commits::for_database(file.as_deref(), sqlite)?;
+        let direct = match file.as_deref() {
+            Some(file) if sqlite && file.is_file() => {
+                Some(std::sync::Arc::new(direct::DirectReads::open(file)?))
+            }
+            _ => None,
+        };
         let store = Self {
             db,
             writer: Default::default(),
@@ -89,9 +98,27 @@ impl Store {
             cache: std::sync::Arc::new(cache::ReadCache::new(options.cache_entries)),
             point_reads: Default::default(),
             commits: std::sync::Arc::new(commits),
+            direct,
         };
         store.sync_log().await?;
         Ok(store)
+    }
+
+    /// The first selected column of each row of `select`, as text. On a SQLite file the
+    /// statement runs on this thread; one that may scan many rows (`may_scan`) first tells a
+    /// multi-threaded runtime to move its other tasks to another worker.
+    async fn texts<E: EntityTrait>(&self, select: Select<E>, may_scan: bool) -> Result<Vec<String>, DomainError> {
+        let Some(direct) = &self.direct else {
+            return Ok(select.into_tuple::<String>().all(&self.db).await?);
+        };
+        let statement = select.build(DbBackend::Sqlite);
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if may_scan && multi_thread {
+            tokio::task::block_in_place(|| direct.texts(&statement))
+        } else {
+            direct.texts(&statement)
+        }
     }
 
     pub fn backend(&self) -> DbBackend {

@@ -1,0 +1,167 @@
+//! Reads on a SQLite file that run on the calling thread.
+//!
+//! sqlx runs each SQLite connection on a thread of its own and hands every statement over to it
+//! and the rows back: two thread wake-ups per statement, which on a small virtual machine cost
+//! more than the lookup itself. The hot reads (documents by id, filtered searches) instead take
+//! a connection of their own from a small pool here and step it where they are called. The
+//! statements are the ones SeaORM builds for the sqlx path, so both paths ask the same question.
+//!
+//! Each statement runs outside any transaction, so it reads the newest committed state of the
+//! file: a write acknowledged by any process is visible to the next read (WAL readers never
+//! wait for the writer). The connections are opened `query_only`: they cannot change anything.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::types::Value as Sql;
+use rusqlite::{Connection, OpenFlags};
+use sea_orm::Statement;
+use sea_orm::sea_query::Value;
+
+use crate::domain::DomainError;
+
+/// Idle connections kept: one per runtime worker and a few for searches moved off them.
+const MAX_IDLE: usize = 8;
+/// Page cache of each connection, KiB (SQLite's default is 2,000 KiB).
+const CACHE_KIB: i64 = 16 * 1024;
+
+/// A pool of reading connections to one SQLite file.
+pub struct DirectReads {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+fn storage(err: rusqlite::Error) -> DomainError {
+    DomainError::Storage(format!("reading the SQLite file: {err}"))
+}
+
+impl DirectReads {
+    /// Opens one connection to check that the file can be read.
+    pub fn open(path: &Path) -> Result<Self, DomainError> {
+        let reads = Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        };
+        let first = reads.connect().map_err(storage)?;
+        reads.idle.lock().expect("direct reads pool").push(first);
+        Ok(reads)
+    }
+
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let connection = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(Duration::from_secs(5))?;
+        connection.pragma_update(None, "query_only", true)?;
+        connection.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        Ok(connection)
+    }
+
+    /// Runs `statement` (built by SeaORM for SQLite) and returns its first column as text, one
+    /// value per row.
+    pub fn texts(&self, statement: &Statement) -> Result<Vec<String>, DomainError> {
+        let params = statement
+            .values
+            .iter()
+            .flat_map(|values| values.0.iter())
+            .map(sql_value)
+            .collect::<Result<Vec<Sql>, DomainError>>()?;
+        let connection = self.idle.lock().expect("direct reads pool").pop();
+        let connection = match connection {
+            Some(connection) => connection,
+            None => self.connect().map_err(storage)?,
+        };
+        let rows = (|| {
+            let mut prepared = connection.prepare_cached(&statement.sql)?;
+            let rows = prepared.query_map(rusqlite::params_from_iter(params), |row| row.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+        })();
+        let mut idle = self.idle.lock().expect("direct reads pool");
+        if idle.len() < MAX_IDLE {
+            idle.push(connection);
+        }
+        rows.map_err(storage)
+    }
+}
+
+/// A bound value as SQLite stores it, as sqlx binds it.
+fn sql_value(value: &Value) -> Result<Sql, DomainError> {
+    fn int(v: Option<i64>) -> Sql {
+        v.map_or(Sql::Null, Sql::Integer)
+    }
+    Ok(match value {
+        Value::Bool(v) => int(v.map(i64::from)),
+        Value::TinyInt(v) => int(v.map(i64::from)),
+        Value::SmallInt(v) => int(v.map(i64::from)),
+        Value::Int(v) => int(v.map(i64::from)),
+        Value::BigInt(v) => int(*v),
+        Value::TinyUnsigned(v) => int(v.map(i64::from)),
+        Value::SmallUnsigned(v) => int(v.map(i64::from)),
+        Value::Unsigned(v) => int(v.map(i64::from)),
+        Value::BigUnsigned(Some(v)) => Sql::Integer(i64::try_from(*v).map_err(|_| {
+            DomainError::Storage(format!("{v} does not fit a SQLite integer"))
+        })?),
+        Value::BigUnsigned(None) => Sql::Null,
+        Value::Float(v) => v.map_or(Sql::Null, |v| Sql::Real(f64::from(v))),
+        Value::Double(v) => v.map_or(Sql::Null, Sql::Real),
+        Value::String(v) => v.clone().map_or(Sql::Null, Sql::Text),
+        Value::Char(v) => v.map_or(Sql::Null, |c| Sql::Text(c.to_string())),
+        Value::Bytes(v) => v.clone().map_or(Sql::Null, Sql::Blob),
+        other => {
+            return Err(DomainError::Storage(format!(
+                "no direct SQLite binding for {other:?}"
+            )));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_see_every_committed_write_and_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER);")
+            .unwrap();
+        let reads = DirectReads::open(&path).unwrap();
+        let select = |n: i64| Statement {
+            sql: "SELECT id FROM t WHERE n >= ? ORDER BY id".into(),
+            values: Some(sea_orm::sea_query::Values(vec![Value::BigInt(Some(n))])),
+            db_backend: sea_orm::DbBackend::Sqlite,
+        };
+        assert!(reads.texts(&select(0)).unwrap().is_empty());
+        writer.execute("INSERT INTO t VALUES ('a', 1), ('b', 2)", []).unwrap();
+        assert_eq!(reads.texts(&select(2)).unwrap(), ["b"]);
+        writer.execute("UPDATE t SET n = 3 WHERE id = 'a'", []).unwrap();
+        assert_eq!(reads.texts(&select(2)).unwrap(), ["a", "b"]);
+        let write = Statement {
+            sql: "DELETE FROM t RETURNING id".into(),
+            values: None,
+            db_backend: sea_orm::DbBackend::Sqlite,
+        };
+        let refused = reads.texts(&write).unwrap_err().to_string();
+        assert!(refused.contains("readonly") || refused.contains("read-only"), "{refused}");
+        let count: i64 = writer.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 2);
+    }
+
+    #[test]
+    fn values_bind_as_sqlite_stores_them() {
+        assert_eq!(sql_value(&Value::SmallInt(Some(5))).unwrap(), Sql::Integer(5));
+        assert_eq!(sql_value(&Value::String(None)).unwrap(), Sql::Null);
+        assert_eq!(sql_value(&Value::Bool(Some(true))).unwrap(), Sql::Integer(1));
+        // LIMIT is bound as an unsigned 64-bit value.
+        assert_eq!(sql_value(&Value::BigUnsigned(Some(21))).unwrap(), Sql::Integer(21));
+        assert!(sql_value(&Value::BigUnsigned(Some(u64::MAX))).is_err());
+        assert_eq!(
+            sql_value(&Value::String(Some("x".into()))).unwrap(),
+            Sql::Text("x".into())
+        );
+    }
+}
