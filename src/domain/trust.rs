@@ -47,7 +47,7 @@ pub struct TrustFacts {
     pub identifier: Option<ExternalIdentifier>,
     pub key: Option<NamedKey>,
     pub accreditations: Arc<Vec<AccreditationRecord>>,
-    pub agencies: Arc<HashMap<String, QaAgency>>,
+    pub agencies: Arc<HashMap<String, Arc<QaAgency>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -364,7 +364,7 @@ pub fn evaluate(facts: &TrustFacts, asked: &ScopeQuery, at: Timestamp) -> Evalua
     let mut accreditation_reasons = Vec::new();
     for record in facts.accreditations.iter() {
         let a = &record.accreditation;
-        let agency = facts.agencies.get(&a.agency_id);
+        let agency = facts.agencies.get(&a.agency_id).map(Arc::as_ref);
         boundaries.extend([a.valid_from, a.effective_until()]);
         for period in &record.history {
             boundaries.push(period.effective_from);
@@ -460,7 +460,7 @@ mod tests {
                 accreditation,
                 history,
             }]),
-            agencies: Arc::new(HashMap::from([(agency.id.clone(), agency)])),
+            agencies: Arc::new(HashMap::from([(agency.id.clone(), Arc::new(agency))])),
         }
     }
 

@@ -38,7 +38,8 @@ pub struct Generation {
 pub struct OwnerFacts {
     pub provider: Arc<Keyed<Provider>>,
     pub accreditations: Arc<Vec<AccreditationRecord>>,
-    pub agencies: Arc<std::collections::HashMap<String, QaAgency>>,
+    /// Shared with every other provider's facts of the same generation (see `agencies`).
+    pub agencies: Arc<std::collections::HashMap<String, Arc<QaAgency>>>,
 }
 
 /// The bindings of one external identifier: (owner, identifier with validity), oldest first.
@@ -58,6 +59,9 @@ pub struct ReadCache {
     keys: Option<Cache<[u8; 32], (Generation, Option<(String, ActorKey)>)>>,
     identifiers: Option<Cache<(IdentifierScheme, String), (Generation, Bindings)>>,
     owners: Option<Cache<String, (Generation, Option<Arc<OwnerFacts>>)>>,
+    /// Agencies by id: the providers' facts of one generation hold the same few agencies, so
+    /// they share one copy of each instead of one per provider.
+    agencies: Option<Cache<String, (Generation, Option<Arc<QaAgency>>)>>,
 }
 
 impl ReadCache {
@@ -81,6 +85,7 @@ impl ReadCache {
             keys: make(entries),
             identifiers: make(entries),
             owners: make(entries),
+            agencies: make(entries),
         }
     }
 
@@ -194,8 +199,18 @@ impl Store {
             self.cache.owners.as_ref(),
             generation,
             owner.to_owned(),
-            self.owner_facts(owner),
+            self.owner_facts(generation, owner),
         )
+        .await
+    }
+
+    pub(super) async fn cached_agency(&self, generation: Generation, id: &str) -> Result<Option<Arc<QaAgency>>> {
+        use sea_orm::EntityTrait as _;
+        through(self.cache.agencies.as_ref(), generation, id.to_owned(), async {
+            let row = super::entity::qa_agency::Entity::find_by_id(id).one(&self.db).await?;
+            row.map(|row| super::from_doc::<QaAgency>(&row.doc).map(Arc::new))
+                .transpose()
+        })
         .await
     }
 }

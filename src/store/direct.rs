@@ -24,7 +24,7 @@ use crate::domain::DomainError;
 /// Idle connections kept: one per runtime worker and a few for searches moved off them.
 const MAX_IDLE: usize = 8;
 /// Page cache of each connection, KiB (SQLite's default is 2,000 KiB).
-const CACHE_KIB: i64 = 16 * 1024;
+const CACHE_KIB: i64 = 64 * 1024;
 
 /// A pool of reading connections to one SQLite file.
 pub struct DirectReads {

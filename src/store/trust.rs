@@ -173,7 +173,7 @@ impl Store {
     }
 
     /// A provider with its keys, accreditations, their histories and agencies.
-    pub(super) async fn owner_facts(&self, owner: &str) -> Result<Option<Arc<OwnerFacts>>> {
+    pub(super) async fn owner_facts(&self, generation: Generation, owner: &str) -> Result<Option<Arc<OwnerFacts>>> {
         let Some(provider) = self.provider(owner).await? else {
             return Ok(None);
         };
@@ -184,19 +184,16 @@ impl Store {
             .await?;
         let accreditations: Vec<Accreditation> =
             rows.iter().map(|row| from_doc(&row.doc)).collect::<Result<_>>()?;
-        let agency_ids: Vec<String> = accreditations.iter().map(|a| a.agency_id.clone()).collect();
+        let mut agencies = HashMap::new();
+        for accreditation in &accreditations {
+            let id = &accreditation.agency_id;
+            if !agencies.contains_key(id)
+                && let Some(agency) = self.cached_agency(generation, id).await?
+            {
+                agencies.insert(id.clone(), agency);
+            }
+        }
         let accreditations = self.with_history(accreditations).await?;
-        let agencies = if agency_ids.is_empty() {
-            HashMap::new()
-        } else {
-            qa_agency::Entity::find()
-                .filter(qa_agency::Column::Id.is_in(agency_ids))
-                .all(&self.db)
-                .await?
-                .iter()
-                .map(|row| from_doc::<QaAgency>(&row.doc).map(|a| (a.id.clone(), a)))
-                .collect::<Result<_>>()?
-        };
         Ok(Some(Arc::new(OwnerFacts {
             provider: Arc::new(provider),
             accreditations: Arc::new(accreditations),
