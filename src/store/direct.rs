@@ -56,6 +56,9 @@ impl DirectReads {
         connection.busy_timeout(Duration::from_secs(5))?;
         connection.pragma_update(None, "query_only", true)?;
         connection.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        // Keep each cached statement's plan: without this, a bundled SQLite (STAT4) compiles a
+        // statement again whenever a bound value that could change its plan changes.
+        connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         Ok(connection)
     }
 
