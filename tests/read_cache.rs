@@ -262,3 +262,99 @@ async fn concurrent_lookups_each_get_their_own_answer(app: &TestApp) {
 both_backends!(coalesced_lookups_answer_each_caller, async |app: &TestApp| {
     concurrent_lookups_each_get_their_own_answer(app).await
 });
+
+/// The qualification a lookup by id on `channel` finds.
+async fn lookup(channel: &Channel, id: &str) -> pb::Qualification {
+    pb::catalogue_service_client::CatalogueServiceClient::new(channel.clone())
+        .get_qualification(pb::GetQualificationRequest { id: id.to_owned() })
+        .await
+        .expect("GetQualification")
+        .into_inner()
+        .qualification
+        .expect("qualification")
+}
+
+/// The ids a search by skill on `channel` finds (withdrawn ones left out).
+async fn by_skill(channel: &Channel, skill_uri: &str) -> Vec<String> {
+    pb::catalogue_service_client::CatalogueServiceClient::new(channel.clone())
+        .search_qualifications(pb::SearchQualificationsRequest {
+            skill_uri: skill_uri.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("SearchQualifications")
+        .into_inner()
+        .qualifications
+        .into_iter()
+        .map(|q| q.id)
+        .collect()
+}
+
+/// Qualification lookups and searches (read on SQLite without the pool's driver) see each
+/// write at once: on the server that took it, on a new connection, and on another server.
+async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
+    let setup = setup(app).await;
+    let replica = Replica::start(&app.database_url).await;
+    let skill = "http://data.europa.eu/esco/skill/read-cache-freshness";
+    let servers = [app.channel.clone(), replica.channel.clone()];
+    for channel in &servers {
+        assert!(by_skill(channel, skill).await.is_empty(), "nothing has the skill yet");
+    }
+    let mut described = description("Freshness of Reads");
+    described.learning_outcomes[0].skill_uris = vec![skill.into()];
+    described.quality_assurance.as_mut().unwrap().accreditation_ids = vec![setup.accreditation_id.clone()];
+    let published = app
+        .providers()
+        .publish_qualification(pb::PublishQualificationRequest {
+            envelope: envelope(
+                &setup.provider_key,
+                "ProviderService",
+                "PublishQualification",
+                &pb::PublishQualificationCommand {
+                    header: header(),
+                    description: Some(described),
+                },
+            ),
+        })
+        .await
+        .expect("PublishQualification")
+        .into_inner()
+        .qualification
+        .expect("qualification");
+    let addr = format!("http://{}", app.addr);
+    for channel in servers.iter().chain([&connect(&addr).await]) {
+        assert_eq!(by_skill(channel, skill).await, [published.id.clone()]);
+        let found = lookup(channel, &published.id).await;
+        assert_eq!(found.withdrawn_at, None, "{found:?}");
+    }
+
+    // Withdrawn through the replica: both servers, warm, see it on the next read.
+    pb::provider_service_client::ProviderServiceClient::new(replica.channel.clone())
+        .withdraw_qualification(pb::WithdrawQualificationRequest {
+            envelope: envelope(
+                &setup.provider_key,
+                "ProviderService",
+                "WithdrawQualification",
+                &pb::WithdrawQualificationCommand {
+                    header: header(),
+                    qualification_id: published.id.clone(),
+                    withdrawn_at: None,
+                    reason: "no longer offered".into(),
+                },
+            ),
+        })
+        .await
+        .expect("WithdrawQualification");
+    for channel in &servers {
+        assert!(
+            lookup(channel, &published.id).await.withdrawn_at.is_some(),
+            "the withdrawal is seen at once"
+        );
+        assert!(by_skill(channel, skill).await.is_empty(), "and searches leave it out");
+    }
+    replica.stop().await;
+}
+
+both_backends!(qualification_reads_see_each_write, async |app: &TestApp| {
+    qualification_writes_are_seen_by_the_next_read(app).await
+});

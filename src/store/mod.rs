@@ -86,9 +86,14 @@ impl Store {
         let file = sqlite_file(url);
         let commits = commits::Commits::for_database(file.as_deref(), sqlite)?;
         let direct = match file.as_deref() {
-            Some(file) if sqlite && file.is_file() => {
-                Some(std::sync::Arc::new(direct::DirectReads::open(file)?))
-            }
+            Some(file) if sqlite && file.is_file() => match direct::DirectReads::open(file) {
+                Ok(reads) => Some(std::sync::Arc::new(reads)),
+                Err(err) => {
+                    // Reads still work, through the pool.
+                    tracing::warn!(error = %err, "no direct SQLite reads; reading through the pool");
+                    None
+                }
+            },
             _ => None,
         };
         let store = Self {
