@@ -1,5 +1,5 @@
-//! The closed-loop driver: `in_flight` workers each send one call at a time to the in-process
-//! server over loopback gRPC, for a warm-up and then a measured window; latencies of calls
+//! The closed-loop driver: `in_flight` workers each send one call at a time to the server
+//! under test over loopback gRPC, for a warm-up and then a measured window; latencies of calls
 //! started and finished inside the window go into an HDR histogram.
 
 use std::sync::Arc;
