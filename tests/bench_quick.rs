@@ -1,7 +1,7 @@
 //! `trust-registry bench --quick --json` end to end: a tiny synthetic registry imported through
 //! signed writes, served by `trust-registry serve` in a child process, every scenario driven;
-//! on SQLite, and on PostgreSQL when `TRUST_REGISTRY_TEST_POSTGRES_URL` is set (skipped with a notice otherwise, except under CI,
-//! where a missing URL fails the run).
+//! on SQLite, and on PostgreSQL when `TRUST_REGISTRY_TEST_POSTGRES_URL` is set (skipped with a
+//! notice otherwise, except under CI, where a missing URL fails the run).
 
 use std::process::Command;
 
