@@ -323,7 +323,7 @@ async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
         .expect("qualification");
     let addr = format!("http://{}", app.addr);
     for channel in servers.iter().chain([&connect(&addr).await]) {
-        assert_eq!(by_skill(channel, skill).await, [published.id.clone()]);
+        assert_eq!(by_skill(channel, skill).await, std::slice::from_ref(&published.id));
         let found = lookup(channel, &published.id).await;
         assert_eq!(found.withdrawn_at, None, "{found:?}");
     }

@@ -45,6 +45,9 @@ pub struct OwnerFacts {
 /// The bindings of one external identifier: (owner, identifier with validity), oldest first.
 pub type Bindings = Arc<Vec<(String, ExternalIdentifier)>>;
 
+/// A cache of values tagged with the generation they were loaded under; None when caching is off.
+type Tagged<K, V> = Option<Cache<K, (Generation, V)>>;
+
 /// Shared by the clones of a store.
 pub struct ReadCache {
     /// Probes started so far.
@@ -56,12 +59,12 @@ pub struct ReadCache {
     /// The last probe's answer with the commit count and direct inserts it was taken at:
     /// valid while both stay the same (see commits.rs).
     settled: std::sync::RwLock<Option<(u64, u64, Generation)>>,
-    keys: Option<Cache<[u8; 32], (Generation, Option<(String, ActorKey)>)>>,
-    identifiers: Option<Cache<(IdentifierScheme, String), (Generation, Bindings)>>,
-    owners: Option<Cache<String, (Generation, Option<Arc<OwnerFacts>>)>>,
+    keys: Tagged<[u8; 32], Option<(String, ActorKey)>>,
+    identifiers: Tagged<(IdentifierScheme, String), Bindings>,
+    owners: Tagged<String, Option<Arc<OwnerFacts>>>,
     /// Agencies by id: the providers' facts of one generation hold the same few agencies, so
     /// they share one copy of each instead of one per provider.
-    agencies: Option<Cache<String, (Generation, Option<Arc<QaAgency>>)>>,
+    agencies: Tagged<String, Option<Arc<QaAgency>>>,
 }
 
 impl ReadCache {
