@@ -298,7 +298,10 @@ async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
     let skill = "http://data.europa.eu/esco/skill/read-cache-freshness";
     let servers = [app.channel.clone(), replica.channel.clone()];
     for channel in &servers {
-        assert!(by_skill(channel, skill).await.is_empty(), "nothing has the skill yet");
+        assert!(
+            by_skill(channel, skill).await.is_empty(),
+            "nothing has the skill yet"
+        );
     }
     let mut described = description("Freshness of Reads");
     described.learning_outcomes[0].skill_uris = vec![skill.into()];
@@ -323,7 +326,10 @@ async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
         .expect("qualification");
     let addr = format!("http://{}", app.addr);
     for channel in servers.iter().chain([&connect(&addr).await]) {
-        assert_eq!(by_skill(channel, skill).await, std::slice::from_ref(&published.id));
+        assert_eq!(
+            by_skill(channel, skill).await,
+            std::slice::from_ref(&published.id)
+        );
         let found = lookup(channel, &published.id).await;
         assert_eq!(found.withdrawn_at, None, "{found:?}");
     }
@@ -350,7 +356,10 @@ async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
             lookup(channel, &published.id).await.withdrawn_at.is_some(),
             "the withdrawal is seen at once"
         );
-        assert!(by_skill(channel, skill).await.is_empty(), "and searches leave it out");
+        assert!(
+            by_skill(channel, skill).await.is_empty(),
+            "and searches leave it out"
+        );
     }
     replica.stop().await;
 }

@@ -56,7 +56,10 @@ impl ServerProcess {
             .arg("serve")
             .args(["--listen", &addr.to_string()])
             .args(["--database-url", settings.database_url])
-            .args(["--operator-key", &keys::multibase(&settings.operator_key.public_key)])
+            .args([
+                "--operator-key",
+                &keys::multibase(&settings.operator_key.public_key),
+            ])
             .arg("--registry-key-file")
             .arg(dir.path().join("registry-key.pem"))
             .args(["--db-max-connections", &settings.db_max_connections.to_string()])

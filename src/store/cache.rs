@@ -207,10 +207,16 @@ impl Store {
         .await
     }
 
-    pub(super) async fn cached_agency(&self, generation: Generation, id: &str) -> Result<Option<Arc<QaAgency>>> {
+    pub(super) async fn cached_agency(
+        &self,
+        generation: Generation,
+        id: &str,
+    ) -> Result<Option<Arc<QaAgency>>> {
         use sea_orm::EntityTrait as _;
         through(self.cache.agencies.as_ref(), generation, id.to_owned(), async {
-            let row = super::entity::qa_agency::Entity::find_by_id(id).one(&self.db).await?;
+            let row = super::entity::qa_agency::Entity::find_by_id(id)
+                .one(&self.db)
+                .await?;
             row.map(|row| super::from_doc::<QaAgency>(&row.doc).map(Arc::new))
                 .transpose()
         })

@@ -78,7 +78,8 @@ impl DirectReads {
         };
         let rows = (|| {
             let mut prepared = connection.prepare_cached(&statement.sql)?;
-            let rows = prepared.query_map(rusqlite::params_from_iter(params), |row| row.get::<_, String>(0))?;
+            let rows =
+                prepared.query_map(rusqlite::params_from_iter(params), |row| row.get::<_, String>(0))?;
             rows.collect::<rusqlite::Result<Vec<String>>>()
         })();
         let mut idle = self.idle.lock().expect("direct reads pool");
@@ -103,9 +104,10 @@ fn sql_value(value: &Value) -> Result<Sql, DomainError> {
         Value::TinyUnsigned(v) => int(v.map(i64::from)),
         Value::SmallUnsigned(v) => int(v.map(i64::from)),
         Value::Unsigned(v) => int(v.map(i64::from)),
-        Value::BigUnsigned(Some(v)) => Sql::Integer(i64::try_from(*v).map_err(|_| {
-            DomainError::Storage(format!("{v} does not fit a SQLite integer"))
-        })?),
+        Value::BigUnsigned(Some(v)) => Sql::Integer(
+            i64::try_from(*v)
+                .map_err(|_| DomainError::Storage(format!("{v} does not fit a SQLite integer")))?,
+        ),
         Value::BigUnsigned(None) => Sql::Null,
         Value::Float(v) => v.map_or(Sql::Null, |v| Sql::Real(f64::from(v))),
         Value::Double(v) => v.map_or(Sql::Null, Sql::Real),
@@ -139,7 +141,9 @@ mod tests {
             db_backend: sea_orm::DbBackend::Sqlite,
         };
         assert!(reads.texts(&select(0)).unwrap().is_empty());
-        writer.execute("INSERT INTO t VALUES ('a', 1), ('b', 2)", []).unwrap();
+        writer
+            .execute("INSERT INTO t VALUES ('a', 1), ('b', 2)", [])
+            .unwrap();
         assert_eq!(reads.texts(&select(2)).unwrap(), ["b"]);
         writer.execute("UPDATE t SET n = 3 WHERE id = 'a'", []).unwrap();
         assert_eq!(reads.texts(&select(2)).unwrap(), ["a", "b"]);
@@ -149,8 +153,13 @@ mod tests {
             db_backend: sea_orm::DbBackend::Sqlite,
         };
         let refused = reads.texts(&write).unwrap_err().to_string();
-        assert!(refused.contains("readonly") || refused.contains("read-only"), "{refused}");
-        let count: i64 = writer.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert!(
+            refused.contains("readonly") || refused.contains("read-only"),
+            "{refused}"
+        );
+        let count: i64 = writer
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(count, 2);
     }
 
@@ -160,7 +169,10 @@ mod tests {
         assert_eq!(sql_value(&Value::String(None)).unwrap(), Sql::Null);
         assert_eq!(sql_value(&Value::Bool(Some(true))).unwrap(), Sql::Integer(1));
         // LIMIT is bound as an unsigned 64-bit value.
-        assert_eq!(sql_value(&Value::BigUnsigned(Some(21))).unwrap(), Sql::Integer(21));
+        assert_eq!(
+            sql_value(&Value::BigUnsigned(Some(21))).unwrap(),
+            Sql::Integer(21)
+        );
         assert!(sql_value(&Value::BigUnsigned(Some(u64::MAX))).is_err());
         assert_eq!(
             sql_value(&Value::String(Some("x".into()))).unwrap(),

@@ -112,7 +112,11 @@ impl Store {
     /// The first selected column of each row of `select`, as text. On a SQLite file the
     /// statement runs on this thread; one that may scan many rows (`may_scan`) first tells a
     /// multi-threaded runtime to move its other tasks to another worker.
-    async fn texts<E: EntityTrait>(&self, select: Select<E>, may_scan: bool) -> Result<Vec<String>, DomainError> {
+    async fn texts<E: EntityTrait>(
+        &self,
+        select: Select<E>,
+        may_scan: bool,
+    ) -> Result<Vec<String>, DomainError> {
         let Some(direct) = &self.direct else {
             return Ok(select.into_tuple::<String>().all(&self.db).await?);
         };

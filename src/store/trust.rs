@@ -173,7 +173,11 @@ impl Store {
     }
 
     /// A provider with its keys, accreditations, their histories and agencies.
-    pub(super) async fn owner_facts(&self, generation: Generation, owner: &str) -> Result<Option<Arc<OwnerFacts>>> {
+    pub(super) async fn owner_facts(
+        &self,
+        generation: Generation,
+        owner: &str,
+    ) -> Result<Option<Arc<OwnerFacts>>> {
         let Some(provider) = self.provider(owner).await? else {
             return Ok(None);
         };
