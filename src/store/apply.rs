@@ -580,10 +580,7 @@ async fn apply_command(
         }
         Command::RecordAccreditation(mut accreditation) => {
             if !known.provider_exists(tx, &accreditation.provider_id).await? {
-                return Err(DomainError::invalid(
-                    "provider_id",
-                    "names no registered provider",
-                ));
+                return Err(not_registered("provider_id", "provider"));
             }
             accreditation.agency_id = signer.actor_id.clone();
             accreditation.recorded_at = now;
@@ -795,8 +792,13 @@ async fn exists<E: EntityTrait>(
     if select.one(tx).await?.is_some() {
         Ok(())
     } else {
-        Err(DomainError::invalid(field, format!("names no registered {kind}")))
+        Err(not_registered(field, kind))
     }
+}
+
+/// The refusal of a `field` that names no registered `kind`.
+fn not_registered(field: &str, kind: &str) -> DomainError {
+    DomainError::invalid(field, format!("names no registered {kind}"))
 }
 
 fn check_retirement(admitted_at: Timestamp, retired_at: Option<Timestamp>, at: Timestamp) -> Result<()> {
