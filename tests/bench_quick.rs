@@ -20,7 +20,8 @@ const SCENARIOS: [&str; 6] = [
 /// One bench at a time: both share this machine's cores.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn run_quick(extra: &[&str]) {
+/// Runs `bench --quick --json` with `extra` and checks every scenario row; its JSON lines.
+fn run_quick(extra: &[&str]) -> Vec<Value> {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let started = std::time::Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_trust-registry"))
@@ -41,12 +42,6 @@ fn run_quick(extra: &[&str]) {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect();
-    let import = lines
-        .iter()
-        .find(|l| l["phase"] == "import")
-        .unwrap_or_else(|| panic!("no import line:\n{stdout}"));
-    assert!(import["writes"].as_u64().unwrap_or(0) > 0, "{import}");
-    assert!(import["writes_per_s"].as_f64().unwrap_or(0.0) > 0.0, "{import}");
     let rows: Vec<&Value> = lines.iter().filter(|l| l.get("scenario").is_some()).collect();
     for row in &rows {
         for field in [
@@ -83,11 +78,36 @@ fn run_quick(extra: &[&str]) {
         "bench --quick {extra:?} took {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    lines
+}
+
+/// The import line of a bench that built its registry: writes imported at a rate.
+fn assert_imported(lines: &[Value]) {
+    let import = lines
+        .iter()
+        .find(|l| l["phase"] == "import")
+        .unwrap_or_else(|| panic!("no import line: {lines:?}"));
+    assert!(import["writes"].as_u64().unwrap_or(0) > 0, "{import}");
+    assert!(import["writes_per_s"].as_f64().unwrap_or(0.0) > 0.0, "{import}");
 }
 
 #[test]
 fn quick_bench_on_sqlite() {
-    run_quick(&[]);
+    assert_imported(&run_quick(&[]));
+}
+
+/// A kept registry, its log holding the signed-write mix's writes after the generator's, is
+/// served and driven again without an import.
+#[test]
+fn quick_bench_reuses_a_kept_registry() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let kept = dir.path().to_str().expect("UTF-8 path");
+    assert_imported(&run_quick(&["--keep-database", kept]));
+    let again = run_quick(&["--reuse-database", kept]);
+    assert!(
+        again.iter().all(|l| l["phase"] != "import"),
+        "nothing is imported again: {again:?}"
+    );
 }
 
 #[test]
@@ -101,5 +121,5 @@ fn quick_bench_on_postgres() {
         );
         return;
     };
-    run_quick(&["--backend", "postgres", "--postgres-url", &url]);
+    assert_imported(&run_quick(&["--backend", "postgres", "--postgres-url", &url]));
 }

@@ -71,6 +71,10 @@ pub struct Dataset {
     pub nonces: std::sync::atomic::AtomicU64,
 }
 
+/// How the nonces of the signed-write mix begin, which tells its writes from the generator's
+/// in a kept registry's log.
+pub const MIX_NONCE_PREFIX: &str = "mix-";
+
 /// splitmix64: enough randomness for picking requests.
 pub struct Rng(u64);
 
@@ -217,7 +221,7 @@ async fn call(
             let header = Some(pb::CommandHeader {
                 issued_at: Some(timestamp(Timestamp::now())),
                 nonce: format!(
-                    "mix-{}-{:012}",
+                    "{MIX_NONCE_PREFIX}{}-{:012}",
                     data.run,
                     data.nonces.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                 ),

@@ -285,7 +285,8 @@ struct Ids {
 
 /// The ids of a registry the generator built, read back from its log: the generator writes
 /// provider by provider, its accreditations then its qualifications, and every id is minted
-/// from the envelope id of the write that created it.
+/// from the envelope id of the write that created it. Writes of an earlier run's signed-write
+/// mix (after the generator's) are left out.
 async fn ids_from_log(store: &Store, accreditations_per_provider: usize) -> anyhow::Result<Ids> {
     use crate::domain::ids::IdKind;
     const CHUNK: u64 = 50_000;
@@ -293,6 +294,9 @@ async fn ids_from_log(store: &Store, accreditations_per_provider: usize) -> anyh
     let (mut accreditations, mut qualifications) = (Vec::new(), Vec::new());
     for start in (0..size).step_by(CHUNK as usize) {
         for record in store.log_entries(start, (start + CHUNK).min(size)).await? {
+            if record.nonce.starts_with(drive::MIX_NONCE_PREFIX) {
+                continue;
+            }
             match record.rpc.rsplit('/').next() {
                 Some("RecordAccreditation") => {
                     accreditations.push(IdKind::Accreditation.mint(record.id.as_bytes()))
@@ -428,12 +432,12 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
         ..StoreOptions::default()
     };
     let store = Store::open(url, &store_options).await?;
-    let writes = Writes::new(store.clone(), Some(operator_key.clone()));
-    let dir = tempfile::tempdir().context("temporary directory for import files")?;
-    let progress = !json && !args.quick;
     let ids = if args.reuse_database.is_some() {
         ids_from_log(&store, settings.accreditations_per_provider).await?
     } else {
+        let writes = Writes::new(store.clone(), Some(operator_key.clone()));
+        let dir = tempfile::tempdir().context("temporary directory for import files")?;
+        let progress = !json && !args.quick;
         let (generator, import) = load(&writes, settings, dir.path(), backend, progress).await?;
         report::print_import(&import, json);
         Ids {
@@ -460,8 +464,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
     data.credentials = drive::credentials(&data, 1024, 0xBEEF);
     let data = Arc::new(data);
 
-    // The importer lets go of the database; the server opens it in a process of its own.
-    drop(writes);
+    // The bench lets go of the database; the server opens it in a process of its own.
     store.close().await?;
     let server = child::ServerProcess::start(&child::ServerSettings {
         database_url: url,
