@@ -8,6 +8,7 @@ mod common;
 use ed25519_dalek::SigningKey;
 use tonic::Code;
 use tonic_types::StatusExt;
+use trust_registry::api::import::BATCH_WRITES;
 use trust_registry::api::write::seal;
 use trust_registry::domain::keys::multibase;
 use trust_registry::pb;
@@ -144,25 +145,27 @@ both_backends!(
     writes_in_batches_apply_in_order_and_replay,
     async |app: &TestApp| {
         let agency_key = key("import agency");
-        // 1,202 writes: three transactions of up to 500; the providers' writes need the agency
+        // Two transactions, the second of 201 writes; the providers' writes need the agency
         // admitted by the first write of the same call.
-        let requests = writes(&agency_key, 1_200);
+        let providers = BATCH_WRITES + 200;
+        let all = providers as u64 + 1;
+        let requests = writes(&agency_key, providers);
         let before = log_size(app).await;
         let response = import(app, requests.clone()).await.expect("Import");
-        assert_eq!(response.accepted, 1_201);
+        assert_eq!(response.accepted, all);
         assert_eq!(response.replayed, 0);
         assert_eq!(response.first_log_index, before);
-        assert_eq!(response.last_log_index, before + 1_200);
-        assert_eq!(response.log_size, before + 1_201);
-        assert_eq!(log_size(app).await, before + 1_201);
-        assert_eq!(providers_named(app, "Import Test College").await, 1_200);
-        assert!(known(app, 0).await && known(app, 777).await && known(app, 1_199).await);
+        assert_eq!(response.last_log_index, before + all - 1);
+        assert_eq!(response.log_size, before + all);
+        assert_eq!(log_size(app).await, before + all);
+        assert_eq!(providers_named(app, "Import Test College").await, providers);
+        assert!(known(app, 0).await && known(app, 777).await && known(app, providers - 1).await);
 
         // Sent again: every write is answered as a replay and nothing is written.
         let again = import(app, requests).await.expect("Import again");
-        assert_eq!((again.accepted, again.replayed), (1_201, 1_201));
-        assert_eq!(again.log_size, before + 1_201);
-        assert_eq!(providers_named(app, "Import Test College").await, 1_200);
+        assert_eq!((again.accepted, again.replayed), (all, all));
+        assert_eq!(again.log_size, before + all);
+        assert_eq!(providers_named(app, "Import Test College").await, providers);
     }
 );
 
@@ -170,9 +173,10 @@ both_backends!(
     a_refused_write_stops_the_call_after_the_writes_before_it,
     async |app: &TestApp| {
         let agency_key = key("import agency");
-        let mut requests = writes(&agency_key, 800);
-        // Write 700 (in the second transaction) carries a signature by another key.
-        let bad = &mut requests[700];
+        let mut requests = writes(&agency_key, BATCH_WRITES + 200);
+        // A write in the second transaction carries a signature by another key.
+        let n = BATCH_WRITES + 100;
+        let bad = &mut requests[n];
         bad.envelope.as_mut().unwrap().signature = seal(
             &key("intruder"),
             &bad.rpc,
@@ -185,29 +189,32 @@ both_backends!(
             .expect_err("a forged write is refused");
         assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
         assert!(
-            status
-                .message()
-                .starts_with("writes[700] (/trustregistry.v1.AccreditationService/RegisterProvider): "),
+            status.message().starts_with(&format!(
+                "writes[{n}] (/trustregistry.v1.AccreditationService/RegisterProvider): "
+            )),
             "{}",
             status.message()
         );
         assert!(
-            status.message().contains("700 writes before it were applied"),
+            status
+                .message()
+                .contains(&format!("{n} writes before it were applied")),
             "{}",
             status.message()
         );
         assert_eq!(
             log_size(app).await,
-            before + 700,
+            before + n as u64,
             "exactly the writes before it are applied"
         );
-        assert_eq!(providers_named(app, "Import Test College").await, 699);
+        // Write i + 1 registers provider i.
+        assert_eq!(providers_named(app, "Import Test College").await, n - 1);
         assert!(
-            known(app, 698).await,
+            known(app, n - 2).await,
             "the last write before the refused one is applied"
         );
         assert!(
-            !known(app, 699).await && !known(app, 700).await,
+            !known(app, n - 1).await && !known(app, n).await,
             "the refused write and the rest are not"
         );
     }
@@ -399,3 +406,185 @@ both_backends!(
         assert_eq!(providers_named(app, "Import Test College").await, 299);
     }
 );
+
+/// The request signed by `signer`, and the id minted for what it creates.
+fn minting(
+    signer: &SigningKey,
+    service: &str,
+    method: &str,
+    command: &impl prost::Message,
+    kind: trust_registry::domain::ids::IdKind,
+) -> (pb::ImportRequest, String) {
+    let request = request(signer, service, method, command);
+    let envelope = request.envelope.as_ref().unwrap();
+    let id = trust_registry::domain::envelope::envelope_id(
+        &request.rpc,
+        &envelope.command,
+        &envelope.key_id,
+        &envelope.signature,
+    );
+    (request, kind.mint(id.as_bytes()))
+}
+
+/// The writes as `Writes::import_batch` takes them.
+fn pairs(requests: &[pb::ImportRequest]) -> Vec<(String, pb::SignedEnvelope)> {
+    requests
+        .iter()
+        .map(|r| (r.rpc.clone(), r.envelope.clone().unwrap()))
+        .collect()
+}
+
+// One batch whose writes read what its earlier writes inserted, still queued: a provider
+// registered and accredited, the accreditation suspended, a qualification of the provider
+// naming it. The batch commits on its first, deferred try. A key registered twice in a batch,
+// left to the unique index on the first try, fails it; the second try names the write.
+both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
+    use trust_registry::api::write::{OperatorKey, Writes};
+    use trust_registry::domain::ids::IdKind;
+    use trust_registry::domain::{DomainError, Timestamp};
+
+    let importer = Writes::new(
+        app.store.clone(),
+        Some(OperatorKey::new(operator_key().verifying_key().to_bytes())),
+    );
+    let agency_key = key("queued agency");
+    let college_key = key("queued college");
+    let mut requests = writes(&agency_key, 0);
+    let register = pb::RegisterProviderCommand {
+        header: header(),
+        names: en("Queued Test College"),
+        country: "IE".into(),
+        kind: pb::ProviderKind::HigherEducation as i32,
+        keys: vec![key_spec(&college_key)],
+        ..Default::default()
+    };
+    let (write, provider_id) = minting(
+        &agency_key,
+        "AccreditationService",
+        "RegisterProvider",
+        &register,
+        IdKind::Provider,
+    );
+    requests.push(write);
+    let valid_from = Timestamp::parse_rfc3339("2021-01-01T00:00:00Z").unwrap();
+    let record = pb::RecordAccreditationCommand {
+        header: header(),
+        provider_id: provider_id.clone(),
+        kind: pb::AccreditationKind::InstitutionalReview as i32,
+        decision: pb::Decision::Positive as i32,
+        valid_from: Some(trust_registry::api::convert::timestamp(valid_from)),
+        ..Default::default()
+    };
+    let (write, accreditation_id) = minting(
+        &agency_key,
+        "AccreditationService",
+        "RecordAccreditation",
+        &record,
+        IdKind::Accreditation,
+    );
+    requests.push(write);
+    let suspend = pb::ChangeAccreditationStatusCommand {
+        header: header(),
+        accreditation_id: accreditation_id.clone(),
+        status: pb::AccreditationStatus::Suspended as i32,
+        effective_at: Some(trust_registry::api::convert::timestamp(
+            Timestamp::parse_rfc3339("2024-01-01T00:00:00Z").unwrap(),
+        )),
+        reason: "queued test".into(),
+    };
+    requests.push(request(
+        &agency_key,
+        "AccreditationService",
+        "ChangeAccreditationStatus",
+        &suspend,
+    ));
+    let mut described = description("Queued Test Course");
+    described.quality_assurance.as_mut().unwrap().accreditation_ids = vec![accreditation_id.clone()];
+    let publish = pb::PublishQualificationCommand {
+        header: header(),
+        description: Some(described),
+    };
+    let (write, qualification_id) = minting(
+        &college_key,
+        "ProviderService",
+        "PublishQualification",
+        &publish,
+        IdKind::Qualification,
+    );
+    requests.push(write);
+
+    let before = log_size(app).await;
+    let outcome = importer
+        .import_batch(&pairs(&requests), Timestamp::now())
+        .await
+        .expect("import_batch");
+    assert!(outcome.refused.is_none(), "{:?}", outcome.refused);
+    assert!(!outcome.retried, "the deferred first try commits");
+    assert_eq!(outcome.receipts.len(), 5);
+    assert_eq!(log_size(app).await, before + 5);
+    let mut catalogue = app.catalogue.clone();
+    let accreditation = catalogue
+        .get_accreditation(pb::GetAccreditationRequest {
+            id: accreditation_id.clone(),
+        })
+        .await
+        .expect("GetAccreditation")
+        .into_inner()
+        .accreditation
+        .unwrap();
+    let statuses: Vec<_> = accreditation
+        .status_history
+        .iter()
+        .map(|period| period.status())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            pb::AccreditationStatus::Granted,
+            pb::AccreditationStatus::Suspended
+        ]
+    );
+    let qualification = catalogue
+        .get_qualification(pb::GetQualificationRequest { id: qualification_id })
+        .await
+        .expect("GetQualification")
+        .into_inner()
+        .qualification
+        .unwrap();
+    assert_eq!(qualification.provider_id, provider_id);
+
+    // Two providers with one key in one batch: the second is refused, the first applied.
+    let twice = key("queued twice");
+    let mut requests = Vec::new();
+    for name in ["Queued Twin One", "Queued Twin Two"] {
+        let command = pb::RegisterProviderCommand {
+            header: header(),
+            names: en(name),
+            country: "IE".into(),
+            kind: pb::ProviderKind::HigherEducation as i32,
+            keys: vec![key_spec(&twice)],
+            ..Default::default()
+        };
+        requests.push(request(
+            &agency_key,
+            "AccreditationService",
+            "RegisterProvider",
+            &command,
+        ));
+    }
+    let before = log_size(app).await;
+    let outcome = importer
+        .import_batch(&pairs(&requests), Timestamp::now())
+        .await
+        .expect("import_batch");
+    assert!(outcome.retried, "the repeated key fails the deferred try");
+    match &outcome.refused {
+        Some((1, DomainError::AlreadyExists(message))) => {
+            assert!(message.contains("is registered already"), "{message}")
+        }
+        other => panic!("the second write is refused as a repeated key: {other:?}"),
+    }
+    assert_eq!(outcome.receipts.len(), 1);
+    assert_eq!(log_size(app).await, before + 1);
+    assert_eq!(providers_named(app, "Queued Twin").await, 1);
+});

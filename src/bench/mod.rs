@@ -346,6 +346,7 @@ async fn load(
         settings.recognitions_per_provider,
     );
     let (mut generating, mut importing, mut writes_done) = (Duration::ZERO, Duration::ZERO, 0u64);
+    let mut retried_batches = 0u64;
     // None: governance; Some(first): providers from `first`, then recognitions.
     let mut next: Option<usize> = None;
     for chunk in 0usize.. {
@@ -377,6 +378,7 @@ async fn load(
         let stats = import_file(writes, &path, progress).await?;
         importing += stats.elapsed;
         writes_done += stats.writes;
+        retried_batches += stats.retried_batches;
         std::fs::remove_file(&path).ok();
         if progress {
             eprintln!(
@@ -399,6 +401,7 @@ async fn load(
         generate_s: generating.as_secs_f64(),
         import_s: importing.as_secs_f64(),
         writes_per_s: writes_done as f64 / importing.as_secs_f64().max(1e-9),
+        retried_batches,
         peak_rss_mib: report::peak_rss_mib(std::process::id()),
     };
     Ok((generator, row))

@@ -73,6 +73,8 @@ pub struct ImportRow {
     pub generate_s: f64,
     pub import_s: f64,
     pub writes_per_s: f64,
+    /// Batches applied a second time, write by write (none in a generated registry).
+    pub retried_batches: u64,
     pub peak_rss_mib: f64,
 }
 
@@ -82,8 +84,8 @@ pub fn print_import(row: &ImportRow, json: bool) {
     } else {
         println!(
             "import ({}): {} providers, {} accreditations, {} qualifications, {} recognitions, \
-             {} signed writes in {:.1} s = {:.0} writes/s (generating and signing them took {:.1} s; \
-             peak RSS {:.0} MiB)",
+             {} signed writes in {:.1} s = {:.0} writes/s, {} batches retried (generating and signing \
+             them took {:.1} s; peak RSS {:.0} MiB)",
             row.backend,
             row.providers,
             row.accreditations,
@@ -92,6 +94,7 @@ pub fn print_import(row: &ImportRow, json: bool) {
             row.writes,
             row.import_s,
             row.writes_per_s,
+            row.retried_batches,
             row.generate_s,
             row.peak_rss_mib
         );

@@ -117,6 +117,7 @@ async fn import_remote(server: &str, path: &Path) -> anyhow::Result<ImportStats>
     Ok(ImportStats {
         writes: count,
         elapsed: started.elapsed(),
+        retried_batches: 0,
     })
 }
 
@@ -132,6 +133,8 @@ pub struct ImportLine {
 pub struct ImportStats {
     pub writes: u64,
     pub elapsed: Duration,
+    /// Batches whose optimistic first try was rolled back and applied again write by write.
+    pub retried_batches: u64,
 }
 
 impl ImportStats {
@@ -160,7 +163,7 @@ pub async fn import_file(writes: &Writes, path: &Path, progress: bool) -> anyhow
         indicatif::ProgressBar::hidden()
     };
     let started = Instant::now();
-    let mut count = 0u64;
+    let (mut count, mut retried_batches) = (0u64, 0u64);
     let mut lines = BufReader::new(open()?).lines().enumerate();
     loop {
         let chunk = next_chunk(&mut lines, path, BATCH_WRITES)?;
@@ -173,6 +176,7 @@ pub async fn import_file(writes: &Writes, path: &Path, progress: bool) -> anyhow
             .unzip();
         let outcome = writes.import_batch(&pending, Timestamp::now()).await?;
         count += outcome.receipts.len() as u64;
+        retried_batches += u64::from(outcome.retried);
         bar.inc(outcome.receipts.len() as u64);
         if let Some((index, error)) = outcome.refused {
             bar.abandon();
@@ -188,6 +192,7 @@ pub async fn import_file(writes: &Writes, path: &Path, progress: bool) -> anyhow
     Ok(ImportStats {
         writes: count,
         elapsed: started.elapsed(),
+        retried_batches,
     })
 }
 
@@ -222,5 +227,12 @@ pub async fn run(args: &ImportArgs) -> anyhow::Result<()> {
         stats.elapsed.as_secs_f64(),
         stats.writes_per_second()
     );
+    if stats.retried_batches > 0 {
+        println!(
+            "{} batches of {BATCH_WRITES} were applied a second time, write by write: they held a replay, \
+             a reused nonce or key, or a refused write",
+            stats.retried_batches
+        );
+    }
     Ok(())
 }

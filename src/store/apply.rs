@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use super::entity::*;
+use super::rows::{Deferring, Pending, Rows};
 use super::write::*;
 use super::{Store, from_doc, to_doc};
 use crate::domain::accreditation::{change_status, initial_history};
@@ -120,30 +121,21 @@ pub(super) async fn next_log_index(db: &impl ConnectionTrait) -> Result<i64> {
     Ok(last.map_or(0, |i| i + 1))
 }
 
-/// What a batch lends each of its writes: the facts it knows, and its queue of log rows when
-/// they are deferred to its commit.
-#[derive(Clone, Copy)]
-struct InBatch<'a> {
-    known: &'a Known,
-    deferred: Option<&'a std::sync::Mutex<Vec<signed_write::ActiveModel>>>,
-}
-
 /// Applies a write inside `tx` at `log_index` and stores its envelope. A write of its own
-/// (`in_batch` None) checks its nonce here: an envelope accepted before (same id) returns the
+/// (`known` None) checks its nonce here: an envelope accepted before (same id) returns the
 /// first result and writes nothing, and another envelope with the same signer and nonce is
-/// refused (in a batch the pipeline checked it, or the commit does). With a deferred queue, the
-/// envelope's log row is queued there instead of inserted.
+/// refused (in a batch the pipeline checked it, or the commit does). A batch lends the facts it
+/// knows; when its rows are deferred, the envelope's log row waits with them.
 async fn apply_in(
-    tx: &DatabaseTransaction,
+    tx: &Deferring<'_>,
     envelope: &EnvelopeRecord,
     signer: &Signer,
     command: Command,
     log_index: i64,
-    in_batch: Option<InBatch<'_>>,
+    in_batch: Option<&Known>,
 ) -> Result<(StoredWrite, bool)> {
     let fresh = Known::default();
-    let known = in_batch.map_or(&fresh, |b| b.known);
-    let deferred = in_batch.and_then(|b| b.deferred);
+    let known = in_batch.unwrap_or(&fresh);
     if in_batch.is_none()
         && let Some(previous) = by_nonce_on(tx, &envelope.signer_id, &envelope.nonce).await?
     {
@@ -168,14 +160,7 @@ async fn apply_in(
         applied: Set(to_doc(&applied)?),
         leaf_hash: Set(envelope.leaf_hash.to_vec()),
     };
-    match deferred {
-        Some(queue) => queue.lock().expect("log row queue").push(row),
-        None => {
-            signed_write::Entity::insert(row)
-                .exec_without_returning(tx)
-                .await?;
-        }
-    }
+    tx.insert_rows(vec![row]).await?;
     Ok((
         StoredWrite {
             envelope: envelope.clone(),
@@ -217,6 +202,25 @@ async fn remembered<V: Clone>(
 }
 
 impl Known {
+    /// Remembers the provider a write registered, and the provider of an accreditation.
+    fn learn(&self, applied: &Applied) {
+        match applied {
+            Applied::Provider(Keyed { item, .. }) => {
+                self.providers
+                    .lock()
+                    .expect("known lock")
+                    .insert(item.id.clone(), ());
+            }
+            Applied::Accreditation(record) => {
+                self.accreditation_providers.lock().expect("known lock").insert(
+                    record.accreditation.id.clone(),
+                    record.accreditation.provider_id.clone(),
+                );
+            }
+            _ => {}
+        }
+    }
+
     async fn framework(&self, tx: &impl ConnectionTrait, id: &str) -> Result<Option<Framework>> {
         remembered(&self.frameworks, id, async {
             framework::Entity::find_by_id(id)
@@ -282,7 +286,8 @@ impl Store {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        let tx = self.db.begin_with_options(options).await?;
+        let db = self.write_db.as_ref().unwrap_or(&self.db);
+        let tx = db.begin_with_options(options).await?;
         if self.backend() == DbBackend::Postgres {
             tx.execute_unprepared("LOCK TABLE signed_write IN EXCLUSIVE MODE")
                 .await?;
@@ -303,7 +308,8 @@ impl Store {
         let _turn = self.writer.lock().await;
         let tx = self.begin_write().await?;
         let log_index = next_log_index(&tx).await?;
-        let (stored, replayed) = apply_in(&tx, envelope, signer, command, log_index, None).await?;
+        let now = Deferring { tx: &tx, queue: None };
+        let (stored, replayed) = apply_in(&now, envelope, signer, command, log_index, None).await?;
         if replayed {
             return Ok((stored, true));
         }
@@ -321,12 +327,13 @@ impl Store {
 
     /// Opens a batch: many writes in one transaction under the write lock, committed together.
     ///
-    /// With `defer_log`, the batch does not look nonces up: it queues the writes' log rows and
-    /// inserts them together at commit, where the unique indexes on envelope id and on signer
-    /// and nonce refuse the commit if any write repeats one (a replay or a reused nonce). The
-    /// caller then applies the writes again in a batch without `defer_log`, which tells replays
-    /// from refusals write by write.
-    pub async fn begin_batch(&self, defer_log: bool) -> Result<WriteBatch> {
+    /// With `defer`, the batch queues the rows its writes insert, log rows included, and sends
+    /// them as one multi-row insert a table before its next other statement and at commit (see
+    /// rows.rs). It does not look nonces or new key ids up: the unique indexes on envelope id,
+    /// on signer and nonce, and on key id refuse the batch if any write repeats one (a replay,
+    /// a reused nonce, a registered key). The caller then applies the writes again in a batch
+    /// without `defer`, which tells replays from refusals write by write.
+    pub async fn begin_batch(&self, defer: bool) -> Result<WriteBatch> {
         let turn = self.writer.clone().lock_owned().await;
         let tx = self.begin_write().await?;
         let next = next_log_index(&tx).await?;
@@ -336,7 +343,8 @@ impl Store {
             next: std::sync::atomic::AtomicI64::new(next),
             memo: Default::default(),
             known: Default::default(),
-            deferred: defer_log.then(Default::default),
+            queue: defer.then(Default::default),
+            checks: Default::default(),
             _turn: turn,
         })
     }
@@ -351,17 +359,55 @@ pub struct WriteBatch {
     next: std::sync::atomic::AtomicI64,
     memo: std::sync::Mutex<Memo>,
     known: Known,
-    /// Log rows queued for the commit (see [`Store::begin_batch`]).
-    deferred: Option<std::sync::Mutex<Vec<signed_write::ActiveModel>>>,
+    /// Rows waiting to be inserted (see [`Store::begin_batch`]).
+    queue: Option<std::sync::Mutex<Pending>>,
+    /// With deferred rows, the writes' signature checks, run on blocking threads while the
+    /// batch goes on; all of them must pass before it commits.
+    checks: std::sync::Mutex<SignatureChecks>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
-/// Log rows inserted by one statement at a batch's commit (12 values each, well under the
-/// bind-parameter limits of SQLite and PostgreSQL).
-const LOG_ROWS_PER_INSERT: usize = 1_000;
+/// Signatures a deferred batch checks on other threads.
+#[derive(Default)]
+struct SignatureChecks {
+    waiting: Vec<SignatureCheck>,
+    running: Vec<tokio::task::JoinHandle<bool>>,
+}
+
+/// What one signature check needs.
+struct SignatureCheck {
+    public_key: [u8; 32],
+    rpc: String,
+    command: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+/// Signatures checked by one blocking task: enough that starting it costs little beside them.
+const CHECKS_PER_TASK: usize = 32;
+
+impl SignatureChecks {
+    /// Starts checking the waiting signatures on a blocking thread.
+    fn start(&mut self) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let checks = std::mem::take(&mut self.waiting);
+        self.running.push(tokio::task::spawn_blocking(move || {
+            checks.iter().all(|check| {
+                crate::domain::envelope::verify(
+                    &check.public_key,
+                    &check.rpc,
+                    &check.command,
+                    &check.signature,
+                )
+                .is_ok()
+            })
+        }));
+    }
+}
 
 /// Signer lookups made in a batch, reused by its later writes (most writes of a batch share a
-/// few signers). Forgotten after any write that may change a key or an actor.
+/// few signers), and the keys and providers its writes registered.
 #[derive(Default)]
 struct Memo {
     keys: HashMap<String, Option<(String, ActorKey)>>,
@@ -369,42 +415,80 @@ struct Memo {
 }
 
 impl Memo {
-    /// Whether a command leaves every key and every actor's admission as they were.
-    fn survives(command: &Command) -> bool {
-        matches!(
-            command,
+    /// Forgets what `command` may change: nothing for a command that touches no key or actor;
+    /// for one that only adds keys or actors, the keys not found and actors not active (a key or
+    /// actor found before stays as it was); for any other, everything.
+    fn before(&mut self, command: &Command) {
+        match command {
             Command::AddFramework(_)
-                | Command::RecordAccreditation(_)
-                | Command::ChangeAccreditationStatus { .. }
-                | Command::PublishQualification(_)
-                | Command::ReviseQualification { .. }
-                | Command::WithdrawQualification { .. }
-                | Command::PublishRecognition(_)
-                | Command::RetractRecognition { .. }
-        )
+            | Command::RecordAccreditation(_)
+            | Command::ChangeAccreditationStatus { .. }
+            | Command::PublishQualification(_)
+            | Command::ReviseQualification { .. }
+            | Command::WithdrawQualification { .. }
+            | Command::PublishRecognition(_)
+            | Command::RetractRecognition { .. } => {}
+            Command::AdmitQaAgency { .. }
+            | Command::AdmitRecognitionBody { .. }
+            | Command::RegisterProvider { .. }
+            | Command::AddKey { .. } => {
+                self.keys.retain(|_, found| found.is_some());
+                self.active.retain(|_, active| *active);
+            }
+            _ => *self = Memo::default(),
+        }
+    }
+
+    /// Remembers the keys a write registered with their actor, and a new provider as active
+    /// at `at` (a provider is active from its registration on).
+    fn learn(&mut self, applied: &Applied, at: Timestamp) {
+        let (owner, keys) = match applied {
+            Applied::Provider(Keyed { item, keys }) => {
+                self.active.insert((item.id.clone(), at.as_micros()), true);
+                (&item.id, keys)
+            }
+            Applied::QaAgency(Keyed { item, keys }) => (&item.id, keys),
+            Applied::RecognitionBody(Keyed { item, keys }) => (&item.id, keys),
+            _ => return,
+        };
+        for key in keys {
+            self.keys
+                .insert(key.key_id.clone(), Some((owner.clone(), key.clone())));
+        }
     }
 }
 
 impl WriteBatch {
-    /// Commits every write of the batch and brings the in-memory log up to date.
-    pub async fn commit(self) -> Result<()> {
-        let WriteBatch {
-            store,
-            tx,
-            _turn,
-            deferred,
-            ..
-        } = self;
-        let rows = deferred
-            .map(|queue| queue.into_inner().expect("log row queue"))
-            .unwrap_or_default();
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<_> = rows.by_ref().take(LOG_ROWS_PER_INSERT).collect();
-            signed_write::Entity::insert_many(chunk)
-                .exec_without_returning(&tx)
-                .await?;
+    /// The batch's transaction as its writes use it.
+    fn view(&self) -> Deferring<'_> {
+        Deferring {
+            tx: &self.tx,
+            queue: self.queue.as_ref(),
         }
+    }
+
+    /// Commits every write of the batch and brings the in-memory log up to date. With deferred
+    /// rows, fails (and rolls everything back) unless every signature checked on another thread
+    /// verified.
+    pub async fn commit(self) -> Result<()> {
+        let running = {
+            let mut checks = self.checks.lock().expect("signature checks");
+            checks.start();
+            std::mem::take(&mut checks.running)
+        };
+        // The last rows go to the database while the last signatures are checked.
+        self.view().send().await?;
+        for task in running {
+            let verified = task
+                .await
+                .map_err(|e| DomainError::Storage(format!("a signature check stopped: {e}")))?;
+            if !verified {
+                return Err(DomainError::Unauthenticated(
+                    "envelope.signature: a write of the batch does not verify".into(),
+                ));
+            }
+        }
+        let WriteBatch { store, tx, _turn, .. } = self;
         store.commit_counted(tx).await?;
         drop(_turn);
         store.sync_log().await?;
@@ -420,6 +504,28 @@ pub enum WriteTarget<'a> {
 }
 
 impl WriteTarget<'_> {
+    /// Checks an envelope's signature: at once, or in a batch with deferred rows on another
+    /// thread, before the batch commits (a signature that does not verify then fails the batch,
+    /// and the caller applies its writes again, each checked at once).
+    pub fn verify(&self, public_key: &[u8; 32], rpc: &str, command: &[u8], signature: &[u8]) -> Result<()> {
+        match self {
+            WriteTarget::Batch(batch) if batch.queue.is_some() => {
+                let mut checks = batch.checks.lock().expect("signature checks");
+                checks.waiting.push(SignatureCheck {
+                    public_key: *public_key,
+                    rpc: rpc.to_owned(),
+                    command: command.to_vec(),
+                    signature: signature.to_vec(),
+                });
+                if checks.waiting.len() >= CHECKS_PER_TASK {
+                    checks.start();
+                }
+                Ok(())
+            }
+            _ => crate::domain::envelope::verify(public_key, rpc, command, signature),
+        }
+    }
+
     pub async fn key(&self, key_id: &str) -> Result<Option<(String, ActorKey)>> {
         match self {
             WriteTarget::Single(store) => key_on(&store.db, key_id).await,
@@ -427,7 +533,7 @@ impl WriteTarget<'_> {
                 if let Some(found) = batch.memo.lock().expect("memo lock").keys.get(key_id) {
                     return Ok(found.clone());
                 }
-                let found = key_on(&batch.tx, key_id).await?;
+                let found = key_on(&batch.view(), key_id).await?;
                 let mut memo = batch.memo.lock().expect("memo lock");
                 memo.keys.insert(key_id.to_owned(), found.clone());
                 Ok(found)
@@ -439,8 +545,8 @@ impl WriteTarget<'_> {
         match self {
             WriteTarget::Single(store) => by_nonce_on(&store.db, signer_id, nonce).await,
             // A batch with deferred log rows leaves the check to the unique index at commit.
-            WriteTarget::Batch(batch) if batch.deferred.is_some() => Ok(None),
-            WriteTarget::Batch(batch) => by_nonce_on(&batch.tx, signer_id, nonce).await,
+            WriteTarget::Batch(batch) if batch.queue.is_some() => Ok(None),
+            WriteTarget::Batch(batch) => by_nonce_on(&batch.view(), signer_id, nonce).await,
         }
     }
 
@@ -452,7 +558,7 @@ impl WriteTarget<'_> {
                 if let Some(active) = batch.memo.lock().expect("memo lock").active.get(&memo_key) {
                     return Ok(*active);
                 }
-                let active = active_on(&batch.tx, actor_id, at).await?;
+                let active = active_on(&batch.view(), actor_id, at).await?;
                 batch
                     .memo
                     .lock()
@@ -476,16 +582,25 @@ impl WriteTarget<'_> {
             WriteTarget::Batch(batch) => {
                 use std::sync::atomic::Ordering;
                 // The pipeline read the nonce inside this transaction: no second look needed.
-                if !Memo::survives(&command) {
-                    *batch.memo.lock().expect("memo lock") = Memo::default();
-                }
+                batch.memo.lock().expect("memo lock").before(&command);
                 let index = batch.next.load(Ordering::SeqCst);
-                let in_batch = InBatch {
-                    known: &batch.known,
-                    deferred: batch.deferred.as_ref(),
-                };
-                let result = apply_in(&batch.tx, envelope, signer, command, index, Some(in_batch)).await?;
+                let result = apply_in(
+                    &batch.view(),
+                    envelope,
+                    signer,
+                    command,
+                    index,
+                    Some(&batch.known),
+                )
+                .await?;
                 batch.next.store(index + 1, Ordering::SeqCst);
+                let applied = &result.0.applied;
+                batch
+                    .memo
+                    .lock()
+                    .expect("memo lock")
+                    .learn(applied, envelope.received_at);
+                batch.known.learn(applied);
                 Ok(result)
             }
         }
@@ -501,7 +616,7 @@ pub fn nonce_reused(previous_envelope_id: &str) -> DomainError {
 }
 
 async fn apply_command(
-    tx: &impl ConnectionTrait,
+    tx: &impl Rows,
     envelope: &EnvelopeRecord,
     signer: &Signer,
     command: Command,
@@ -811,7 +926,12 @@ fn check_retirement(admitted_at: Timestamp, retired_at: Option<Timestamp>, at: T
     Ok(())
 }
 
-async fn ensure_new_keys(tx: &impl ConnectionTrait, keys: &[ActorKey]) -> Result<()> {
+/// Refuses a key whose id is registered already. Left to the unique index on key id when the
+/// insert is deferred (see rows.rs): a repeated id then fails the batch.
+async fn ensure_new_keys(tx: &impl Rows, keys: &[ActorKey]) -> Result<()> {
+    if tx.defers() {
+        return Ok(());
+    }
     for key in keys {
         if actor_key::Entity::find_by_id(key.key_id.as_str())
             .one(tx)

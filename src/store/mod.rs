@@ -12,6 +12,7 @@ mod log;
 mod trust;
 pub use trust::Resolved;
 mod entity;
+mod rows;
 mod write;
 
 use std::time::Duration;
@@ -33,6 +34,9 @@ pub struct StoreOptions {
     /// Values of each kind the read cache holds (keys, identifiers, providers' trust facts);
     /// 0 turns the cache off.
     pub cache_entries: usize,
+    /// On a SQLite file, the page cache of the one connection that writes, in MiB (readers keep
+    /// SQLite's default of 2 MiB each). A bulk import inserts into many index pages at once.
+    pub write_cache_mib: u32,
 }
 
 impl Default for StoreOptions {
@@ -41,6 +45,7 @@ impl Default for StoreOptions {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
             cache_entries: 250_000,
+            write_cache_mib: 64,
         }
     }
 }
@@ -49,6 +54,9 @@ impl Default for StoreOptions {
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// On a SQLite file, the one connection writes use, which keeps its page cache from one
+    /// write to the next; elsewhere writes take a connection from the pool.
+    write_db: Option<DatabaseConnection>,
     /// Writes are applied one at a time: SQLite has one writer anyway, and the log needs a
     /// single order of accepted writes.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
@@ -96,8 +104,26 @@ impl Store {
             },
             _ => None,
         };
+        let write_db = match file.as_deref() {
+            Some(file) if sqlite && file.is_file() => {
+                let cache_kib = i64::from(options.write_cache_mib) * 1024;
+                let mut connect = ConnectOptions::new(url.to_owned());
+                connect
+                    .max_connections(1)
+                    .acquire_timeout(options.acquire_timeout)
+                    .sqlx_logging(false)
+                    .map_sqlx_sqlite_opts(move |sqlite| {
+                        sqlite
+                            .pragma("cache_size", format!("-{cache_kib}"))
+                            .pragma("wal_autocheckpoint", "10000")
+                    });
+                Some(Database::connect(connect).await?)
+            }
+            _ => None,
+        };
         let store = Self {
             db,
+            write_db,
             writer: Default::default(),
             log: Default::default(),
             cache: std::sync::Arc::new(cache::ReadCache::new(options.cache_entries)),
@@ -148,6 +174,9 @@ impl Store {
     }
 
     pub async fn close(self) -> Result<(), DomainError> {
+        if let Some(write_db) = self.write_db {
+            write_db.close().await?;
+        }
         self.db.close().await.map_err(Into::into)
     }
 }

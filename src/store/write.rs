@@ -1,27 +1,25 @@
 //! Inserts of catalogue objects, each in one transaction with its index rows.
 
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
 
 use super::entity::*;
+use super::rows::Rows;
 use super::{Store, to_doc};
 use crate::domain::DomainError;
 use crate::domain::model::*;
 
-pub(super) async fn insert_framework(
-    db: &impl ConnectionTrait,
-    framework: &Framework,
-) -> Result<(), DomainError> {
+pub(super) async fn insert_framework(db: &impl Rows, framework: &Framework) -> Result<(), DomainError> {
     let row = framework::ActiveModel {
         id: Set(framework.id.clone()),
         jurisdiction: Set(framework.jurisdiction.clone()),
         doc: Set(to_doc(framework)?),
     };
-    framework::Entity::insert(row).exec_without_returning(db).await?;
+    db.insert_rows(vec![row]).await?;
     Ok(())
 }
 
 pub(super) async fn insert_qa_agency(
-    db: &impl ConnectionTrait,
+    db: &impl Rows,
     agency: &QaAgency,
     keys: &[ActorKey],
 ) -> Result<(), DomainError> {
@@ -33,14 +31,14 @@ pub(super) async fn insert_qa_agency(
         retired_at: Set(agency.retired_at.map(|t| t.as_micros())),
         doc: Set(to_doc(agency)?),
     };
-    qa_agency::Entity::insert(row).exec_without_returning(db).await?;
+    db.insert_rows(vec![row]).await?;
     insert_identifiers(db, &agency.id, &agency.identifiers).await?;
     insert_keys(db, &agency.id, keys).await?;
     Ok(())
 }
 
 pub(super) async fn insert_recognition_body(
-    db: &impl ConnectionTrait,
+    db: &impl Rows,
     body: &RecognitionBody,
     keys: &[ActorKey],
 ) -> Result<(), DomainError> {
@@ -52,16 +50,14 @@ pub(super) async fn insert_recognition_body(
         retired_at: Set(body.retired_at.map(|t| t.as_micros())),
         doc: Set(to_doc(body)?),
     };
-    recognition_body::Entity::insert(row)
-        .exec_without_returning(db)
-        .await?;
+    db.insert_rows(vec![row]).await?;
     insert_identifiers(db, &body.id, &body.identifiers).await?;
     insert_keys(db, &body.id, keys).await?;
     Ok(())
 }
 
 pub(super) async fn insert_provider(
-    db: &impl ConnectionTrait,
+    db: &impl Rows,
     provider: &Provider,
     keys: &[ActorKey],
 ) -> Result<(), DomainError> {
@@ -72,14 +68,14 @@ pub(super) async fn insert_provider(
         search_text: Set(search_text(&provider.names)),
         doc: Set(to_doc(provider)?),
     };
-    provider::Entity::insert(row).exec_without_returning(db).await?;
+    db.insert_rows(vec![row]).await?;
     insert_identifiers(db, &provider.id, &provider.identifiers).await?;
     insert_keys(db, &provider.id, keys).await?;
     Ok(())
 }
 
 pub(super) async fn insert_accreditation(
-    db: &impl ConnectionTrait,
+    db: &impl Rows,
     accreditation: &Accreditation,
     history: &[StatusPeriod],
 ) -> Result<(), DomainError> {
@@ -93,9 +89,7 @@ pub(super) async fn insert_accreditation(
         effective_until: Set(accreditation.effective_until().as_micros()),
         doc: Set(to_doc(accreditation)?),
     };
-    accreditation::Entity::insert(row)
-        .exec_without_returning(db)
-        .await?;
+    db.insert_rows(vec![row]).await?;
     let periods: Vec<_> = history
         .iter()
         .enumerate()
@@ -108,16 +102,12 @@ pub(super) async fn insert_accreditation(
             reason: Set(period.reason.clone()),
         })
         .collect();
-    if !periods.is_empty() {
-        accreditation_status::Entity::insert_many(periods)
-            .exec_without_returning(db)
-            .await?;
-    }
+    db.insert_rows(periods).await?;
     Ok(())
 }
 
 pub(super) async fn insert_qualification(
-    db: &impl ConnectionTrait,
+    db: &impl Rows,
     qualification: &Qualification,
 ) -> Result<(), DomainError> {
     let level = qualification.level.as_ref();
@@ -133,9 +123,7 @@ pub(super) async fn insert_qualification(
         withdrawn_at: Set(qualification.withdrawn_at.map(|t| t.as_micros())),
         doc: Set(to_doc(qualification)?),
     };
-    qualification::Entity::insert(row)
-        .exec_without_returning(db)
-        .await?;
+    db.insert_rows(vec![row]).await?;
     let skills: Vec<_> = qualification
         .skill_uris()
         .into_iter()
@@ -144,18 +132,11 @@ pub(super) async fn insert_qualification(
             qualification_id: Set(qualification.id.clone()),
         })
         .collect();
-    if !skills.is_empty() {
-        qualification_skill::Entity::insert_many(skills)
-            .exec_without_returning(db)
-            .await?;
-    }
+    db.insert_rows(skills).await?;
     Ok(())
 }
 
-pub(super) async fn insert_recognition(
-    db: &impl ConnectionTrait,
-    recognition: &Recognition,
-) -> Result<(), DomainError> {
+pub(super) async fn insert_recognition(db: &impl Rows, recognition: &Recognition) -> Result<(), DomainError> {
     let row = recognition::ActiveModel {
         id: Set(recognition.id.clone()),
         body_id: Set(recognition.body_id.clone()),
@@ -167,14 +148,12 @@ pub(super) async fn insert_recognition(
         retracted_at: Set(recognition.retracted_at.map(|t| t.as_micros())),
         doc: Set(to_doc(recognition)?),
     };
-    recognition::Entity::insert(row)
-        .exec_without_returning(db)
-        .await?;
+    db.insert_rows(vec![row]).await?;
     Ok(())
 }
 
 async fn insert_identifiers(
-    db: &impl ConnectionTrait,
+    db: &impl Rows,
     owner_id: &str,
     identifiers: &[ExternalIdentifier],
 ) -> Result<(), DomainError> {
@@ -189,19 +168,11 @@ async fn insert_identifiers(
             ..Default::default()
         })
         .collect();
-    if !rows.is_empty() {
-        external_identifier::Entity::insert_many(rows)
-            .exec_without_returning(db)
-            .await?;
-    }
+    db.insert_rows(rows).await?;
     Ok(())
 }
 
-async fn insert_keys(
-    db: &impl ConnectionTrait,
-    owner_id: &str,
-    keys: &[ActorKey],
-) -> Result<(), DomainError> {
+async fn insert_keys(db: &impl Rows, owner_id: &str, keys: &[ActorKey]) -> Result<(), DomainError> {
     let rows: Vec<_> = keys
         .iter()
         .map(|key| actor_key::ActiveModel {
@@ -214,11 +185,7 @@ async fn insert_keys(
             revocation_reason: Set(key.revocation_reason.clone()),
         })
         .collect();
-    if !rows.is_empty() {
-        actor_key::Entity::insert_many(rows)
-            .exec_without_returning(db)
-            .await?;
-    }
+    db.insert_rows(rows).await?;
     Ok(())
 }
 
@@ -298,7 +265,7 @@ impl Store {
 
 /// Replaces a qualification's row and skill rows with a new version of its document.
 pub(super) async fn replace_qualification(
-    db: &impl ConnectionTrait,
+    db: &impl Rows,
     qualification: &Qualification,
 ) -> Result<(), DomainError> {
     use sea_orm::{ColumnTrait, QueryFilter};
@@ -314,7 +281,7 @@ pub(super) async fn replace_qualification(
 
 /// Replaces an accreditation's status history.
 pub(super) async fn replace_history(
-    db: &impl ConnectionTrait,
+    db: &impl Rows,
     accreditation: &Accreditation,
     history: &[StatusPeriod],
 ) -> Result<(), DomainError> {
@@ -329,10 +296,7 @@ pub(super) async fn replace_history(
     insert_accreditation(db, accreditation, history).await
 }
 
-pub(super) async fn update_qa_agency(
-    db: &impl ConnectionTrait,
-    agency: &QaAgency,
-) -> Result<(), DomainError> {
+pub(super) async fn update_qa_agency(db: &impl Rows, agency: &QaAgency) -> Result<(), DomainError> {
     let row = qa_agency::ActiveModel {
         id: Set(agency.id.clone()),
         country: Set(agency.country.clone()),
@@ -346,7 +310,7 @@ pub(super) async fn update_qa_agency(
 }
 
 pub(super) async fn update_recognition_body(
-    db: &impl ConnectionTrait,
+    db: &impl Rows,
     body: &RecognitionBody,
 ) -> Result<(), DomainError> {
     let row = recognition_body::ActiveModel {
@@ -361,31 +325,20 @@ pub(super) async fn update_recognition_body(
     Ok(())
 }
 
-pub(super) async fn update_recognition(
-    db: &impl ConnectionTrait,
-    recognition: &Recognition,
-) -> Result<(), DomainError> {
+pub(super) async fn update_recognition(db: &impl Rows, recognition: &Recognition) -> Result<(), DomainError> {
     recognition::Entity::delete_by_id(recognition.id.as_str())
         .exec(db)
         .await?;
     insert_recognition(db, recognition).await
 }
 
-pub(super) async fn update_key(
-    db: &impl ConnectionTrait,
-    owner_id: &str,
-    key: &ActorKey,
-) -> Result<(), DomainError> {
+pub(super) async fn update_key(db: &impl Rows, owner_id: &str, key: &ActorKey) -> Result<(), DomainError> {
     actor_key::Entity::delete_by_id(key.key_id.as_str())
         .exec(db)
         .await?;
     insert_keys(db, owner_id, std::slice::from_ref(key)).await
 }
 
-pub(super) async fn add_keys(
-    db: &impl ConnectionTrait,
-    owner_id: &str,
-    keys: &[ActorKey],
-) -> Result<(), DomainError> {
+pub(super) async fn add_keys(db: &impl Rows, owner_id: &str, keys: &[ActorKey]) -> Result<(), DomainError> {
     insert_keys(db, owner_id, keys).await
 }

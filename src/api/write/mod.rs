@@ -97,7 +97,7 @@ impl Writes {
 
         // Who signed: the operator key from configuration, or a registered actor key.
         let (signer, key) = self.signer(target, &key_id).await?;
-        envelope::verify(&key.public_key, rpc, &bytes, &signature)?;
+        target.verify(&key.public_key, rpc, &bytes, &signature)?;
 
         let command = C::decode(bytes.as_slice()).map_err(|err| {
             DomainError::invalid(
@@ -221,6 +221,9 @@ impl Writes {
 pub struct BatchOutcome {
     pub receipts: Vec<Receipt>,
     pub refused: Option<(usize, DomainError)>,
+    /// Whether the first, optimistic try (rows and signature checks deferred) was rolled back
+    /// and the writes applied again, each with every check: the batch cost about twice.
+    pub retried: bool,
 }
 
 /// The log entry a write becomes: the encoded `LogEntry` (RPC name, envelope as received,
@@ -282,13 +285,19 @@ impl Writes {
         writes: &[(String, pb::SignedEnvelope)],
         received_at: Timestamp,
     ) -> Result<BatchOutcome, DomainError> {
-        // First the fast way: log rows written together at commit, nonces checked there by the
-        // unique indexes. Anything else than every write accepted (a refusal, a replay, a
-        // reused nonce) rolls it back, and the writes are applied again with every check.
+        // First the fast way: inserted rows queued and sent a table at a time, nonces and new
+        // key ids checked by the unique indexes, signatures checked on other threads (see
+        // `Store::begin_batch`). Anything else than every write accepted (a refusal, a replay, a
+        // reused nonce or key, a bad signature) rolls it back, and the writes are applied again
+        // with every check at once.
         if writes.len() > 1
             && let Some(outcome) = self.import_deferred(writes, received_at).await?
         {
             return Ok(outcome);
+        }
+        let retried = writes.len() > 1;
+        if retried {
+            tracing::debug!(writes = writes.len(), "batch applied again, write by write");
         }
         let batch = self.store.begin_batch(false).await?;
         let mut receipts = Vec::with_capacity(writes.len());
@@ -308,6 +317,7 @@ impl Writes {
                         Box::pin(self.import_batch(&writes[..index], received_at)).await?
                     };
                     outcome.refused = Some((index, refusal));
+                    outcome.retried = retried;
                     return Ok(outcome);
                 }
             }
@@ -316,6 +326,7 @@ impl Writes {
         Ok(BatchOutcome {
             receipts,
             refused: None,
+            retried,
         })
     }
 
@@ -340,6 +351,7 @@ impl Writes {
         Ok(batch.commit().await.is_ok().then_some(BatchOutcome {
             receipts,
             refused: None,
+            retried: false,
         }))
     }
 
