@@ -93,8 +93,10 @@ impl Store {
         Migrator::up(&db, None).await?;
         let file = sqlite_file(url);
         let commits = commits::Commits::for_database(file.as_deref(), sqlite)?;
-        let direct = match file.as_deref() {
-            Some(file) if sqlite && file.is_file() => match direct::DirectReads::open(file) {
+        // A database in a file of its own (not in-memory): direct reads and a writing connection.
+        let own_file = file.as_deref().filter(|file| sqlite && file.is_file());
+        let direct = match own_file {
+            Some(file) => match direct::DirectReads::open(file) {
                 Ok(reads) => Some(std::sync::Arc::new(reads)),
                 Err(err) => {
                     // Reads still work, through the pool.
@@ -104,8 +106,8 @@ impl Store {
             },
             _ => None,
         };
-        let write_db = match file.as_deref() {
-            Some(file) if sqlite && file.is_file() => {
+        let write_db = match own_file {
+            Some(_) => {
                 let cache_kib = i64::from(options.write_cache_mib) * 1024;
                 let mut connect = ConnectOptions::new(url.to_owned());
                 connect

@@ -130,9 +130,7 @@ impl Deferring<'_> {
         }
         Ok(())
     }
-}
 
-impl Deferring<'_> {
     /// Sends the queued rows, if any.
     pub(super) async fn send(&self) -> Result<(), DbErr> {
         let Some(queue) = self.queue else {
