@@ -6,13 +6,12 @@ mod common;
 
 use std::path::PathBuf;
 
-use base64::Engine as _;
 use common::TestApp;
 use common::builders::at;
 use serde_json::Value;
+use trust_registry::api::signing::verify_signed_verdict;
 use trust_registry::domain::enums::IdentifierScheme;
 use trust_registry::domain::keys;
-use trust_registry::domain::verdict::verify_verdict;
 use trust_registry::pb;
 
 const BIN: &str = env!("CARGO_BIN_EXE_trust-registry");
@@ -371,12 +370,9 @@ both_backends!(
         assert_eq!(json["verdict"]["verdict"]["status"], "TRUST_STATUS_TRUSTED");
         assert_eq!(json["verdict"]["verdict"]["query"]["did"], did);
         assert_eq!(json["verdict"]["verdict"]["query"]["scope"]["eqfLevel"], 6);
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(json["verdict"]["verdictBytes"].as_str().unwrap())
-            .unwrap();
-        let signature = base64::engine::general_purpose::STANDARD
-            .decode(json["verdict"]["signature"].as_str().unwrap())
-            .unwrap();
+        // The JSON is the proto3 JSON form of the response: it reads back as one.
+        let signed: pb::SignedVerdict =
+            serde_json::from_value(json["verdict"].clone()).expect("a SignedVerdict");
         let registry = app
             .trust()
             .get_registry_key(pb::GetRegistryKeyRequest {})
@@ -388,8 +384,12 @@ both_backends!(
             json["verdict"]["registryKeyId"],
             keys::key_id(&registry_key).as_str()
         );
-        assert!(verify_verdict(&registry_key, &bytes, &signature));
-        assert!(!verify_verdict(&registry_key, &bytes[1..], &signature));
+        assert!(verify_signed_verdict(&registry_key, &signed));
+        let cut = pb::SignedVerdict {
+            verdict_bytes: signed.verdict_bytes[1..].to_vec(),
+            ..signed.clone()
+        };
+        assert!(!verify_signed_verdict(&registry_key, &cut));
 
         // No answer: exit 2.
         for args in [

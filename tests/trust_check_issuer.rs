@@ -27,10 +27,10 @@ use pb::TrustStatus::{NotTrusted, Trusted, UnknownIssuer};
 use pb::issuer_query::Issuer;
 use prost::Message;
 use trust_registry::api::convert::timestamp;
+use trust_registry::api::signing::verify_signed_verdict;
 use trust_registry::domain::enums::{AccreditationStatus as S, Decision, IdentifierScheme};
 use trust_registry::domain::ids::IdKind;
 use trust_registry::domain::model::Provider;
-use trust_registry::domain::verdict::verify_verdict;
 use trust_registry::domain::{Timestamp, keys};
 use trust_registry::pb;
 
@@ -150,13 +150,13 @@ pub async fn registry_key_of(app: &TestApp) -> RegistryKey {
 pub fn verified(signed: pb::SignedVerdict, registry: &RegistryKey) -> pb::Verdict {
     assert_eq!(signed.registry_key_id, registry.key_id);
     assert!(
-        verify_verdict(&registry.public_key, &signed.verdict_bytes, &signed.signature),
+        verify_signed_verdict(&registry.public_key, &signed),
         "the verdict signature verifies with the registry key"
     );
-    let mut altered = signed.verdict_bytes.clone();
-    let last = altered.len() - 1;
-    altered[last] ^= 0x01;
-    assert!(!verify_verdict(&registry.public_key, &altered, &signed.signature));
+    let mut altered = signed.clone();
+    let last = altered.verdict_bytes.len() - 1;
+    altered.verdict_bytes[last] ^= 0x01;
+    assert!(!verify_signed_verdict(&registry.public_key, &altered));
     let decoded = pb::Verdict::decode(signed.verdict_bytes.as_slice()).expect("verdict_bytes decode");
     let verdict = signed.verdict.expect("a verdict");
     assert_eq!(decoded, verdict, "verdict_bytes encode the verdict returned");

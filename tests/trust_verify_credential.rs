@@ -17,10 +17,10 @@ use serde::Deserialize;
 use tonic::Code;
 use tonic_types::StatusExt;
 use trust_registry::api::convert::timestamp;
+use trust_registry::api::signing::verify_signed_verdict;
 use trust_registry::domain::credential::{self as vc, Securing};
 use trust_registry::domain::enums::IdentifierScheme;
 use trust_registry::domain::model::Provider;
-use trust_registry::domain::verdict::verify_verdict;
 use trust_registry::domain::{Timestamp, keys};
 use trust_registry::pb::{self, CheckKind, CheckResult};
 
@@ -393,18 +393,14 @@ fn mismatches(
             match &response.issuer_verdict {
                 None => say("no issuer_verdict".into()),
                 Some(signed) => {
-                    if !verify_verdict(
-                        &built.registry_public_key,
-                        &signed.verdict_bytes,
-                        &signed.signature,
-                    ) {
+                    if !verify_signed_verdict(&built.registry_public_key, signed) {
                         say("issuer_verdict signature does not verify offline".into());
                     }
-                    let mut flipped = signed.verdict_bytes.clone();
-                    if let Some(last) = flipped.last_mut() {
+                    let mut flipped = signed.clone();
+                    if let Some(last) = flipped.verdict_bytes.last_mut() {
                         *last ^= 1;
                     }
-                    if verify_verdict(&built.registry_public_key, &flipped, &signed.signature) {
+                    if verify_signed_verdict(&built.registry_public_key, &flipped) {
                         say("issuer_verdict signature verifies over altered bytes".into());
                     }
                     let decoded = <pb::Verdict as prost::Message>::decode(signed.verdict_bytes.as_slice());
@@ -630,19 +626,11 @@ both_backends!(issuer_verdict_verifies_offline, async |app: &TestApp| {
             .issuer_verdict
             .unwrap_or_else(|| panic!("{name}: verdict"));
         assert!(
-            verify_verdict(
-                &built.registry_public_key,
-                &signed.verdict_bytes,
-                &signed.signature
-            ),
+            verify_signed_verdict(&built.registry_public_key, &signed),
             "{name}"
         );
         assert!(
-            !verify_verdict(
-                &fixture.keys["A"].public(),
-                &signed.verdict_bytes,
-                &signed.signature
-            ),
+            !verify_signed_verdict(&fixture.keys["A"].public(), &signed),
             "{name}: not with another key"
         );
         assert_eq!(signed.registry_key_id, keys::key_id(&built.registry_public_key));

@@ -6,6 +6,7 @@ pub mod credential;
 pub mod import;
 pub mod log;
 pub mod request;
+pub mod signing;
 mod status;
 pub mod trust;
 pub mod write;

@@ -1,10 +1,10 @@
 //! `trustregistry.v1.TrustService`: issuer trust at time T, signed verdicts, credential checks.
 
-use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::convert::{FromPbEnum, actor_keys, from_timestamp, localized, opt_timestamp, timestamp};
 use super::request::optional_uri;
+use super::signing::VerdictSigner;
 use crate::domain::enums::IdentifierScheme;
 use crate::domain::ids::IdKind;
 use crate::domain::query::Keyed;
@@ -21,7 +21,7 @@ pub const MAX_BATCH: usize = 1_000;
 #[derive(Clone)]
 pub struct TrustApi {
     store: Store,
-    registry_key: RegistryKey,
+    signer: VerdictSigner,
     /// The log origin, for the checkpoint each verdict names.
     origin: String,
 }
@@ -221,7 +221,7 @@ impl TrustApi {
     pub fn new(store: Store, registry_key: RegistryKey, origin: String) -> Self {
         Self {
             store,
-            registry_key,
+            signer: VerdictSigner::new(registry_key),
             origin,
         }
     }
@@ -232,6 +232,12 @@ impl TrustApi {
         query: &Query,
         raw: pb::IssuerQuery,
     ) -> Result<pb::SignedVerdict, DomainError> {
+        let verdict = self.evaluate(query, raw).await?;
+        Ok(self.signer.sign(verdict).await)
+    }
+
+    /// Evaluates one query: the verdict to sign.
+    async fn evaluate(&self, query: &Query, raw: pb::IssuerQuery) -> Result<pb::Verdict, DomainError> {
         let now = Timestamp::now();
         let at = query.at.unwrap_or(now);
         let (evaluation, provider) = match self
@@ -252,7 +258,7 @@ impl TrustApi {
             key,
             next_update,
         } = evaluation;
-        let verdict = pb::Verdict {
+        Ok(pb::Verdict {
             query: Some(raw),
             query_hash: query.hash(),
             status: match status {
@@ -312,19 +318,7 @@ impl TrustApi {
             checkpoint: super::log::current_checkpoint(&self.store, &self.origin)
                 .await?
                 .body(),
-        };
-        Ok(self.sign(verdict))
-    }
-
-    fn sign(&self, verdict: pb::Verdict) -> pb::SignedVerdict {
-        let verdict_bytes = verdict.encode_to_vec();
-        let signature = self.registry_key.sign_verdict(&verdict_bytes);
-        pb::SignedVerdict {
-            verdict: Some(verdict),
-            verdict_bytes,
-            signature: signature.to_vec(),
-            registry_key_id: self.registry_key.key_id().to_owned(),
-        }
+        })
     }
 
     pub fn store(&self) -> &Store {
@@ -365,9 +359,12 @@ impl pb::trust_service_server::TrustService for TrustApi {
             .collect::<Result<Vec<_>, _>>()?;
         let mut verdicts = Vec::with_capacity(queries.len());
         for (query, raw) in queries.iter().zip(raw) {
-            verdicts.push(self.verdict(query, raw).await?);
+            verdicts.push(self.evaluate(query, raw).await?);
         }
-        Ok(Response::new(pb::CheckIssuersResponse { verdicts }))
+        // One signature for the whole answer: the verdicts are one tree.
+        Ok(Response::new(pb::CheckIssuersResponse {
+            verdicts: self.signer.sign_all(verdicts),
+        }))
     }
 
     #[tracing::instrument(skip_all)]
@@ -385,9 +382,9 @@ impl pb::trust_service_server::TrustService for TrustApi {
         &self,
         _request: Request<pb::GetRegistryKeyRequest>,
     ) -> Result<Response<pb::GetRegistryKeyResponse>, Status> {
-        let public = self.registry_key.public_key();
+        let public = self.signer.key().public_key();
         Ok(Response::new(pb::GetRegistryKeyResponse {
-            key_id: self.registry_key.key_id().to_owned(),
+            key_id: self.signer.key().key_id().to_owned(),
             public_key: public.to_vec(),
             public_key_multibase: keys::multibase(&public),
         }))

@@ -325,7 +325,7 @@ pub async fn audit(args: &AuditArgs) -> anyhow::Result<()> {
     println!(
         "checkpoint: {} entries, root {}, signature verified",
         log.checkpoint.size,
-        hex(&log.checkpoint.root)
+        hex::encode(&log.checkpoint.root)
     );
 
     if let Some(path) = &args.since {
@@ -427,11 +427,7 @@ pub async fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
         "rebuilt {} entries into {}; root {} matches the signed checkpoint",
         log.entries.len(),
         args.database_url,
-        hex(&log.checkpoint.root)
+        hex::encode(&log.checkpoint.root)
     );
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -59,10 +59,7 @@ fn fresh_header(header: &mut Option<pb::CommandHeader>) -> anyhow::Result<()> {
         header.issued_at = Some(timestamp(Timestamp::now()));
     }
     if header.nonce.is_empty() {
-        header.nonce = super::random_bytes::<16>()?
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        header.nonce = hex::encode(super::random_bytes::<16>()?);
     }
     Ok(())
 }

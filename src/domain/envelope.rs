@@ -48,7 +48,7 @@ pub fn envelope_id(rpc: &str, command: &[u8], key_id: &str, signature: &[u8]) ->
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part);
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(hasher.finalize())
 }
 
 /// Checks that a command's issue time is within the accepted window around `now`.

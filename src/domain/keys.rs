@@ -12,7 +12,7 @@ const ED25519_PUB_MULTICODEC: [u8; 2] = [0xed, 0x01];
 /// The registry key id of a public key: `ed25519:` and the first 16 bytes of its SHA-256, hex.
 pub fn key_id(public_key: &[u8; 32]) -> String {
     let digest = Sha256::digest(public_key);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..16]);
     format!("ed25519:{hex}")
 }
 

@@ -165,14 +165,26 @@ fn subproof(m: u64, start: u64, end: u64, b: bool, mth: &impl Fn(u64, u64) -> Ha
 /// that `leaf_hash` is leaf `index` of the tree of size `tree_size` whose root is `root`.
 /// O(log n) hashes.
 pub fn verify_inclusion(leaf_hash: &Hash, index: u64, tree_size: u64, proof: &[Hash], root: &Hash) -> bool {
+    root_from_inclusion_proof(leaf_hash, index, tree_size, proof).is_some_and(|r| r == *root)
+}
+
+/// The root that an inclusion proof of `leaf_hash` as leaf `index` of a tree of size
+/// `tree_size` leads to (RFC 9162 §2.1.3.2), or `None` when the proof's shape does not fit the
+/// index and size. O(log n) hashes.
+pub fn root_from_inclusion_proof(
+    leaf_hash: &Hash,
+    index: u64,
+    tree_size: u64,
+    proof: &[Hash],
+) -> Option<Hash> {
     if index >= tree_size {
-        return false;
+        return None;
     }
     let (mut fn_, mut sn) = (index, tree_size - 1);
     let mut r = *leaf_hash;
     for p in proof {
         if sn == 0 {
-            return false;
+            return None;
         }
         if fn_ & 1 == 1 || fn_ == sn {
             r = node_hash(p, &r);
@@ -186,7 +198,7 @@ pub fn verify_inclusion(leaf_hash: &Hash, index: u64, tree_size: u64, proof: &[H
         fn_ >>= 1;
         sn >>= 1;
     }
-    sn == 0 && r == *root
+    (sn == 0).then_some(r)
 }
 
 /// Checks a consistency proof with the algorithm of RFC 9162 §2.1.4.2: true when `proof` shows

@@ -95,7 +95,7 @@ fn digest(list: &str, filters: &str) -> String {
         .chain_update([0])
         .chain_update(filters)
         .finalize();
-    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&hash[..8])
 }
 
 fn decode(list: &str, filter_digest: &str, token: &str) -> Result<String, DomainError> {

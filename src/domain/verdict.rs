@@ -1,13 +1,23 @@
 //! Signed verdicts: what the registry's signature on a trust answer covers, and the canonical
 //! form of a query that the verdict binds.
+//!
+//! Verdicts are signed in trees: the registry hashes each verdict's bytes as an RFC 9162 leaf,
+//! builds the Merkle tree of the verdicts it signs together (those that were waiting while the
+//! previous tree was being signed, or the answers of one `CheckIssuers` call) and signs its
+//! root once. Each verdict carries its place in the tree and its inclusion proof, so it is
+//! checked on its own, offline: one Ed25519 signature then costs a verifier nothing more than
+//! log2(tree size) hashes, and the registry one signature per tree instead of per verdict
+//! (the batching of Roughtime's signed responses). A tree of one verdict has its leaf hash as
+//! the root and an empty proof.
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use super::keys;
+use super::merkle::{self, Hash, Tree};
 
 /// Context string separating verdict signatures from every other use of the registry key.
-pub const VERDICT_CONTEXT: &[u8] = b"trust-registry/v1 verdict";
+pub const VERDICT_CONTEXT: &[u8] = b"trust-registry/v1 verdict tree";
 
 /// The registry's own signing key (verdicts, checkpoints).
 #[derive(Clone)]
@@ -22,6 +32,41 @@ impl std::fmt::Debug for RegistryKey {
         f.debug_struct("RegistryKey")
             .field("key_id", &self.key_id)
             .finish_non_exhaustive()
+    }
+}
+
+/// Where a verdict sits in the tree whose root the registry signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreePlace {
+    /// The verdict's leaf index.
+    pub index: u64,
+    /// Leaves in the tree.
+    pub size: u64,
+    /// RFC 9162 inclusion proof of the leaf, from its sibling up.
+    pub proof: Vec<Hash>,
+}
+
+/// Verdicts signed together: one signature over the root of their tree.
+pub struct SignedTree {
+    pub signature: [u8; 64],
+    tree: Tree,
+}
+
+impl SignedTree {
+    /// The place of leaf `index`.
+    ///
+    /// # Panics
+    /// If `index` is not a leaf of the tree.
+    pub fn place(&self, index: usize) -> TreePlace {
+        let size = self.tree.len();
+        TreePlace {
+            index: index as u64,
+            size,
+            proof: self
+                .tree
+                .inclusion_proof(index as u64, size)
+                .expect("a leaf of the tree"),
+        }
     }
 }
 
@@ -43,30 +88,59 @@ impl RegistryKey {
         &self.signing
     }
 
-    /// Signs the encoded verdict: Ed25519 over context || 0x00 || SHA-256(verdict bytes).
-    pub fn sign_verdict(&self, verdict_bytes: &[u8]) -> [u8; 64] {
-        self.signing.sign(&verdict_message(verdict_bytes)).to_bytes()
+    /// Signs the tree of the given verdict leaf hashes (see [`verdict_leaf`]): Ed25519 over
+    /// context || 0x00 || the tree's RFC 9162 root.
+    ///
+    /// # Panics
+    /// If `leaves` is empty.
+    pub fn sign_verdicts(&self, leaves: impl IntoIterator<Item = Hash>) -> SignedTree {
+        let tree = Tree::from_leaf_hashes(leaves);
+        assert!(!tree.is_empty(), "a verdict tree has at least one verdict");
+        let root = tree.root(tree.len()).expect("the whole tree");
+        SignedTree {
+            signature: self.signing.sign(&verdict_message(&root)).to_bytes(),
+            tree,
+        }
     }
 }
 
-fn verdict_message(verdict_bytes: &[u8]) -> Vec<u8> {
+/// A verdict's leaf hash: SHA-256(0x00 || verdict bytes).
+pub fn verdict_leaf(verdict_bytes: &[u8]) -> Hash {
+    merkle::leaf_hash(verdict_bytes)
+}
+
+fn verdict_message(root: &Hash) -> Vec<u8> {
     let mut message = Vec::with_capacity(VERDICT_CONTEXT.len() + 33);
     message.extend_from_slice(VERDICT_CONTEXT);
     message.push(0);
-    message.extend_from_slice(&Sha256::digest(verdict_bytes));
+    message.extend_from_slice(root);
     message
 }
 
-/// Checks a verdict signature offline, with the registry's public key.
-pub fn verify_verdict(public_key: &[u8; 32], verdict_bytes: &[u8], signature: &[u8]) -> bool {
+/// Checks a verdict signature offline, with the registry's public key: the verdict's leaf with
+/// its inclusion proof gives the root of a tree of `place.size` verdicts, and the signature
+/// (`verify_strict`) is over that root.
+pub fn verify_verdict(
+    public_key: &[u8; 32],
+    verdict_bytes: &[u8],
+    place: &TreePlace,
+    signature: &[u8],
+) -> bool {
     let (Ok(key), Ok(signature)) = (
         VerifyingKey::from_bytes(public_key),
         Signature::from_slice(signature),
     ) else {
         return false;
     };
-    key.verify_strict(&verdict_message(verdict_bytes), &signature)
-        .is_ok()
+    let Some(root) = merkle::root_from_inclusion_proof(
+        &verdict_leaf(verdict_bytes),
+        place.index,
+        place.size,
+        &place.proof,
+    ) else {
+        return false;
+    };
+    key.verify_strict(&verdict_message(&root), &signature).is_ok()
 }
 
 /// Hex SHA-256 of a query's canonical form: the lines `issuer=`, `key_id=`, `credential_type=`,
@@ -80,7 +154,7 @@ pub fn query_hash(lines: &[(&str, String)]) -> String {
         hasher.update(value.as_bytes());
         hasher.update(b"\n");
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(hasher.finalize())
 }
 
 #[cfg(test)]
@@ -88,11 +162,76 @@ mod tests {
     use super::*;
 
     #[test]
-    fn verdict_signatures_verify_and_bind_bytes() {
+    fn verdict_signatures_verify_and_bind_bytes_and_place() {
         let key = RegistryKey::new(SigningKey::from_bytes(&[3; 32]));
-        let signature = key.sign_verdict(b"verdict");
-        assert!(verify_verdict(&key.public_key(), b"verdict", &signature));
-        assert!(!verify_verdict(&key.public_key(), b"verdicT", &signature));
+        let other = RegistryKey::new(SigningKey::from_bytes(&[4; 32]));
+        for size in [1usize, 2, 3, 5, 8, 13] {
+            let verdicts: Vec<Vec<u8>> = (0..size).map(|i| format!("verdict {i}").into_bytes()).collect();
+            let signed = key.sign_verdicts(verdicts.iter().map(|v| verdict_leaf(v)));
+            for (i, bytes) in verdicts.iter().enumerate() {
+                let place = signed.place(i);
+                assert_eq!((place.index, place.size), (i as u64, size as u64));
+                assert!(verify_verdict(
+                    &key.public_key(),
+                    bytes,
+                    &place,
+                    &signed.signature
+                ));
+                assert!(!verify_verdict(
+                    &other.public_key(),
+                    bytes,
+                    &place,
+                    &signed.signature
+                ));
+                let mut altered = bytes.clone();
+                altered[0] ^= 1;
+                assert!(!verify_verdict(
+                    &key.public_key(),
+                    &altered,
+                    &place,
+                    &signed.signature
+                ));
+                if size > 1 {
+                    // Another verdict's place, or a proof cut short, does not lead to the root.
+                    let elsewhere = signed.place((i + 1) % size);
+                    assert!(!verify_verdict(
+                        &key.public_key(),
+                        bytes,
+                        &elsewhere,
+                        &signed.signature
+                    ));
+                    let mut short = place.clone();
+                    short.proof.pop();
+                    assert!(!verify_verdict(
+                        &key.public_key(),
+                        bytes,
+                        &short,
+                        &signed.signature
+                    ));
+                }
+            }
+        }
         assert!(!format!("{key:?}").contains("signing"));
+    }
+
+    #[test]
+    fn a_tree_of_one_signs_the_leaf_hash() {
+        let key = RegistryKey::new(SigningKey::from_bytes(&[3; 32]));
+        let signed = key.sign_verdicts([verdict_leaf(b"verdict")]);
+        assert!(signed.place(0).proof.is_empty());
+        let mut message = VERDICT_CONTEXT.to_vec();
+        message.push(0);
+        message.extend_from_slice(
+            &Sha256::new()
+                .chain_update([0])
+                .chain_update(b"verdict")
+                .finalize(),
+        );
+        let public = VerifyingKey::from_bytes(&key.public_key()).unwrap();
+        assert!(
+            public
+                .verify_strict(&message, &Signature::from_bytes(&signed.signature))
+                .is_ok()
+        );
     }
 }

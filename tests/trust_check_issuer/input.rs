@@ -60,13 +60,22 @@ async fn check_batch(app: &TestApp, queries: Vec<pb::IssuerQuery>) -> Vec<pb::Ve
         .verdicts;
     let after = Timestamp::now();
     assert_eq!(signed.len(), queries.len(), "one verdict per query");
+    // One signed tree holds the call's verdicts, in order; a verdict does not verify in
+    // another's place.
+    for (index, verdict) in signed.iter().enumerate() {
+        assert_eq!(verdict.signature, signed[0].signature);
+        assert_eq!(
+            (verdict.tree_index, verdict.tree_size),
+            (index as u64, queries.len() as u64)
+        );
+    }
     for pair in signed.windows(2) {
         if pair[0].verdict_bytes != pair[1].verdict_bytes {
-            assert!(!verify_verdict(
-                &registry.public_key,
-                &pair[1].verdict_bytes,
-                &pair[0].signature
-            ));
+            let moved = pb::SignedVerdict {
+                verdict_bytes: pair[1].verdict_bytes.clone(),
+                ..pair[0].clone()
+            };
+            assert!(!verify_signed_verdict(&registry.public_key, &moved));
         }
     }
     signed

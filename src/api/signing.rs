@@ -1,0 +1,191 @@
+//! Signing verdicts in trees (see [`crate::domain::verdict`]): single calls hand their verdict
+//! to one signing task, which signs whatever verdicts are waiting as one tree, so under load
+//! one Ed25519 signature covers many verdicts and an idle registry signs a tree of one at once.
+
+use std::sync::Arc;
+
+use prost::Message;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::merkle::Hash;
+use crate::domain::verdict::{RegistryKey, SignedTree, TreePlace, verdict_leaf, verify_verdict};
+use crate::pb;
+
+/// Most verdicts in one signed tree: proofs stay at most 8 hashes long.
+pub const MAX_TREE: usize = 256;
+
+/// A verdict leaf waiting for its tree.
+struct Waiting {
+    leaf: Hash,
+    signed: oneshot::Sender<(Arc<SignedTree>, usize)>,
+}
+
+/// Signs verdicts with the registry key, in trees.
+#[derive(Clone)]
+pub struct VerdictSigner {
+    key: RegistryKey,
+    /// The signing task; `None` when made outside a Tokio runtime (then each verdict is
+    /// signed alone, on the caller's task).
+    queue: Option<mpsc::UnboundedSender<Waiting>>,
+}
+
+impl VerdictSigner {
+    /// A signer; inside a Tokio runtime it starts the signing task, which ends when the last
+    /// clone of the signer is dropped.
+    pub fn new(key: RegistryKey) -> Self {
+        let queue = tokio::runtime::Handle::try_current().ok().map(|runtime| {
+            let (queue, waiting) = mpsc::unbounded_channel();
+            runtime.spawn(sign_waiting(key.clone(), waiting));
+            queue
+        });
+        Self { key, queue }
+    }
+
+    pub fn key(&self) -> &RegistryKey {
+        &self.key
+    }
+
+    /// Signs one verdict, in a tree with the others waiting at the time.
+    pub async fn sign(&self, verdict: pb::Verdict) -> pb::SignedVerdict {
+        let verdict_bytes = verdict.encode_to_vec();
+        let leaf = verdict_leaf(&verdict_bytes);
+        let (tree, index) = match self.in_tree(leaf).await {
+            Some(signed) => signed,
+            // The signing task is gone (its runtime shut down): sign alone.
+            None => (Arc::new(self.key.sign_verdicts([leaf])), 0),
+        };
+        self.signed(verdict, verdict_bytes, &tree, index)
+    }
+
+    async fn in_tree(&self, leaf: Hash) -> Option<(Arc<SignedTree>, usize)> {
+        let (signed, receive) = oneshot::channel();
+        self.queue.as_ref()?.send(Waiting { leaf, signed }).ok()?;
+        receive.await.ok()
+    }
+
+    /// Signs the given verdicts as one tree (the answers of one batch call), in order.
+    pub fn sign_all(&self, verdicts: Vec<pb::Verdict>) -> Vec<pb::SignedVerdict> {
+        if verdicts.is_empty() {
+            return Vec::new();
+        }
+        let encoded: Vec<Vec<u8>> = verdicts.iter().map(Message::encode_to_vec).collect();
+        let tree = self
+            .key
+            .sign_verdicts(encoded.iter().map(|bytes| verdict_leaf(bytes)));
+        verdicts
+            .into_iter()
+            .zip(encoded)
+            .enumerate()
+            .map(|(index, (verdict, bytes))| self.signed(verdict, bytes, &tree, index))
+            .collect()
+    }
+
+    fn signed(
+        &self,
+        verdict: pb::Verdict,
+        verdict_bytes: Vec<u8>,
+        tree: &SignedTree,
+        index: usize,
+    ) -> pb::SignedVerdict {
+        let TreePlace { index, size, proof } = tree.place(index);
+        pb::SignedVerdict {
+            verdict: Some(verdict),
+            verdict_bytes,
+            signature: tree.signature.to_vec(),
+            registry_key_id: self.key.key_id().to_owned(),
+            tree_index: index,
+            tree_size: size,
+            inclusion_proof: proof.iter().map(|hash| hash.to_vec()).collect(),
+        }
+    }
+}
+
+/// The signing task: each round signs every verdict that waited while the last tree was being
+/// signed (at most [`MAX_TREE`]).
+async fn sign_waiting(key: RegistryKey, mut waiting: mpsc::UnboundedReceiver<Waiting>) {
+    let mut round = Vec::with_capacity(MAX_TREE);
+    while waiting.recv_many(&mut round, MAX_TREE).await > 0 {
+        let tree = Arc::new(key.sign_verdicts(round.iter().map(|w| w.leaf)));
+        for (index, w) in round.drain(..).enumerate() {
+            // A caller that went away (deadline, cancel) no longer needs its answer.
+            let _ = w.signed.send((tree.clone(), index));
+        }
+    }
+}
+
+/// Checks a signed verdict offline with the registry's public key: the signature over the root
+/// its inclusion proof leads to (see [`verify_verdict`]). False for a malformed proof.
+pub fn verify_signed_verdict(public_key: &[u8; 32], signed: &pb::SignedVerdict) -> bool {
+    let Ok(proof) = signed
+        .inclusion_proof
+        .iter()
+        .map(|hash| Hash::try_from(hash.as_slice()))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return false;
+    };
+    let place = TreePlace {
+        index: signed.tree_index,
+        size: signed.tree_size,
+        proof,
+    };
+    verify_verdict(public_key, &signed.verdict_bytes, &place, &signed.signature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(n: usize) -> pb::Verdict {
+        pb::Verdict {
+            query_hash: format!("{n:064x}"),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn verdicts_signed_together_each_verify_alone() {
+        let key = RegistryKey::new(ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+        let signer = VerdictSigner::new(key.clone());
+        let tasks: Vec<_> = (0..200)
+            .map(|n| {
+                let signer = signer.clone();
+                tokio::spawn(async move { signer.sign(verdict(n)).await })
+            })
+            .collect();
+        let mut largest = 0;
+        for (n, task) in tasks.into_iter().enumerate() {
+            let signed = task.await.unwrap();
+            assert_eq!(signed.verdict, Some(verdict(n)));
+            assert!(verify_signed_verdict(&key.public_key(), &signed), "verdict {n}");
+            let mut altered = signed.clone();
+            altered.verdict_bytes.push(0);
+            assert!(!verify_signed_verdict(&key.public_key(), &altered));
+            let mut bad_proof = signed.clone();
+            bad_proof.inclusion_proof.push(vec![0; 31]);
+            assert!(!verify_signed_verdict(&key.public_key(), &bad_proof));
+            largest = largest.max(signed.tree_size);
+        }
+        // 200 calls at once on two workers: some waited for the same tree.
+        assert!(largest > 1, "every verdict was signed alone");
+
+        let all = signer.sign_all((0..5).map(verdict).collect());
+        assert!(
+            all.iter()
+                .all(|s| s.tree_size == 5 && s.signature == all[0].signature)
+        );
+        assert!(all.iter().all(|s| verify_signed_verdict(&key.public_key(), s)));
+    }
+
+    #[test]
+    fn outside_a_runtime_each_verdict_is_signed_alone() {
+        let key = RegistryKey::new(ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+        let signer = VerdictSigner::new(key.clone());
+        let signed = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(signer.sign(verdict(1)));
+        assert_eq!((signed.tree_index, signed.tree_size), (0, 1));
+        assert!(verify_signed_verdict(&key.public_key(), &signed));
+    }
+}
