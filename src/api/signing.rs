@@ -105,6 +105,15 @@ impl VerdictSigner {
 async fn sign_waiting(key: RegistryKey, mut waiting: mpsc::UnboundedReceiver<Waiting>) {
     let mut round = Vec::with_capacity(MAX_TREE);
     while waiting.recv_many(&mut round, MAX_TREE).await > 0 {
+        // Let the calls that are ready to run reach this round first: under load the tree
+        // grows, and an idle registry's lone verdict waits for nothing.
+        tokio::task::yield_now().await;
+        while round.len() < MAX_TREE {
+            match waiting.try_recv() {
+                Ok(w) => round.push(w),
+                Err(_) => break,
+            }
+        }
         let tree = Arc::new(key.sign_verdicts(round.iter().map(|w| w.leaf)));
         for (index, w) in round.drain(..).enumerate() {
             // A caller that went away (deadline, cancel) no longer needs its answer.
