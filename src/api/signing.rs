@@ -1,8 +1,10 @@
-//! Signing verdicts in trees (see [`crate::domain::verdict`]): single calls hand their verdict
-//! to one signing task, which signs whatever verdicts are waiting as one tree, so under load
-//! one Ed25519 signature covers many verdicts and an idle registry signs a tree of one at once.
+//! Signing verdicts in trees (see [`crate::domain::verdict`]): when no other verdict is being
+//! signed, a call signs its own as a tree of one, at once, on its own task; otherwise it hands
+//! its verdict to one signing task, which signs whatever verdicts are waiting as one tree. Under
+//! load one Ed25519 signature covers many verdicts; a lone call waits for nobody.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prost::Message;
 use tokio::sync::{mpsc, oneshot};
@@ -27,6 +29,17 @@ pub struct VerdictSigner {
     /// The signing task; `None` when made outside a Tokio runtime (then each verdict is
     /// signed alone, on the caller's task).
     queue: Option<mpsc::UnboundedSender<Waiting>>,
+    /// Verdicts being signed or waiting to be, across clones.
+    in_progress: Arc<AtomicUsize>,
+}
+
+/// Counts one verdict in progress until dropped (also when the call is cancelled).
+struct InProgress<'a>(&'a AtomicUsize);
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl VerdictSigner {
@@ -38,7 +51,11 @@ impl VerdictSigner {
             runtime.spawn(sign_waiting(key.clone(), waiting));
             queue
         });
-        Self { key, queue }
+        Self {
+            key,
+            queue,
+            in_progress: Arc::new(AtomicUsize::new(0)),
+        }
     }
 
     pub fn key(&self) -> &RegistryKey {
@@ -49,9 +66,19 @@ impl VerdictSigner {
     pub async fn sign(&self, verdict: pb::Verdict) -> pb::SignedVerdict {
         let verdict_bytes = verdict.encode_to_vec();
         let leaf = verdict_leaf(&verdict_bytes);
-        let (tree, index) = match self.in_tree(leaf).await {
+        let alone = self
+            .in_progress
+            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if !alone {
+            self.in_progress.fetch_add(1, Ordering::AcqRel);
+        }
+        let _counted = InProgress(&self.in_progress);
+        let queued = if alone { None } else { self.in_tree(leaf).await };
+        let (tree, index) = match queued {
             Some(signed) => signed,
-            // The signing task is gone (its runtime shut down): sign alone.
+            // Nothing else in progress, or the signing task is gone (its runtime shut down):
+            // a tree of one, signed here.
             None => (Arc::new(self.key.sign_verdicts([leaf])), 0),
         };
         self.signed(verdict, verdict_bytes, &tree, index)
@@ -177,6 +204,11 @@ mod tests {
         }
         // 200 calls at once on two workers: some waited for the same tree.
         assert!(largest > 1, "every verdict was signed alone");
+        // With nothing else in progress a call signs its verdict alone, without waiting.
+        let alone = signer.sign(verdict(0)).await;
+        assert_eq!((alone.tree_index, alone.tree_size), (0, 1));
+        assert!(verify_signed_verdict(&key.public_key(), &alone));
+        assert_eq!(signer.in_progress.load(Ordering::Acquire), 0);
 
         let all = signer.sign_all((0..5).map(verdict).collect());
         assert!(
