@@ -160,6 +160,7 @@ pub fn verified(signed: pb::SignedVerdict, registry: &RegistryKey) -> pb::Verdic
     let decoded = pb::Verdict::decode(signed.verdict_bytes.as_slice()).expect("verdict_bytes decode");
     let verdict = signed.verdict.expect("a verdict");
     assert_eq!(decoded, verdict, "verdict_bytes encode the verdict returned");
+    assert_eq!(verdict.blinding.len(), 16, "16 random blinding bytes");
     verdict
 }
 

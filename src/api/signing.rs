@@ -133,7 +133,7 @@ async fn sign_waiting(key: RegistryKey, mut waiting: mpsc::UnboundedReceiver<Wai
     let mut round = Vec::with_capacity(MAX_TREE);
     while waiting.recv_many(&mut round, MAX_TREE).await > 0 {
         // Let the calls that are ready to run reach this round first: under load the tree
-        // grows, and an idle registry's lone verdict waits for nothing.
+        // grows; with nothing else ready to run the yield returns at once.
         tokio::task::yield_now().await;
         while round.len() < MAX_TREE {
             match waiting.try_recv() {

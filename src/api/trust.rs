@@ -318,6 +318,9 @@ impl TrustApi {
             checkpoint: super::log::current_checkpoint(&self.store, &self.origin)
                 .await?
                 .body(),
+            blinding: crate::cli::random_bytes::<16>()
+                .map_err(|e| DomainError::Storage(format!("drawing a verdict's blinding bytes: {e}")))?
+                .to_vec(),
         })
     }
 
