@@ -27,7 +27,9 @@ struct Waiting {
 pub struct VerdictSigner {
     key: RegistryKey,
     /// The signing task; `None` when made outside a Tokio runtime (then each verdict is
-    /// signed alone, on the caller's task).
+    /// signed alone, on the caller's task). Unbounded, but it never holds more than the calls
+    /// in flight (each waits for its answer), and one round signs up to [`MAX_TREE`] of them
+    /// with one signature, far faster than calls can bring verdicts.
     queue: Option<mpsc::UnboundedSender<Waiting>>,
     /// Verdicts being signed or waiting to be, across clones.
     in_progress: Arc<AtomicUsize>,
