@@ -68,13 +68,7 @@ impl VerdictSigner {
     pub async fn sign(&self, verdict: pb::Verdict) -> pb::SignedVerdict {
         let verdict_bytes = verdict.encode_to_vec();
         let leaf = verdict_leaf(&verdict_bytes);
-        let alone = self
-            .in_progress
-            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if !alone {
-            self.in_progress.fetch_add(1, Ordering::AcqRel);
-        }
+        let alone = self.in_progress.fetch_add(1, Ordering::AcqRel) == 0;
         let _counted = InProgress(&self.in_progress);
         let queued = if alone { None } else { self.in_tree(leaf).await };
         let (tree, index) = match queued {

@@ -168,46 +168,24 @@ mod tests {
         for size in [1usize, 2, 3, 5, 8, 13] {
             let verdicts: Vec<Vec<u8>> = (0..size).map(|i| format!("verdict {i}").into_bytes()).collect();
             let signed = key.sign_verdicts(verdicts.iter().map(|v| verdict_leaf(v)));
+            let verifies = |public: &RegistryKey, bytes: &[u8], place: &TreePlace| {
+                verify_verdict(&public.public_key(), bytes, place, &signed.signature)
+            };
             for (i, bytes) in verdicts.iter().enumerate() {
                 let place = signed.place(i);
                 assert_eq!((place.index, place.size), (i as u64, size as u64));
-                assert!(verify_verdict(
-                    &key.public_key(),
-                    bytes,
-                    &place,
-                    &signed.signature
-                ));
-                assert!(!verify_verdict(
-                    &other.public_key(),
-                    bytes,
-                    &place,
-                    &signed.signature
-                ));
+                assert!(verifies(&key, bytes, &place));
+                assert!(!verifies(&other, bytes, &place));
                 let mut altered = bytes.clone();
                 altered[0] ^= 1;
-                assert!(!verify_verdict(
-                    &key.public_key(),
-                    &altered,
-                    &place,
-                    &signed.signature
-                ));
+                assert!(!verifies(&key, &altered, &place));
                 if size > 1 {
                     // Another verdict's place, or a proof cut short, does not lead to the root.
                     let elsewhere = signed.place((i + 1) % size);
-                    assert!(!verify_verdict(
-                        &key.public_key(),
-                        bytes,
-                        &elsewhere,
-                        &signed.signature
-                    ));
+                    assert!(!verifies(&key, bytes, &elsewhere));
                     let mut short = place.clone();
                     short.proof.pop();
-                    assert!(!verify_verdict(
-                        &key.public_key(),
-                        bytes,
-                        &short,
-                        &signed.signature
-                    ));
+                    assert!(!verifies(&key, bytes, &short));
                 }
             }
         }

@@ -94,7 +94,6 @@ async fn check_batch(app: &TestApp, queries: Vec<pb::IssuerQuery>) -> Vec<pb::Ve
         .collect()
 }
 
-/// A verdict without what depends on when it was produced.
 /// A verdict without what differs between two answers to one question: when it was given, the
 /// log state, and its random blinding bytes.
 fn timeless(mut v: pb::Verdict) -> pb::Verdict {
