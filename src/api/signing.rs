@@ -32,10 +32,11 @@ const BUSY_RATE: u64 = 150;
 /// several, so the first verdict of a burst still finds the server busy.
 const RATE_WINDOW: Duration = Duration::from_millis(10);
 
-/// Counts events by window: the current one's and the last one's. Updates that race may lose
-/// a count; the rate stays a rate.
-#[derive(Default)]
+/// Counts events by [`RATE_WINDOW`]: the current one's and the last one's. Updates that race
+/// may lose a count; the rate stays a rate.
 struct Rate {
+    /// Where windows are counted from.
+    started: Instant,
     /// The window `current` counts.
     window: AtomicU64,
     current: AtomicU64,
@@ -43,6 +44,21 @@ struct Rate {
 }
 
 impl Rate {
+    fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            window: AtomicU64::new(0),
+            current: AtomicU64::new(0),
+            previous: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one event now; the counts of this window (with it) and the last.
+    fn count_now(&self) -> (u64, u64) {
+        let now = self.started.elapsed().as_nanos() / RATE_WINDOW.as_nanos();
+        self.count(now as u64)
+    }
+
     /// Counts one event in window `now`; the counts of this window (with it) and the last.
     fn count(&self, now: u64) -> (u64, u64) {
         let counted = self.window.swap(now, Ordering::Relaxed);
@@ -79,8 +95,6 @@ pub struct VerdictSigner {
     in_progress: Arc<AtomicUsize>,
     /// Verdicts that came to be signed in this rate window and the last one, across clones.
     rate: Arc<Rate>,
-    /// Where rate windows are counted from.
-    started: Instant,
 }
 
 /// Counts one verdict in progress until dropped (also when the call is cancelled).
@@ -105,8 +119,7 @@ impl VerdictSigner {
             key,
             queue,
             in_progress: Arc::new(AtomicUsize::new(0)),
-            rate: Arc::default(),
-            started: Instant::now(),
+            rate: Arc::new(Rate::new()),
         }
     }
 
@@ -146,8 +159,7 @@ impl VerdictSigner {
         if self.queue.is_none() {
             return false;
         }
-        let now = self.started.elapsed().as_nanos() / RATE_WINDOW.as_nanos();
-        let (current, previous) = self.rate.count(now as u64);
+        let (current, previous) = self.rate.count_now();
         current.max(previous) >= BUSY_RATE
     }
 
@@ -287,7 +299,7 @@ mod tests {
 
     #[test]
     fn rate_counts_this_window_and_the_last() {
-        let rate = Rate::default();
+        let rate = Rate::new();
         assert_eq!(rate.count(0), (1, 0));
         assert_eq!(rate.count(0), (2, 0));
         assert_eq!(rate.count(0), (3, 0));

@@ -86,12 +86,9 @@ const DECOMPRESSED_KEYS: usize = 65_536;
 
 /// The Ed25519 key with these bytes, decompressed; None if they are not a point on the curve.
 fn verifying_key(public_key: &[u8; 32]) -> Option<VerifyingKey> {
-    if let Some(key) = KEYS.get(public_key) {
-        return Some(key);
-    }
-    let key = VerifyingKey::from_bytes(public_key).ok()?;
-    KEYS.insert(*public_key, key);
-    Some(key)
+    // An error is returned, not kept.
+    KEYS.get_or_insert_with(public_key, || VerifyingKey::from_bytes(public_key))
+        .ok()
 }
 
 /// Parses a credential; the error says why it is not a credential the registry can check.
@@ -330,6 +327,7 @@ fn claims(document: &Value, securing: Securing, jwt: Option<&Value>) -> Result<C
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn decompressed_keys_are_the_keys_of_their_bytes() {
@@ -348,7 +346,6 @@ mod tests {
         assert_eq!(verifying_key(&not_a_point), None);
         assert_eq!(KEYS.get(&not_a_point), None);
     }
-    use super::*;
 
     #[test]
     fn refuses_alg_none_and_json_bombs() {
