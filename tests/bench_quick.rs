@@ -55,6 +55,7 @@ fn run_quick(extra: &[&str]) -> Vec<Value> {
             "ratio_to_baseline",
             "errors",
             "cpu_us_per_call",
+            "client_cpu_us_per_call",
             "peak_rss_mib",
         ] {
             assert!(row.get(field).is_some(), "{field} missing: {row}");

@@ -308,6 +308,8 @@ pub struct Measured {
     pub first_error: Option<String>,
     pub window: Duration,
     pub cpu: Duration,
+    /// CPU time of the bench's own process (the client) in the window.
+    pub client_cpu: Duration,
     pub histogram: Histogram<u64>,
 }
 
@@ -364,8 +366,10 @@ pub async fn measure(
     }
     tokio::time::sleep_until(measure_from.into()).await;
     let cpu_before = cpu_time(server_pid);
+    let client_before = cpu_time(std::process::id());
     tokio::time::sleep_until(end.into()).await;
     let cpu_after = cpu_time(server_pid);
+    let client_after = cpu_time(std::process::id());
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 120_000_000, 3)?;
     let (mut calls, mut errors, mut first_error) = (0, 0, None);
     for worker in workers {
@@ -383,6 +387,7 @@ pub async fn measure(
         first_error,
         window,
         cpu: cpu_after.saturating_sub(cpu_before),
+        client_cpu: client_after.saturating_sub(client_before),
         histogram,
     })
 }

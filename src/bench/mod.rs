@@ -538,6 +538,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                     0.0
                 },
                 cpu_us_per_call: measured.cpu.as_micros() as f64 / measured.calls.max(1) as f64,
+                client_cpu_us_per_call: measured.client_cpu.as_micros() as f64 / measured.calls.max(1) as f64,
                 peak_rss_mib: report::peak_rss_mib(server.pid()),
                 errors: measured.errors,
                 first_error: measured.first_error,

@@ -54,6 +54,8 @@ pub struct Row {
     pub p999_us: u64,
     pub ratio_to_baseline: f64,
     pub cpu_us_per_call: f64,
+    /// CPU of the bench's client process a call (it shares the machine with the server).
+    pub client_cpu_us_per_call: f64,
     pub peak_rss_mib: f64,
     pub errors: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,7 +106,7 @@ pub fn print_import(row: &ImportRow, json: bool) {
 pub fn print_header(json: bool) {
     if !json {
         println!(
-            "{:<22} {:>9} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9} {:>7}",
+            "{:<22} {:>9} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>7}",
             "scenario",
             "in_flight",
             "calls/s",
@@ -113,6 +115,7 @@ pub fn print_header(json: bool) {
             "p99.9 µs",
             "ratio",
             "cpu µs/c",
+            "client µs",
             "rss MiB",
             "errors"
         );
@@ -124,7 +127,7 @@ pub fn print_row(row: &Row, json: bool) {
         println!("{}", serde_json::to_string(row).unwrap_or_default());
     } else {
         println!(
-            "{:<22} {:>9} {:>10.0} {:>9} {:>9} {:>9} {:>8.2} {:>9.0} {:>9.0} {:>7}",
+            "{:<22} {:>9} {:>10.0} {:>9} {:>9} {:>9} {:>8.2} {:>9.0} {:>9.0} {:>9.0} {:>7}",
             row.scenario,
             row.in_flight,
             row.calls_per_s,
@@ -133,6 +136,7 @@ pub fn print_row(row: &Row, json: bool) {
             row.p999_us,
             row.ratio_to_baseline,
             row.cpu_us_per_call,
+            row.client_cpu_us_per_call,
             row.peak_rss_mib,
             row.errors
         );
