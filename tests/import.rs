@@ -412,9 +412,15 @@ fn minting(
     signer: &SigningKey,
     service: &str,
     method: &str,
-    command: &impl prost::Message,
+    command: &impl trust_registry::api::write::SignedCommand,
     kind: trust_registry::domain::ids::IdKind,
 ) -> (pb::ImportRequest, String) {
+    let issued_at = command
+        .header()
+        .and_then(|h| h.issued_at.as_ref())
+        .expect("a header");
+    let issued_at = trust_registry::domain::Timestamp::from_seconds_nanos(issued_at.seconds, issued_at.nanos)
+        .expect("issued_at in range");
     let request = request(signer, service, method, command);
     let envelope = request.envelope.as_ref().unwrap();
     let id = trust_registry::domain::envelope::envelope_id(
@@ -423,7 +429,7 @@ fn minting(
         &envelope.key_id,
         &envelope.signature,
     );
-    (request, kind.mint(id.as_bytes()))
+    (request, kind.mint_at(issued_at, id.as_bytes()))
 }
 
 /// The writes as `Writes::import_batch` takes them.

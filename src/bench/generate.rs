@@ -3,9 +3,9 @@
 //! accredit them, with status histories (some suspended, reinstated or withdrawn, a few negative
 //! decisions); providers publish qualifications (a few withdrawn); bodies publish recognitions.
 //!
-//! Ids are minted by the registry from the envelope id, so the generator computes them itself
-//! and later lines can name earlier objects. Every key is derived from a name, so the driver can
-//! sign as any provider.
+//! Ids are minted by the registry from the issued_at and envelope id, so the generator computes
+//! them itself and later lines can name earlier objects. Every key is derived from a name, so
+//! the driver can sign as any provider.
 
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
@@ -267,7 +267,7 @@ impl Generator {
                 "RegisterProvider",
                 &command,
             );
-            let provider_id = IdKind::Provider.mint(envelope.as_bytes());
+            let provider_id = IdKind::Provider.mint_at(self.issued_at, envelope.as_bytes());
 
             // The first accreditation is institutional and named by the qualifications; the
             // others are programme accreditations by the next agencies.
@@ -309,7 +309,7 @@ impl Generator {
                     &command,
                 );
                 self.accreditations += 1;
-                let id = IdKind::Accreditation.mint(envelope.as_bytes());
+                let id = IdKind::Accreditation.mint_at(self.issued_at, envelope.as_bytes());
                 let history: &[(pb::AccreditationStatus, Timestamp)] = match (i + 7 * a) % 20 {
                     _ if negative => &[],
                     3 | 13 => &[
@@ -355,7 +355,7 @@ impl Generator {
                     &command,
                 );
                 self.qualification_ids
-                    .push(IdKind::Qualification.mint(envelope.as_bytes()));
+                    .push(IdKind::Qualification.mint_at(self.issued_at, envelope.as_bytes()));
             }
             if i % 10 == 0 && self.per_provider > 1 {
                 let command = pb::WithdrawQualificationCommand {

@@ -285,8 +285,8 @@ struct Ids {
 
 /// The ids of a registry the generator built, read back from its log: the generator writes
 /// provider by provider, its accreditations then its qualifications, and every id is minted
-/// from the envelope id of the write that created it. Writes of an earlier run's signed-write
-/// mix (after the generator's) are left out.
+/// from the issued_at and envelope id of the write that created it. Writes of an earlier run's
+/// signed-write mix (after the generator's) are left out.
 async fn ids_from_log(store: &Store, accreditations_per_provider: usize) -> anyhow::Result<Ids> {
     use crate::domain::ids::IdKind;
     const CHUNK: u64 = 50_000;
@@ -299,10 +299,10 @@ async fn ids_from_log(store: &Store, accreditations_per_provider: usize) -> anyh
             }
             match record.rpc.rsplit('/').next() {
                 Some("RecordAccreditation") => {
-                    accreditations.push(IdKind::Accreditation.mint(record.id.as_bytes()))
+                    accreditations.push(IdKind::Accreditation.mint_at(record.issued_at, record.id.as_bytes()))
                 }
                 Some("PublishQualification") => {
-                    qualifications.push(IdKind::Qualification.mint(record.id.as_bytes()))
+                    qualifications.push(IdKind::Qualification.mint_at(record.issued_at, record.id.as_bytes()))
                 }
                 _ => {}
             }

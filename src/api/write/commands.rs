@@ -1,5 +1,5 @@
 //! Commands of the public contract -> domain commands. Ids of new objects are minted from the
-//! envelope id, so that replaying the log mints the same ids.
+//! command's issued_at and the envelope id, so that replaying the log mints the same ids.
 
 use super::fields::*;
 use crate::api::convert::FromPbEnum;
@@ -18,7 +18,7 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     fn mint(&self, kind: IdKind) -> String {
-        kind.mint(self.envelope_id.as_bytes())
+        kind.mint_at(self.issued_at, self.envelope_id.as_bytes())
     }
 }
 
