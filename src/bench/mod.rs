@@ -318,6 +318,15 @@ async fn ids_from_log(store: &Store, accreditations_per_provider: usize) -> anyh
         accreditations.len(),
         qualifications.len()
     );
+    // Ids minted before they began with the issued_at second (9ff1a42) are not the ones minted
+    // here: say so instead of driving lookups of ids that do not exist.
+    if let Some(first) = qualifications.first() {
+        anyhow::ensure!(
+            store.qualification(first).await?.is_some(),
+            "the registry's qualification ids are not minted as this binary mints them (kept by a \
+             binary older than the time-ordered ids?): generate a new one with --keep-database"
+        );
+    }
     let per_provider = qualifications.len() / providers;
     Ok(Ids {
         providers,
