@@ -64,10 +64,10 @@ fn assert_pages_cover(pages: &[Vec<String>], full: &[String], page_size: usize) 
     );
 }
 
-fn provider_page(
-    app: &TestApp,
-    request: pb::SearchProvidersRequest,
-) -> impl FnMut(String) -> std::pin::Pin<Box<dyn Future<Output = (Vec<String>, String)> + Send>> {
+/// One page's ids and the next page token.
+type PageFuture = std::pin::Pin<Box<dyn Future<Output = (Vec<String>, String)> + Send>>;
+
+fn provider_page(app: &TestApp, request: pb::SearchProvidersRequest) -> impl FnMut(String) -> PageFuture {
     let client = app.catalogue.clone();
     move |page_token| {
         let mut client = client.clone();
@@ -92,7 +92,7 @@ fn provider_page(
 fn qualification_page(
     app: &TestApp,
     request: pb::SearchQualificationsRequest,
-) -> impl FnMut(String) -> std::pin::Pin<Box<dyn Future<Output = (Vec<String>, String)> + Send>> {
+) -> impl FnMut(String) -> PageFuture {
     let client = app.catalogue.clone();
     move |page_token| {
         let mut client = client.clone();
@@ -430,7 +430,7 @@ both_backends!(
         };
         let mut stamp = at_2024.accredited_at.take().unwrap_or_default();
         stamp.seconds = at("2024-01-01T00:00:00Z").to_seconds_nanos().0;
-        at_2024.accredited_at = Some(stamp.clone());
+        at_2024.accredited_at = Some(stamp);
         let token_2024 = client
             .search_providers(at_2024.clone())
             .await

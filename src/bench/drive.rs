@@ -82,7 +82,7 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Self(seed)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -90,7 +90,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 }
 
@@ -99,7 +99,7 @@ fn random_time(rng: &mut Rng, from_year: i64, to_year: i64) -> Timestamp {
     let year = 31_557_600;
     let start = (from_year - 1970) * year;
     let end = (to_year - 1970) * year;
-    Timestamp::from_unix_seconds(start + (rng.next() % (end - start) as u64) as i64)
+    Timestamp::from_unix_seconds(start + (rng.next_u64() % (end - start) as u64) as i64)
 }
 
 /// A compact JWS (VC-JOSE, EdDSA, kid a did:key) by provider `i` for its qualification `j`.

@@ -462,7 +462,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
     };
 
     let mut rng = drive::Rng::new(0xC0FFEE);
-    let run = format!("{:x}", rng.next() ^ std::process::id() as u64);
+    let run = format!("{:x}", rng.next_u64() ^ std::process::id() as u64);
     let mut data = Dataset {
         providers: ids.providers,
         per_provider: ids.per_provider,

@@ -168,6 +168,10 @@ async fn replay(store: &Store, entries: &[pb::LogEntry], operator_key: &str) -> 
 }
 
 /// Every item of every catalogue list, as proto3 JSON, in list order.
+#[allow(
+    clippy::field_reassign_with_default,
+    reason = "the paging macro sets the page fields of whichever request it is given"
+)]
 async fn catalogue(channel: Channel) -> anyhow::Result<Vec<(&'static str, Vec<Value>)>> {
     let mut client = CatalogueServiceClient::new(channel);
     macro_rules! all_pages {
@@ -325,7 +329,7 @@ pub async fn audit(args: &AuditArgs) -> anyhow::Result<()> {
     println!(
         "checkpoint: {} entries, root {}, signature verified",
         log.checkpoint.size,
-        hex::encode(&log.checkpoint.root)
+        hex::encode(log.checkpoint.root)
     );
 
     if let Some(path) = &args.since {
@@ -427,7 +431,7 @@ pub async fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
         "rebuilt {} entries into {}; root {} matches the signed checkpoint",
         log.entries.len(),
         args.database_url,
-        hex::encode(&log.checkpoint.root)
+        hex::encode(log.checkpoint.root)
     );
     Ok(())
 }

@@ -295,7 +295,17 @@ pub fn qa_agencies() -> Vec<(QaAgency, Vec<ActorKey>)> {
 }
 
 /// (slug, country, kind, English name, language, local name, domain, admitted)
-const BODIES: &[(&str, &str, BK, &str, &str, &str, &str, &str)] = &[
+type BodyRow = (
+    &'static str,
+    &'static str,
+    BK,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+const BODIES: &[BodyRow] = &[
     (
         "lowlands-recognition-centre",
         "NL",

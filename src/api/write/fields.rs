@@ -259,7 +259,7 @@ pub fn keys(field: &str, specs: Vec<pb::KeySpec>, default_from: Timestamp) -> Re
 
 /// A non-negative, finite number.
 pub fn amount(field: &str, value: f64) -> Result<f64> {
-    if value.is_finite() && value >= 0.0 && value <= 1e6 {
+    if value.is_finite() && (0.0..=1e6).contains(&value) {
         Ok(value)
     } else {
         Err(DomainError::invalid(
