@@ -111,6 +111,29 @@ fn quick_bench_reuses_a_kept_registry() {
         again.iter().all(|l| l["phase"] != "import"),
         "nothing is imported again: {again:?}"
     );
+
+    // Ids minted another way (as by a binary before ids began with their time) are not driven
+    // as if they existed: the bench stops and says why.
+    let db = rusqlite::Connection::open(dir.path().join("bench.db")).expect("open the kept registry");
+    let renamed = db
+        .execute(
+            "UPDATE qualification SET id = 'qual_0000000' || substr(id, 13)",
+            [],
+        )
+        .expect("rename the qualifications");
+    assert!(renamed > 0);
+    drop(db);
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let output = Command::new(env!("CARGO_BIN_EXE_trust-registry"))
+        .args(["bench", "--quick", "--json", "--reuse-database", kept])
+        .output()
+        .expect("run trust-registry bench");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the bench ran on ids that do not exist");
+    assert!(
+        stderr.contains("qualification ids are not minted as this binary mints them"),
+        "{stderr}"
+    );
 }
 
 #[test]
