@@ -20,16 +20,21 @@ const SCENARIOS: [&str; 6] = [
 /// One bench at a time: both share this machine's cores.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Runs `bench --quick --json` with `extra` and checks every scenario row; its JSON lines.
-fn run_quick(extra: &[&str]) -> Vec<Value> {
+/// Runs `bench --quick --json` with `extra`, one bench at a time; its output, whatever it is.
+fn bench_quick(extra: &[&str]) -> std::process::Output {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let started = std::time::Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_trust-registry"))
+    Command::new(env!("CARGO_BIN_EXE_trust-registry"))
         .args(["bench", "--quick", "--json"])
         .args(extra)
         .env_remove("TRUST_REGISTRY_BENCH_POSTGRES_URL")
         .output()
-        .expect("run trust-registry bench");
+        .expect("run trust-registry bench")
+}
+
+/// Runs `bench --quick --json` with `extra` and checks every scenario row; its JSON lines.
+fn run_quick(extra: &[&str]) -> Vec<Value> {
+    let started = std::time::Instant::now();
+    let output = bench_quick(extra);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -123,11 +128,7 @@ fn quick_bench_reuses_a_kept_registry() {
         .expect("rename the qualifications");
     assert!(renamed > 0);
     drop(db);
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let output = Command::new(env!("CARGO_BIN_EXE_trust-registry"))
-        .args(["bench", "--quick", "--json", "--reuse-database", kept])
-        .output()
-        .expect("run trust-registry bench");
+    let output = bench_quick(&["--reuse-database", kept]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success(), "the bench ran on ids that do not exist");
     assert!(

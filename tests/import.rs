@@ -415,12 +415,13 @@ fn minting(
     command: &impl trust_registry::api::write::SignedCommand,
     kind: trust_registry::domain::ids::IdKind,
 ) -> (pb::ImportRequest, String) {
-    let issued_at = command
-        .header()
-        .and_then(|h| h.issued_at.as_ref())
-        .expect("a header");
-    let issued_at = trust_registry::domain::Timestamp::from_seconds_nanos(issued_at.seconds, issued_at.nanos)
-        .expect("issued_at in range");
+    // As the registry reads it before minting.
+    let issued_at = trust_registry::api::convert::from_timestamp(
+        "header.issued_at",
+        command.header().and_then(|h| h.issued_at.as_ref()),
+    )
+    .expect("issued_at in range")
+    .expect("a header with issued_at");
     let request = request(signer, service, method, command);
     let envelope = request.envelope.as_ref().unwrap();
     let id = trust_registry::domain::envelope::envelope_id(
