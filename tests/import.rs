@@ -441,10 +441,12 @@ fn pairs(requests: &[pb::ImportRequest]) -> Vec<(String, pb::SignedEnvelope)> {
         .collect()
 }
 
-// One batch whose writes read what its earlier writes inserted, still queued: a provider
-// registered and accredited, the accreditation suspended, a qualification of the provider
-// naming it. The batch commits on its first, deferred try. A key registered twice in a batch,
-// left to the unique index on the first try, fails it; the second try names the write.
+// One batch whose writes read what its earlier writes inserted, still queued or being sent in
+// the background: 400 providers first (over 1,000 rows, enough for a background send on
+// SQLite), then a provider registered and accredited, the accreditation suspended, a
+// qualification of the provider naming it. The batch commits on its first, deferred try. A key
+// registered twice in a batch, left to the unique index on the first try, fails it (the
+// repeat is among the rows sent in the background); the second try names the write.
 both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
     use trust_registry::api::write::{OperatorKey, Writes};
     use trust_registry::domain::ids::IdKind;
@@ -456,7 +458,7 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
     );
     let agency_key = key("queued agency");
     let college_key = key("queued college");
-    let mut requests = writes(&agency_key, 0);
+    let mut requests = writes(&agency_key, 400);
     let register = pb::RegisterProviderCommand {
         header: header(),
         names: en("Queued Test College"),
@@ -527,8 +529,10 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
         .expect("import_batch");
     assert!(outcome.refused.is_none(), "{:?}", outcome.refused);
     assert!(!outcome.retried, "the deferred first try commits");
-    assert_eq!(outcome.receipts.len(), 5);
-    assert_eq!(log_size(app).await, before + 5);
+    assert_eq!(outcome.receipts.len(), 405);
+    assert_eq!(log_size(app).await, before + 405);
+    assert_eq!(providers_named(app, "Import Test College").await, 400);
+    assert!(known(app, 0).await && known(app, 399).await);
     let mut catalogue = app.catalogue.clone();
     let accreditation = catalogue
         .get_accreditation(pb::GetAccreditationRequest {
@@ -563,13 +567,17 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
     // Two providers with one key in one batch: the second is refused, the first applied.
     let twice = key("queued twice");
     let mut requests = Vec::new();
-    for name in ["Queued Twin One", "Queued Twin Two"] {
+    let names = ["Queued Twin One".to_owned(), "Queued Twin Two".to_owned()]
+        .into_iter()
+        .chain((0..400).map(|i| format!("Queued Filler {i}")));
+    for (i, name) in names.enumerate() {
+        let signer = if i < 2 { twice.clone() } else { key(&name) };
         let command = pb::RegisterProviderCommand {
             header: header(),
-            names: en(name),
+            names: en(&name),
             country: "IE".into(),
             kind: pb::ProviderKind::HigherEducation as i32,
-            keys: vec![key_spec(&twice)],
+            keys: vec![key_spec(&signer)],
             ..Default::default()
         };
         requests.push(request(
@@ -594,4 +602,5 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
     assert_eq!(outcome.receipts.len(), 1);
     assert_eq!(log_size(app).await, before + 1);
     assert_eq!(providers_named(app, "Queued Twin").await, 1);
+    assert_eq!(providers_named(app, "Queued Filler").await, 0);
 });

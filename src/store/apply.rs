@@ -2,6 +2,7 @@
 //! that no write is acknowledged without its record and no record exists without its write.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
@@ -9,7 +10,7 @@ use sea_orm::{
 };
 
 use super::entity::*;
-use super::rows::{Deferring, Pending, Rows};
+use super::rows::{Background, Deferring, InFlight, Pending, Rows};
 use super::write::*;
 use super::{Store, from_doc, to_doc};
 use crate::domain::accreditation::{change_status, initial_history};
@@ -308,7 +309,11 @@ impl Store {
         let _turn = self.writer.lock().await;
         let tx = self.begin_write().await?;
         let log_index = next_log_index(&tx).await?;
-        let now = Deferring { tx: &tx, queue: None };
+        let now = Deferring {
+            tx: &tx,
+            queue: None,
+            background: None,
+        };
         let (stored, replayed) = apply_in(&now, envelope, signer, command, log_index, None).await?;
         if replayed {
             return Ok((stored, true));
@@ -339,13 +344,14 @@ impl Store {
         let next = next_log_index(&tx).await?;
         Ok(WriteBatch {
             store: self.clone(),
-            tx,
+            tx: Arc::new(tx),
             next: std::sync::atomic::AtomicI64::new(next),
             memo: Default::default(),
             known: Default::default(),
             queue: defer.then(Default::default),
+            in_flight: Default::default(),
             checks: Default::default(),
-            _turn: turn,
+            turn: Arc::new(turn),
         })
     }
 }
@@ -355,16 +361,20 @@ impl Store {
 /// checked against the registry as the batch's earlier writes left it.
 pub struct WriteBatch {
     store: Store,
-    tx: DatabaseTransaction,
+    /// Shared with a background send of queued rows while one runs (see rows.rs).
+    tx: Arc<DatabaseTransaction>,
     next: std::sync::atomic::AtomicI64,
     memo: std::sync::Mutex<Memo>,
     known: Known,
     /// Rows waiting to be inserted (see [`Store::begin_batch`]).
     queue: Option<std::sync::Mutex<Pending>>,
+    /// Queued rows being sent in the background (SQLite).
+    in_flight: InFlight,
     /// With deferred rows, the writes' signature checks, run on blocking threads while the
     /// batch goes on; all of them must pass before it commits.
     checks: std::sync::Mutex<SignatureChecks>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    /// The write lock, held until the batch and any background send of its rows are done.
+    turn: Arc<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// Signatures a deferred batch checks on other threads.
@@ -461,9 +471,16 @@ impl Memo {
 impl WriteBatch {
     /// The batch's transaction as its writes use it.
     fn view(&self) -> Deferring<'_> {
+        let background = (self.queue.is_some() && self.tx.get_database_backend() == DbBackend::Sqlite)
+            .then_some(Background {
+                tx: &self.tx,
+                turn: &self.turn,
+                in_flight: &self.in_flight,
+            });
         Deferring {
             tx: &self.tx,
             queue: self.queue.as_ref(),
+            background,
         }
     }
 
@@ -488,9 +505,12 @@ impl WriteBatch {
                 ));
             }
         }
-        let WriteBatch { store, tx, _turn, .. } = self;
+        let WriteBatch { store, tx, turn, .. } = self;
+        // Every background send finished in `send` above, and dropped its share.
+        let tx = Arc::try_unwrap(tx)
+            .map_err(|_| DomainError::Storage("a send of queued rows still holds the batch".into()))?;
         store.commit_counted(tx).await?;
-        drop(_turn);
+        drop(turn);
         store.sync_log().await?;
         Ok(())
     }

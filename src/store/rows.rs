@@ -1,15 +1,22 @@
 //! Where a write's inserted rows go: to the database at once, or, in a batch with deferred rows,
-//! into a queue that is sent as one multi-row `INSERT` per table before the batch's next other
-//! statement and at its commit.
+//! into a queue that is sent as one multi-row `INSERT` per table.
 //!
 //! A deferred batch is the optimistic first try of an import (see
 //! [`Store::begin_batch`](super::Store::begin_batch)): any failure of a queued insert (a key, id,
 //! envelope or nonce that exists already) fails the batch, which is then rolled back and applied
-//! again without deferral, write by write. Statements other than inserts (reads, updates,
-//! deletes) send the queue first, so every read of the batch sees every earlier write of it.
+//! again without deferral, write by write.
+//!
+//! On SQLite every table's rows wait. A statement other than an insert (a read, an update, a
+//! delete) first sends the queued rows of the tables it names, so every read of the batch sees
+//! every earlier write of it; the rows of other tables keep waiting. Once [`FLUSH_ROWS`] rows
+//! wait, they are sent from a task of their own while the batch goes on computing its next
+//! writes; the batch's next statement, and its commit, wait for that task first (and fail if
+//! its insert failed).
+
+use std::sync::{Arc, Mutex};
 
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityName,
     EntityTrait, ExecResult, QueryResult, Statement,
 };
 
@@ -18,6 +25,9 @@ use super::entity::*;
 /// Most rows in one multi-row insert: at most 12 columns a table, so at most 12,000 bound values,
 /// inside the limits of SQLite (32,766) and PostgreSQL (65,535).
 const ROWS_PER_INSERT: usize = 1_000;
+
+/// Queued rows (all tables together) at which a batch sends them in the background.
+pub(super) const FLUSH_ROWS: usize = 1_000;
 
 /// A row type that can wait in [`Pending`].
 pub(super) trait Queued: ActiveModelTrait + Send + Sync + 'static {
@@ -43,6 +53,20 @@ macro_rules! pending_tables {
                 true $(&& self.$table.is_empty())+
             }
 
+            /// Rows waiting, all tables together.
+            fn rows(&self) -> usize {
+                0 $(+ self.$table.len())+
+            }
+
+            /// Takes the waiting rows of the tables `sql` names.
+            fn take_named(&mut self, sql: &str) -> Pending {
+                let mut taken = Pending::default();
+                $(if !self.$table.is_empty() && names_table(sql, $table::Entity.table_name()) {
+                    taken.$table = std::mem::take(&mut self.$table);
+                })+
+                taken
+            }
+
             /// Sends every queued row, table by table (no table references another's rows).
             async fn send(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
                 $(insert_now(db, self.$table).await?;)+
@@ -66,6 +90,18 @@ pending_tables!(
     recognition,
     signed_write,
 );
+
+/// Whether `sql` mentions `table` as a whole identifier (quoted or not): a statement can only
+/// read or change a table it names. A mention that is not a table reference (in a string
+/// literal, say) only sends rows earlier than needed.
+fn names_table(sql: &str, table: &str) -> bool {
+    let identifier = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let bytes = sql.as_bytes();
+    sql.match_indices(table).any(|(at, _)| {
+        let end = at + table.len();
+        (at == 0 || !identifier(bytes[at - 1])) && (end == bytes.len() || !identifier(bytes[end]))
+    })
+}
 
 /// Inserts `rows` now, in statements of at most [`ROWS_PER_INSERT`] rows.
 async fn insert_now<A: Queued>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr> {
@@ -106,15 +142,28 @@ impl Rows for DatabaseTransaction {
     }
 }
 
-/// A write transaction as a batch's writes use it: with a queue, inserts wait in it and every
-/// other statement sends it first.
+/// A send of queued rows running in a task of its own (see [`Deferring::insert_rows`]).
+pub(super) type InFlight = Mutex<Option<tokio::task::JoinHandle<Result<(), DbErr>>>>;
+
+/// What a batch's background sends need: the transaction, shared with the task (with the
+/// write lock's guard, so that the lock outlives the transaction), and the send in flight.
+pub(super) struct Background<'a> {
+    pub tx: &'a Arc<DatabaseTransaction>,
+    pub turn: &'a Arc<tokio::sync::OwnedMutexGuard<()>>,
+    pub in_flight: &'a InFlight,
+}
+
+/// A write transaction as a batch's writes use it: with a queue, inserts wait in it (see the
+/// module documentation).
 ///
 /// On PostgreSQL only the log rows wait (for the commit; no write of a batch reads the log) and
 /// other rows are inserted at once: queueing every table there made the bench's import three
 /// times slower (363 against 1,177 writes/s at 1,000 providers), for reasons not yet found.
 pub(super) struct Deferring<'a> {
     pub tx: &'a DatabaseTransaction,
-    pub queue: Option<&'a std::sync::Mutex<Pending>>,
+    pub queue: Option<&'a Mutex<Pending>>,
+    /// Where queued rows may be sent in the background; `None`: only before a statement.
+    pub background: Option<Background<'a>>,
 }
 
 impl Deferring<'_> {
@@ -123,16 +172,36 @@ impl Deferring<'_> {
         self.tx.get_database_backend() == DbBackend::Sqlite
     }
 
-    /// Sends the queue before another statement, if rows of every table wait in it.
-    async fn send_before_statement(&self) -> Result<(), DbErr> {
-        if self.holds_all() {
-            self.send().await?;
+    /// Waits for the background send in flight, if any; its error, if it failed.
+    async fn settle(&self) -> Result<(), DbErr> {
+        let Some(background) = &self.background else {
+            return Ok(());
+        };
+        let running = background.in_flight.lock().expect("rows in flight").take();
+        match running {
+            Some(task) => task
+                .await
+                .map_err(|err| DbErr::Custom(format!("sending queued rows stopped: {err}")))?,
+            None => Ok(()),
+        }
+    }
+
+    /// Before another statement: waits for the rows in flight and sends the queued rows of the
+    /// tables `sql` names, if rows of every table wait.
+    async fn send_before_statement(&self, sql: &str) -> Result<(), DbErr> {
+        self.settle().await?;
+        if let (true, Some(queue)) = (self.holds_all(), self.queue) {
+            let named = queue.lock().expect("row queue").take_named(sql);
+            if !named.is_empty() {
+                named.send(self.tx).await?;
+            }
         }
         Ok(())
     }
 
-    /// Sends the queued rows, if any.
+    /// Sends every queued row, after the rows in flight.
     pub(super) async fn send(&self) -> Result<(), DbErr> {
+        self.settle().await?;
         let Some(queue) = self.queue else {
             return Ok(());
         };
@@ -141,6 +210,39 @@ impl Deferring<'_> {
             return Ok(());
         }
         pending.send(self.tx).await
+    }
+
+    /// Starts sending the queued rows in the background once [`FLUSH_ROWS`] wait and no earlier
+    /// send is still running.
+    async fn send_in_background(&self) -> Result<(), DbErr> {
+        let (Some(background), Some(queue)) = (&self.background, self.queue) else {
+            return Ok(());
+        };
+        if queue.lock().expect("row queue").rows() < FLUSH_ROWS {
+            return Ok(());
+        }
+        let finished = background
+            .in_flight
+            .lock()
+            .expect("rows in flight")
+            .as_ref()
+            .is_none_or(|task| task.is_finished());
+        if !finished {
+            return Ok(());
+        }
+        // The finished send's outcome (at once), then the next one.
+        self.settle().await?;
+        let pending = std::mem::take(&mut *queue.lock().expect("row queue"));
+        let tx = background.tx.clone();
+        let turn = background.turn.clone();
+        let task = tokio::spawn(async move {
+            let sent = pending.send(&*tx).await;
+            drop(tx);
+            drop(turn);
+            sent
+        });
+        *background.in_flight.lock().expect("rows in flight") = Some(task);
+        Ok(())
     }
 }
 
@@ -151,9 +253,12 @@ impl Rows for Deferring<'_> {
         match self.queue {
             Some(queue) if log_rows || self.holds_all() => {
                 A::slot(&mut queue.lock().expect("row queue")).extend(rows);
-                Ok(())
+                self.send_in_background().await
             }
-            _ => insert_now(self.tx, rows).await,
+            _ => {
+                self.settle().await?;
+                insert_now(self.tx, rows).await
+            }
         }
     }
 
@@ -169,26 +274,75 @@ impl ConnectionTrait for Deferring<'_> {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.send_before_statement().await?;
+        self.send_before_statement(&stmt.sql).await?;
         self.tx.execute_raw(stmt).await
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.send_before_statement().await?;
+        self.send_before_statement(sql).await?;
         self.tx.execute_unprepared(sql).await
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.send_before_statement().await?;
+        self.send_before_statement(&stmt.sql).await?;
         self.tx.query_one_raw(stmt).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.send_before_statement().await?;
+        self.send_before_statement(&stmt.sql).await?;
         self.tx.query_all_raw(stmt).await
     }
 
     fn support_returning(&self) -> bool {
         self.tx.support_returning()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_names_the_tables_it_reads() {
+        let select = r#"SELECT "accreditation_status"."doc" FROM "accreditation_status" WHERE "accreditation_status"."accreditation_id" = ?"#;
+        assert!(names_table(select, "accreditation_status"));
+        // A prefix of a name is not the name.
+        assert!(!names_table(select, "accreditation"));
+        assert!(names_table(
+            "SELECT doc FROM accreditation WHERE id = ?",
+            "accreditation"
+        ));
+        assert!(names_table("accreditation", "accreditation"));
+        assert!(!names_table(
+            r#"SELECT * FROM "qualification_skill""#,
+            "qualification"
+        ));
+        assert!(!names_table(
+            r#"SELECT * FROM "my_qualification""#,
+            "qualification"
+        ));
+        assert!(names_table(
+            r#"DELETE FROM "qualification" WHERE id = ?"#,
+            "qualification"
+        ));
+    }
+
+    #[test]
+    fn queued_rows_of_named_tables_are_taken_and_the_rest_wait() {
+        use sea_orm::ActiveValue::Set;
+        let mut pending = Pending::default();
+        pending.framework.push(framework::ActiveModel {
+            id: Set("f".into()),
+            ..Default::default()
+        });
+        pending.qualification.push(qualification::ActiveModel {
+            id: Set("q".into()),
+            ..Default::default()
+        });
+        assert_eq!(pending.rows(), 2);
+        let taken = pending.take_named(r#"SELECT "doc" FROM "qualification" WHERE "id" = ?"#);
+        assert_eq!((taken.rows(), taken.qualification.len()), (1, 1));
+        assert_eq!((pending.rows(), pending.framework.len()), (1, 1));
+        assert!(pending.take_named(r#"SELECT 1 FROM "provider""#).is_empty());
     }
 }
