@@ -443,8 +443,9 @@ fn pairs(requests: &[pb::ImportRequest]) -> Vec<(String, pb::SignedEnvelope)> {
 
 // One batch whose writes read what its earlier writes inserted, still queued or being sent in
 // the background: 400 providers first (over 1,000 rows, enough for a background send on
-// SQLite), then a provider registered and accredited, the accreditation suspended, a
-// qualification of the provider naming it. The batch commits on its first, deferred try. A key
+// SQLite), then a provider registered and accredited, the accreditation suspended and
+// reinstated (on SQLite its queued rows are replaced in the queue), a qualification of the
+// provider naming it. The batch commits on its first, deferred try. A key
 // registered twice in a batch, left to the unique index on the first try, fails it (the
 // repeat is among the rows sent in the background); the second try names the write.
 both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
@@ -507,6 +508,22 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
         "ChangeAccreditationStatus",
         &suspend,
     ));
+    // A second change of the same accreditation in the batch, its rows replaced again.
+    let reinstate = pb::ChangeAccreditationStatusCommand {
+        header: header(),
+        accreditation_id: accreditation_id.clone(),
+        status: pb::AccreditationStatus::Reinstated as i32,
+        effective_at: Some(trust_registry::api::convert::timestamp(
+            Timestamp::parse_rfc3339("2024-06-01T00:00:00Z").unwrap(),
+        )),
+        reason: "queued test, reinstated".into(),
+    };
+    requests.push(request(
+        &agency_key,
+        "AccreditationService",
+        "ChangeAccreditationStatus",
+        &reinstate,
+    ));
     let mut described = description("Queued Test Course");
     described.quality_assurance.as_mut().unwrap().accreditation_ids = vec![accreditation_id.clone()];
     let publish = pb::PublishQualificationCommand {
@@ -529,8 +546,8 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
         .expect("import_batch");
     assert!(outcome.refused.is_none(), "{:?}", outcome.refused);
     assert!(!outcome.retried, "the deferred first try commits");
-    assert_eq!(outcome.receipts.len(), 405);
-    assert_eq!(log_size(app).await, before + 405);
+    assert_eq!(outcome.receipts.len(), 406);
+    assert_eq!(log_size(app).await, before + 406);
     assert_eq!(providers_named(app, "Import Test College").await, 400);
     assert!(known(app, 0).await && known(app, 399).await);
     let mut catalogue = app.catalogue.clone();
@@ -552,9 +569,16 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
         statuses,
         [
             pb::AccreditationStatus::Granted,
-            pb::AccreditationStatus::Suspended
+            pb::AccreditationStatus::Suspended,
+            pb::AccreditationStatus::Reinstated
         ]
     );
+    let reasons: Vec<_> = accreditation
+        .status_history
+        .iter()
+        .map(|period| period.reason.as_str())
+        .collect();
+    assert_eq!(reasons[1..], ["queued test", "queued test, reinstated"]);
     let qualification = catalogue
         .get_qualification(pb::GetQualificationRequest { id: qualification_id })
         .await

@@ -9,8 +9,9 @@ use sea_orm::{
     QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
+use super::catalogue::period_from_row;
 use super::entity::*;
-use super::rows::{Background, Deferring, InFlight, Pending, Rows};
+use super::rows::{Background, Deferring, InFlight, Pending, QueuedAccreditation, Rows};
 use super::write::*;
 use super::{Store, from_doc, to_doc};
 use crate::domain::accreditation::{change_status, initial_history};
@@ -732,21 +733,48 @@ async fn apply_command(
             effective_at,
             reason,
         } => {
-            let accreditation: Accreditation = doc_of(
-                accreditation::Entity::find_by_id(accreditation_id.as_str())
-                    .one(tx)
-                    .await?
-                    .map(|r| r.doc),
-                "accreditation",
-                &accreditation_id,
-            )?;
+            // Recorded earlier in this batch and still queued: replaced in the queue, nothing
+            // read or deleted. (A refused write fails a batch with a queue as a whole, so rows
+            // taken out here never need putting back.)
+            let queued = tx.take_queued_accreditation(&accreditation_id);
+            let (accreditation, history) = match queued.as_ref() {
+                Some(QueuedAccreditation { row, statuses }) => {
+                    let doc = row.doc.try_as_ref().ok_or_else(|| {
+                        DomainError::Storage(format!(
+                            "queued accreditation {accreditation_id} has no document"
+                        ))
+                    })?;
+                    let history = statuses
+                        .iter()
+                        .map(|status| {
+                            period_from_row(&sea_orm::TryIntoModel::try_into_model(status.clone())?)
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    (from_doc::<Accreditation>(doc)?, history)
+                }
+                None => {
+                    let accreditation: Accreditation = doc_of(
+                        accreditation::Entity::find_by_id(accreditation_id.as_str())
+                            .one(tx)
+                            .await?
+                            .map(|r| r.doc),
+                        "accreditation",
+                        &accreditation_id,
+                    )?;
+                    let history = history_of(tx, &accreditation.id).await?;
+                    (accreditation, history)
+                }
+            };
             signer.require_owner(
                 &format!("accreditation {accreditation_id}"),
                 &accreditation.agency_id,
             )?;
-            let history = history_of(tx, &accreditation.id).await?;
             let history = change_status(accreditation.decision, &history, status, effective_at, &reason)?;
-            replace_history(tx, &accreditation, &history).await?;
+            if queued.is_some() {
+                insert_accreditation(tx, &accreditation, &history).await?;
+            } else {
+                replace_history(tx, &accreditation, &history).await?;
+            }
             Ok(Applied::Accreditation(AccreditationRecord {
                 accreditation,
                 history,
@@ -983,7 +1011,7 @@ async fn history_of(tx: &impl ConnectionTrait, accreditation_id: &str) -> Result
         .order_by_asc(accreditation_status::Column::Seq)
         .all(tx)
         .await?;
-    rows.iter().map(super::catalogue::period_from_row).collect()
+    rows.iter().map(period_from_row).collect()
 }
 
 /// The actor whose keys a key command changes: the signer's own, or any for the operator.

@@ -126,6 +126,19 @@ pub(super) trait Rows: ConnectionTrait {
     fn defers(&self) -> bool {
         false
     }
+
+    /// Takes the rows of accreditation `id` (its row and its status rows, in order) out of the
+    /// queue if they still wait there, so that a later write of the batch can replace them
+    /// without reading or deleting anything; `None` if they do not wait (sent, or never queued).
+    fn take_queued_accreditation(&self, _id: &str) -> Option<QueuedAccreditation> {
+        None
+    }
+}
+
+/// An accreditation's rows taken back out of a queue.
+pub(super) struct QueuedAccreditation {
+    pub row: accreditation::ActiveModel,
+    pub statuses: Vec<accreditation_status::ActiveModel>,
 }
 
 #[async_trait::async_trait]
@@ -264,6 +277,20 @@ impl Rows for Deferring<'_> {
 
     fn defers(&self) -> bool {
         self.queue.is_some()
+    }
+
+    fn take_queued_accreditation(&self, id: &str) -> Option<QueuedAccreditation> {
+        let queue = self.queue.filter(|_| self.holds_all())?;
+        let mut pending = queue.lock().expect("row queue");
+        let is = |value: &sea_orm::ActiveValue<String>| value.try_as_ref().is_some_and(|v| v == id);
+        let at = pending.accreditation.iter().position(|row| is(&row.id))?;
+        let row = pending.accreditation.remove(at);
+        let (mut statuses, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut pending.accreditation_status)
+            .into_iter()
+            .partition(|status| is(&status.accreditation_id));
+        pending.accreditation_status = rest;
+        statuses.sort_by_key(|status| status.seq.try_as_ref().copied());
+        Some(QueuedAccreditation { row, statuses })
     }
 }
 
