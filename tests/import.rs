@@ -441,13 +441,14 @@ fn pairs(requests: &[pb::ImportRequest]) -> Vec<(String, pb::SignedEnvelope)> {
         .collect()
 }
 
-// One batch whose writes read what its earlier writes inserted, still queued or being sent in
-// the background: 400 providers first (over 1,000 rows, enough for a background send on
-// SQLite), then a provider registered and accredited, the accreditation suspended and
-// reinstated (on SQLite its queued rows are replaced in the queue), a qualification of the
-// provider naming it. The batch commits on its first, deferred try. A key
-// registered twice in a batch, left to the unique index on the first try, fails it (the
-// repeat is among the rows sent in the background); the second try names the write.
+// One batch whose writes read what its earlier writes inserted, still queued or sent in the
+// background: 400 providers first (over 1,000 rows, enough for a background send on SQLite),
+// then a provider registered and accredited, 400 more providers (the accreditation's rows are
+// sent), the accreditation suspended (read back inside the transaction) and reinstated (its
+// rows, queued again, replaced in the queue), a qualification of the provider naming it. The
+// batch commits on its first, deferred try. A key registered twice in a batch, left to the
+// unique index on the first try, fails it (the repeat is among the rows sent in the
+// background); the second try names the write.
 both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
     use trust_registry::api::write::{OperatorKey, Writes};
     use trust_registry::domain::ids::IdKind;
@@ -493,6 +494,24 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
         IdKind::Accreditation,
     );
     requests.push(write);
+    // 400 more providers: the accreditation's rows leave the queue in a background send, so
+    // the suspension reads them back, after waiting for that send.
+    for i in 0..400 {
+        let command = pb::RegisterProviderCommand {
+            header: header(),
+            names: en(&format!("Queued Later College {i}")),
+            country: "IE".into(),
+            kind: pb::ProviderKind::HigherEducation as i32,
+            keys: vec![key_spec(&key(&format!("queued later {i}")))],
+            ..Default::default()
+        };
+        requests.push(request(
+            &agency_key,
+            "AccreditationService",
+            "RegisterProvider",
+            &command,
+        ));
+    }
     let suspend = pb::ChangeAccreditationStatusCommand {
         header: header(),
         accreditation_id: accreditation_id.clone(),
@@ -546,9 +565,10 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
         .expect("import_batch");
     assert!(outcome.refused.is_none(), "{:?}", outcome.refused);
     assert!(!outcome.retried, "the deferred first try commits");
-    assert_eq!(outcome.receipts.len(), 406);
-    assert_eq!(log_size(app).await, before + 406);
+    assert_eq!(outcome.receipts.len(), 806);
+    assert_eq!(log_size(app).await, before + 806);
     assert_eq!(providers_named(app, "Import Test College").await, 400);
+    assert_eq!(providers_named(app, "Queued Later College").await, 400);
     assert!(known(app, 0).await && known(app, 399).await);
     let mut catalogue = app.catalogue.clone();
     let accreditation = catalogue
