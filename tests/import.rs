@@ -38,22 +38,26 @@ fn writes(agency_key: &SigningKey, providers: usize) -> Vec<pb::ImportRequest> {
         &admit,
     )];
     for i in 0..providers {
-        let command = pb::RegisterProviderCommand {
-            header: header(),
-            names: en(&format!("Import Test College {i}")),
-            country: "IE".into(),
-            kind: pb::ProviderKind::HigherEducation as i32,
-            keys: vec![key_spec(&provider_key(i))],
-            ..Default::default()
-        };
-        list.push(request(
+        list.push(registration(
             agency_key,
-            "AccreditationService",
-            "RegisterProvider",
-            &command,
+            &format!("Import Test College {i}"),
+            &provider_key(i),
         ));
     }
     list
+}
+
+/// The agency registers a provider named `name` with one key.
+fn registration(agency_key: &SigningKey, name: &str, provider_key: &SigningKey) -> pb::ImportRequest {
+    let command = pb::RegisterProviderCommand {
+        header: header(),
+        names: en(name),
+        country: "IE".into(),
+        kind: pb::ProviderKind::HigherEducation as i32,
+        keys: vec![key_spec(provider_key)],
+        ..Default::default()
+    };
+    request(agency_key, "AccreditationService", "RegisterProvider", &command)
 }
 
 fn provider_key(i: usize) -> SigningKey {
@@ -496,53 +500,39 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
     requests.push(write);
     // 400 more providers: the accreditation's rows leave the queue in a background send, so
     // the suspension reads them back, after waiting for that send.
-    for i in 0..400 {
-        let command = pb::RegisterProviderCommand {
+    requests.extend((0..400).map(|i| {
+        let name = format!("Queued Later College {i}");
+        registration(&agency_key, &name, &key(&name))
+    }));
+    // Suspended, then reinstated: the second change replaces the rows the first queued again.
+    for (status, at, reason) in [
+        (
+            pb::AccreditationStatus::Suspended,
+            "2024-01-01T00:00:00Z",
+            "queued test",
+        ),
+        (
+            pb::AccreditationStatus::Reinstated,
+            "2024-06-01T00:00:00Z",
+            "queued test, reinstated",
+        ),
+    ] {
+        let change = pb::ChangeAccreditationStatusCommand {
             header: header(),
-            names: en(&format!("Queued Later College {i}")),
-            country: "IE".into(),
-            kind: pb::ProviderKind::HigherEducation as i32,
-            keys: vec![key_spec(&key(&format!("queued later {i}")))],
-            ..Default::default()
+            accreditation_id: accreditation_id.clone(),
+            status: status as i32,
+            effective_at: Some(trust_registry::api::convert::timestamp(
+                Timestamp::parse_rfc3339(at).unwrap(),
+            )),
+            reason: reason.into(),
         };
         requests.push(request(
             &agency_key,
             "AccreditationService",
-            "RegisterProvider",
-            &command,
+            "ChangeAccreditationStatus",
+            &change,
         ));
     }
-    let suspend = pb::ChangeAccreditationStatusCommand {
-        header: header(),
-        accreditation_id: accreditation_id.clone(),
-        status: pb::AccreditationStatus::Suspended as i32,
-        effective_at: Some(trust_registry::api::convert::timestamp(
-            Timestamp::parse_rfc3339("2024-01-01T00:00:00Z").unwrap(),
-        )),
-        reason: "queued test".into(),
-    };
-    requests.push(request(
-        &agency_key,
-        "AccreditationService",
-        "ChangeAccreditationStatus",
-        &suspend,
-    ));
-    // A second change of the same accreditation in the batch, its rows replaced again.
-    let reinstate = pb::ChangeAccreditationStatusCommand {
-        header: header(),
-        accreditation_id: accreditation_id.clone(),
-        status: pb::AccreditationStatus::Reinstated as i32,
-        effective_at: Some(trust_registry::api::convert::timestamp(
-            Timestamp::parse_rfc3339("2024-06-01T00:00:00Z").unwrap(),
-        )),
-        reason: "queued test, reinstated".into(),
-    };
-    requests.push(request(
-        &agency_key,
-        "AccreditationService",
-        "ChangeAccreditationStatus",
-        &reinstate,
-    ));
     let mut described = description("Queued Test Course");
     described.quality_assurance.as_mut().unwrap().accreditation_ids = vec![accreditation_id.clone()];
     let publish = pb::PublishQualificationCommand {
@@ -615,21 +605,8 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
         .into_iter()
         .chain((0..400).map(|i| format!("Queued Filler {i}")));
     for (i, name) in names.enumerate() {
-        let signer = if i < 2 { twice.clone() } else { key(&name) };
-        let command = pb::RegisterProviderCommand {
-            header: header(),
-            names: en(&name),
-            country: "IE".into(),
-            kind: pb::ProviderKind::HigherEducation as i32,
-            keys: vec![key_spec(&signer)],
-            ..Default::default()
-        };
-        requests.push(request(
-            &agency_key,
-            "AccreditationService",
-            "RegisterProvider",
-            &command,
-        ));
+        let provider_key = if i < 2 { twice.clone() } else { key(&name) };
+        requests.push(registration(&agency_key, &name, &provider_key));
     }
     let before = log_size(app).await;
     let outcome = importer
