@@ -69,7 +69,7 @@ macro_rules! pending_tables {
 
             /// Sends every queued row, table by table (no table references another's rows).
             async fn send(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-                $(insert_now(db, self.$table).await?;)+
+                $(insert_queued(db, self.$table).await?;)+
                 Ok(())
             }
         }
@@ -111,6 +111,26 @@ async fn insert_now<A: Queued>(db: &impl ConnectionTrait, rows: Vec<A>) -> Resul
         <A::Entity as EntityTrait>::insert_many(chunk)
             .exec_without_returning(db)
             .await?;
+    }
+    Ok(())
+}
+
+/// Inserts queued rows inside a batch's transaction. On SQLite as `INSERT OR FAIL`: a constraint
+/// failure stops the statement without undoing the rows it inserted before, which spares SQLite
+/// the statement journal it otherwise keeps for every multi-row insert in a transaction; the
+/// failure fails the batch, whose transaction is then rolled back whole. Measured at 10,000
+/// providers: 7,686-7,851 writes/s against 6,611-7,482 with plain inserts, alternated.
+async fn insert_queued<A: Queued>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr> {
+    use sea_orm::QueryTrait;
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return insert_now(db, rows).await;
+    }
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        let mut statement = <A::Entity as EntityTrait>::insert_many(chunk).build(DbBackend::Sqlite);
+        statement.sql = statement.sql.replacen("INSERT INTO", "INSERT OR FAIL INTO", 1);
+        db.execute_raw(statement).await?;
     }
     Ok(())
 }
