@@ -208,6 +208,17 @@ both_backends!(
         let response: pb::VerifyCredentialResponse = serde_json::from_value(json).expect("parses back");
         assert_eq!(response.result, pb::CheckResult::Passed as i32);
 
+        // The issuer verdict in the answer must verify with the registry key given out of band.
+        let other = keys::multibase(&public_key(&fixture, "A"));
+        let args = ["verify", valid.to_str().unwrap(), "--at", VERIFY_AT];
+        let out = cli(&server, &[&args[..], &["--registry-key", &other]].concat()).await;
+        assert_eq!(out.code, Some(2), "{}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout.is_empty() && out.stderr.contains("refused"),
+            "{}",
+            out.stderr
+        );
+
         // Standard input.
         let stdin_run = {
             use tokio::io::AsyncWriteExt as _;
@@ -350,7 +361,8 @@ both_backends!(
         assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
         assert!(line(&out.stdout, "- UNKNOWN_ISSUER:").len() > 20);
 
-        // --json: the signed verdict as proto3 JSON, which verifies offline.
+        // --json: the verified verdict and the signed verdict as proto3 JSON; the signed one
+        // verifies offline.
         let out = cli(
             &server,
             &[
@@ -367,12 +379,14 @@ both_backends!(
         .await;
         assert_eq!(out.code, Some(0), "{}", out.stderr);
         let json: Value = serde_json::from_str(&out.stdout).expect("JSON output");
-        assert_eq!(json["verdict"]["verdict"]["status"], "TRUST_STATUS_TRUSTED");
-        assert_eq!(json["verdict"]["verdict"]["query"]["did"], did);
-        assert_eq!(json["verdict"]["verdict"]["query"]["scope"]["eqfLevel"], 6);
-        // The JSON is the proto3 JSON form of the response: it reads back as one.
+        assert_eq!(json["verdict"]["status"], "TRUST_STATUS_TRUSTED");
+        assert_eq!(json["verdict"]["query"]["did"], did);
+        assert_eq!(json["verdict"]["query"]["scope"]["eqfLevel"], 6);
+        // Both are proto3 JSON: they read back, and the verdict is the one the bytes hold.
         let signed: pb::SignedVerdict =
-            serde_json::from_value(json["verdict"].clone()).expect("a SignedVerdict");
+            serde_json::from_value(json["signedVerdict"].clone()).expect("a SignedVerdict");
+        let verdict: pb::Verdict = serde_json::from_value(json["verdict"].clone()).expect("a Verdict");
+        assert_eq!(common::decoded(&signed), verdict);
         let registry = app
             .trust()
             .get_registry_key(pb::GetRegistryKeyRequest {})
@@ -381,7 +395,7 @@ both_backends!(
             .into_inner();
         let registry_key: [u8; 32] = registry.public_key.try_into().unwrap();
         assert_eq!(
-            json["verdict"]["registryKeyId"],
+            json["signedVerdict"]["registryKeyId"],
             keys::key_id(&registry_key).as_str()
         );
         assert!(verify_signed_verdict(&registry_key, &signed));
@@ -390,6 +404,31 @@ both_backends!(
             ..signed.clone()
         };
         assert!(!verify_signed_verdict(&registry_key, &cut));
+
+        // A registry key given out of band: the verdict must verify with it, or there is no
+        // answer (exit 2), whatever the verdict says.
+        let pinned = keys::multibase(&registry_key);
+        let asked = [
+            "check-issuer",
+            "--did",
+            did,
+            "--eqf-level",
+            "6",
+            "--at",
+            ISSUED_AT,
+        ];
+        let out = cli(&server, &[&asked[..], &["--registry-key", &pinned]].concat()).await;
+        assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+        assert_eq!(line(&out.stdout, "status:"), "status:        TRUSTED");
+        let other = keys::multibase(&public_key(&fixture, "A"));
+        let out = cli(&server, &[&asked[..], &["--registry-key", &other]].concat()).await;
+        assert_eq!(out.code, Some(2), "{}\n{}", out.stdout, out.stderr);
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+        assert!(
+            out.stderr.contains("refused") && out.stderr.contains(&keys::key_id(&registry_key)),
+            "{}",
+            out.stderr
+        );
 
         // No answer: exit 2.
         for args in [

@@ -139,8 +139,7 @@ async fn known(app: &TestApp, i: usize) -> bool {
         .expect("CheckIssuer")
         .into_inner()
         .verdict
-        .unwrap()
-        .verdict
+        .map(|signed| common::decoded(&signed))
         .unwrap();
     verdict.status() != pb::TrustStatus::UnknownIssuer
 }

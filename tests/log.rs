@@ -1090,9 +1090,8 @@ async fn verdict_checkpoint(app: &TestApp, provider_id: &str) -> String {
         .expect("CheckIssuer")
         .into_inner()
         .verdict
+        .map(|signed| common::decoded(&signed))
         .expect("a signed verdict")
-        .verdict
-        .expect("a verdict")
         .checkpoint
 }
 

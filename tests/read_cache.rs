@@ -77,9 +77,8 @@ async fn check(
         .expect("CheckIssuer")
         .into_inner()
         .verdict
-        .expect("signed verdict")
-        .verdict
-        .expect("verdict");
+        .map(|signed| common::decoded(&signed))
+        .expect("signed verdict");
     let checkpoint_size = verdict
         .checkpoint
         .lines()

@@ -335,22 +335,20 @@ pub async fn verify(
             }),
             at: Some(timestamp(credential.issued_at)),
         };
-        let signed = api.verdict(&query, raw).await?;
-        let v = signed.verdict.as_ref();
-        let trusted = v.is_some_and(|v| v.status == pb::TrustStatus::Trusted as i32);
-        let detail = match v {
-            Some(v) if trusted => format!(
+        let (v, signed) = api.verdict(&query, raw).await?;
+        let trusted = v.status == pb::TrustStatus::Trusted as i32;
+        let detail = if trusted {
+            format!(
                 "trusted at {}: {} accreditation(s) in force",
                 credential.issued_at.to_rfc3339(),
                 v.accreditations.len()
-            ),
-            Some(v) => v
-                .reasons
+            )
+        } else {
+            v.reasons
                 .iter()
                 .map(|r| r.message.clone())
                 .collect::<Vec<_>>()
-                .join("; "),
-            None => "no verdict".into(),
+                .join("; ")
         };
         report.add(
             CheckKind::IssuerAccreditation,

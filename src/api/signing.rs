@@ -128,7 +128,7 @@ impl VerdictSigner {
     }
 
     /// Signs one verdict, in a tree with the others waiting at the time.
-    pub async fn sign(&self, verdict: pb::Verdict) -> pb::SignedVerdict {
+    pub async fn sign(&self, verdict: &pb::Verdict) -> pb::SignedVerdict {
         let verdict_bytes = verdict.encode_to_vec();
         let leaf = verdict_leaf(&verdict_bytes);
         let busy = self.busy();
@@ -148,7 +148,7 @@ impl VerdictSigner {
             // a tree of one, signed here.
             None => (Arc::new(self.key.sign_verdicts([leaf])), 0),
         };
-        self.signed(verdict, verdict_bytes, &tree, index)
+        self.signed(verdict_bytes, &tree, index)
     }
 
     /// Whether [`BUSY_RATE`] verdicts or more came to be signed in this rate window or the last
@@ -170,7 +170,7 @@ impl VerdictSigner {
     }
 
     /// Signs the given verdicts as one tree (the answers of one batch call), in order.
-    pub fn sign_all(&self, verdicts: Vec<pb::Verdict>) -> Vec<pb::SignedVerdict> {
+    pub fn sign_all(&self, verdicts: &[pb::Verdict]) -> Vec<pb::SignedVerdict> {
         if verdicts.is_empty() {
             return Vec::new();
         }
@@ -178,24 +178,16 @@ impl VerdictSigner {
         let tree = self
             .key
             .sign_verdicts(encoded.iter().map(|bytes| verdict_leaf(bytes)));
-        verdicts
+        encoded
             .into_iter()
-            .zip(encoded)
             .enumerate()
-            .map(|(index, (verdict, bytes))| self.signed(verdict, bytes, &tree, index))
+            .map(|(index, bytes)| self.signed(bytes, &tree, index))
             .collect()
     }
 
-    fn signed(
-        &self,
-        verdict: pb::Verdict,
-        verdict_bytes: Vec<u8>,
-        tree: &SignedTree,
-        index: usize,
-    ) -> pb::SignedVerdict {
+    fn signed(&self, verdict_bytes: Vec<u8>, tree: &SignedTree, index: usize) -> pb::SignedVerdict {
         let TreePlace { index, size, proof } = tree.place(index);
         pb::SignedVerdict {
-            verdict: Some(verdict),
             verdict_bytes,
             signature: tree.signature.to_vec(),
             registry_key_id: self.key.key_id().to_owned(),
@@ -247,6 +239,15 @@ pub fn verify_signed_verdict(public_key: &[u8; 32], signed: &pb::SignedVerdict) 
     verify_verdict(public_key, &signed.verdict_bytes, &place, &signed.signature)
 }
 
+/// The verdict a signed verdict carries, decoded only once its signature checks out (see
+/// [`verify_signed_verdict`]); `None` when it does not, or when the signed bytes are no verdict.
+pub fn verified_verdict(public_key: &[u8; 32], signed: &pb::SignedVerdict) -> Option<pb::Verdict> {
+    if !verify_signed_verdict(public_key, signed) {
+        return None;
+    }
+    pb::Verdict::decode(signed.verdict_bytes.as_slice()).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,17 +266,21 @@ mod tests {
         let tasks: Vec<_> = (0..200)
             .map(|n| {
                 let signer = signer.clone();
-                tokio::spawn(async move { signer.sign(verdict(n)).await })
+                tokio::spawn(async move { signer.sign(&verdict(n)).await })
             })
             .collect();
         let mut largest = 0;
         for (n, task) in tasks.into_iter().enumerate() {
             let signed = task.await.unwrap();
-            assert_eq!(signed.verdict, Some(verdict(n)));
-            assert!(verify_signed_verdict(&key.public_key(), &signed), "verdict {n}");
+            assert_eq!(
+                verified_verdict(&key.public_key(), &signed),
+                Some(verdict(n)),
+                "verdict {n}"
+            );
             let mut altered = signed.clone();
             altered.verdict_bytes.push(0);
             assert!(!verify_signed_verdict(&key.public_key(), &altered));
+            assert_eq!(verified_verdict(&key.public_key(), &altered), None);
             let mut bad_proof = signed.clone();
             bad_proof.inclusion_proof.push(vec![0; 31]);
             assert!(!verify_signed_verdict(&key.public_key(), &bad_proof));
@@ -284,12 +289,12 @@ mod tests {
         // 200 calls at once on two workers: some waited for the same tree.
         assert!(largest > 1, "every verdict was signed alone");
         // With nothing else in progress a call signs its verdict alone, without waiting.
-        let alone = signer.sign(verdict(0)).await;
+        let alone = signer.sign(&verdict(0)).await;
         assert_eq!((alone.tree_index, alone.tree_size), (0, 1));
         assert!(verify_signed_verdict(&key.public_key(), &alone));
         assert_eq!(signer.in_progress.load(Ordering::Acquire), 0);
 
-        let all = signer.sign_all((0..5).map(verdict).collect());
+        let all = signer.sign_all(&(0..5).map(verdict).collect::<Vec<_>>());
         assert!(
             all.iter()
                 .all(|s| s.tree_size == 5 && s.signature == all[0].signature)
@@ -319,7 +324,7 @@ mod tests {
             let tasks: Vec<_> = (0..8)
                 .map(|n| {
                     let signer = signer.clone();
-                    tokio::spawn(async move { signer.sign(verdict(n)).await })
+                    tokio::spawn(async move { signer.sign(&verdict(n)).await })
                 })
                 .collect();
             async move {
@@ -352,7 +357,7 @@ mod tests {
         let signed = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(signer.sign(verdict(1)));
+            .block_on(signer.sign(&verdict(1)));
         assert_eq!((signed.tree_index, signed.tree_size), (0, 1));
         assert!(verify_signed_verdict(&key.public_key(), &signed));
     }

@@ -24,6 +24,9 @@ pub struct TrustApi {
     signer: VerdictSigner,
     /// The log origin, for the checkpoint each verdict names.
     origin: String,
+    /// The last checkpoint body a verdict named, with its log size: the same until the log
+    /// grows, so it is formatted once per size.
+    checkpoint: std::sync::Arc<std::sync::Mutex<(u64, String)>>,
 }
 
 /// A validated issuer query.
@@ -223,17 +226,29 @@ impl TrustApi {
             store,
             signer: VerdictSigner::new(registry_key),
             origin,
+            checkpoint: std::sync::Arc::new(std::sync::Mutex::new((u64::MAX, String::new()))),
         }
     }
 
-    /// Evaluates one query and signs the verdict.
+    /// The body of the checkpoint of the log as last synced.
+    async fn checkpoint_body(&self) -> Result<String, DomainError> {
+        let checkpoint = super::log::current_checkpoint(&self.store, &self.origin).await?;
+        let mut last = self.checkpoint.lock().expect("checkpoint lock");
+        if last.0 != checkpoint.size {
+            *last = (checkpoint.size, checkpoint.body());
+        }
+        Ok(last.1.clone())
+    }
+
+    /// Evaluates one query and signs the verdict: the verdict and its signed form.
     pub async fn verdict(
         &self,
         query: &Query,
         raw: pb::IssuerQuery,
-    ) -> Result<pb::SignedVerdict, DomainError> {
+    ) -> Result<(pb::Verdict, pb::SignedVerdict), DomainError> {
         let verdict = self.evaluate(query, raw).await?;
-        Ok(self.signer.sign(verdict).await)
+        let signed = self.signer.sign(&verdict).await;
+        Ok((verdict, signed))
     }
 
     /// Evaluates one query: the verdict to sign.
@@ -315,9 +330,7 @@ impl TrustApi {
             }),
             next_update: opt_timestamp(next_update),
             issued_at: Some(timestamp(now)),
-            checkpoint: super::log::current_checkpoint(&self.store, &self.origin)
-                .await?
-                .body(),
+            checkpoint: self.checkpoint_body().await?,
             blinding: crate::cli::random_bytes::<16>()
                 .map_err(|e| DomainError::Storage(format!("drawing a verdict's blinding bytes: {e}")))?
                 .to_vec(),
@@ -338,9 +351,9 @@ impl pb::trust_service_server::TrustService for TrustApi {
     ) -> Result<Response<pb::CheckIssuerResponse>, Status> {
         let raw = request.into_inner().query;
         let query = Query::from_pb("query", raw.clone())?;
-        let verdict = self.verdict(&query, raw.unwrap_or_default()).await?;
+        let (_, signed) = self.verdict(&query, raw.unwrap_or_default()).await?;
         Ok(Response::new(pb::CheckIssuerResponse {
-            verdict: Some(verdict),
+            verdict: Some(signed),
         }))
     }
 
@@ -366,7 +379,7 @@ impl pb::trust_service_server::TrustService for TrustApi {
         }
         // One signature for the whole answer: the verdicts are one tree.
         Ok(Response::new(pb::CheckIssuersResponse {
-            verdicts: self.signer.sign_all(verdicts),
+            verdicts: self.signer.sign_all(&verdicts),
         }))
     }
 

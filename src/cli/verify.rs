@@ -29,6 +29,11 @@ pub struct ServerArgs {
     /// The registry's gRPC address.
     #[arg(long, env = "TRUST_REGISTRY_SERVER", default_value = "http://127.0.0.1:50051")]
     pub server: String,
+    /// The registry's verdict-signing public key (multibase z6Mk..., base64 or 64 hex digits),
+    /// known out of band; verdicts signed by any other key are refused. Default: the key the
+    /// registry names (TrustService.GetRegistryKey).
+    #[arg(long, env = "TRUST_REGISTRY_KEY")]
+    pub registry_key: Option<String>,
 }
 
 /// How the issuer is named: exactly one of these.
@@ -73,7 +78,7 @@ pub struct CheckIssuerArgs {
     /// The time to evaluate at (RFC 3339), e.g. the credential's issuance; default now.
     #[arg(long, value_parser = parse_time)]
     pub at: Option<Timestamp>,
-    /// Print the signed verdict as proto3 JSON instead of a summary.
+    /// Print the verdict and the signed verdict as proto3 JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -210,15 +215,13 @@ async fn run_check_issuer(args: &CheckIssuerArgs) -> anyhow::Result<bool> {
         .verdict
         .as_ref()
         .context("the registry sent no verdict")?;
-    let verdict = signed
-        .verdict
-        .as_ref()
-        .context("the registry sent an empty verdict")?;
+    let verdict = verified(&args.server, signed).await?;
     let trusted = verdict.status == pb::TrustStatus::Trusted as i32;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&response)?);
+        let both = serde_json::json!({ "verdict": verdict, "signedVerdict": signed });
+        println!("{}", serde_json::to_string_pretty(&both)?);
     } else {
-        print!("{}", verdict_summary(signed));
+        print!("{}", verdict_summary(&verdict, signed));
     }
     Ok(trusted)
 }
@@ -245,6 +248,9 @@ async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
         .map_err(describe)?
         .into_inner();
     let passed = response.result == pb::CheckResult::Passed as i32;
+    if let Some(signed) = &response.issuer_verdict {
+        verified(&args.server, signed).await?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&response)?);
     } else {
@@ -276,13 +282,39 @@ fn provider_line(p: &pb::ProviderSummary) -> String {
     format!("{}  {} ({})", p.id, names(&p.names), p.country)
 }
 
-/// A signed verdict for people.
-pub fn verdict_summary(signed: &pb::SignedVerdict) -> String {
+/// The verdict `signed` carries, once its signature checks out with the registry key (given
+/// or asked for): a verdict that does not verify is an error, never an answer.
+async fn verified(server: &ServerArgs, signed: &pb::SignedVerdict) -> anyhow::Result<pb::Verdict> {
+    let registry_key = match &server.registry_key {
+        Some(text) => keys::parse_public_key(text).map_err(|e| anyhow::anyhow!("--registry-key: {e}"))?,
+        None => {
+            let named = client(server)
+                .await?
+                .get_registry_key(pb::GetRegistryKeyRequest {})
+                .await
+                .map_err(describe)?
+                .into_inner();
+            named
+                .public_key
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("the registry named a key that is not 32 bytes"))?
+        }
+    };
+    let key_id = keys::key_id(&registry_key);
+    if signed.registry_key_id != key_id {
+        bail!(
+            "the verdict names registry key {}, not {key_id}: refused",
+            signed.registry_key_id
+        );
+    }
+    crate::api::signing::verified_verdict(&registry_key, signed)
+        .with_context(|| format!("the verdict does not verify with registry key {key_id}: refused"))
+}
+
+/// A verified verdict for people.
+pub fn verdict_summary(v: &pb::Verdict, signed: &pb::SignedVerdict) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let Some(v) = &signed.verdict else {
-        return "no verdict\n".into();
-    };
     let status = pb::TrustStatus::try_from(v.status).ok().map(|s| s.as_str_name());
     let _ = writeln!(out, "status:        {}", enum_name(status, "TRUST_STATUS_"));
     if let Some(p) = &v.provider {

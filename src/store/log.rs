@@ -21,6 +21,10 @@ const SYNC_BATCH: u64 = 10_000;
 #[derive(Clone, Default)]
 pub struct Log {
     tree: Arc<RwLock<Tree>>,
+    /// The last root computed, with the size it is the root of. The log only grows, so the
+    /// root of a size never changes: it is computed once per size, not once per read (every
+    /// verdict names the current checkpoint).
+    head: Arc<std::sync::Mutex<Option<(u64, Hash)>>>,
 }
 
 impl Store {
@@ -67,7 +71,14 @@ impl Store {
     pub async fn log_head(&self) -> Result<(u64, Hash)> {
         let tree = self.log.tree.read().await;
         let size = tree.len();
+        let mut head = self.log.head.lock().expect("log head lock");
+        if let Some((known, root)) = *head
+            && known == size
+        {
+            return Ok((size, root));
+        }
         let root = tree.root(size).map_err(|e| DomainError::Storage(e.to_string()))?;
+        *head = Some((size, root));
         Ok((size, root))
     }
 

@@ -23,6 +23,13 @@ use trust_registry::pb::catalogue_service_client::CatalogueServiceClient;
 use trust_registry::server::{self, ServerOptions};
 use trust_registry::store::{Store, StoreOptions};
 
+/// The verdict a signed verdict carries: its signed bytes, decoded.
+#[track_caller]
+pub fn decoded(signed: &trust_registry::pb::SignedVerdict) -> trust_registry::pb::Verdict {
+    <trust_registry::pb::Verdict as prost::Message>::decode(signed.verdict_bytes.as_slice())
+        .expect("verdict_bytes decode as a Verdict")
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
