@@ -22,6 +22,7 @@ use crate::domain::DomainError;
 use crate::domain::enums::IdentifierScheme;
 use crate::domain::model::{AccreditationRecord, ActorKey, ExternalIdentifier, Provider, QaAgency};
 use crate::domain::query::Keyed;
+use quick_cache::Equivalent;
 use quick_cache::sync::Cache;
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -98,28 +99,47 @@ impl ReadCache {
     }
 }
 
-/// The value under `key` if it was loaded under `generation`, else loads and caches it.
-async fn through<K, V>(
+/// The value under `key` if it was loaded under `generation`, else loads and caches it (under
+/// `owned()`, the key as stored).
+///
+/// The lookup borrows the key and the load is made only on a miss, on the heap: a warm read
+/// allocates nothing here, and the futures of the reads that call this stay small (a load's
+/// future holds a whole database query; inline, every call would carry and move its bytes).
+async fn through<K, Q, V, F>(
     cache: Option<&Cache<K, (Generation, V)>>,
     generation: Generation,
-    key: K,
-    load: impl Future<Output = Result<V>>,
+    key: &Q,
+    owned: impl FnOnce() -> K,
+    load: impl FnOnce() -> F,
 ) -> Result<V>
 where
     K: Eq + Hash + Clone,
+    Q: Hash + Equivalent<K> + ?Sized,
     V: Clone,
+    F: Future<Output = Result<V>>,
 {
     let Some(cache) = cache else {
-        return load.await;
+        return Box::pin(load()).await;
     };
-    if let Some((tag, value)) = cache.get(&key)
+    if let Some((tag, value)) = cache.get(key)
         && tag == generation
     {
         return Ok(value);
     }
-    let value = load.await?;
-    cache.insert(key, (generation, value.clone()));
+    let value = Box::pin(load()).await?;
+    cache.insert(owned(), (generation, value.clone()));
     Ok(value)
+}
+
+/// An external identifier's cache key, borrowed: hashes and compares as the stored key
+/// `(scheme, value)` does.
+#[derive(Hash)]
+struct IdentifierKey<'a>(IdentifierScheme, &'a str);
+
+impl Equivalent<(IdentifierScheme, String)> for IdentifierKey<'_> {
+    fn equivalent(&self, key: &(IdentifierScheme, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
 }
 
 impl Store {
@@ -139,6 +159,15 @@ impl Store {
                 return Ok(generation);
             }
         }
+        // On the heap: the probe's future holds a query, which the reads answered above need
+        // not carry.
+        Box::pin(self.probe(arrived)).await
+    }
+
+    /// The generation from a probe started after probe number `arrived`: this read's own, or
+    /// one that another read started later.
+    async fn probe(&self, arrived: u64) -> Result<Generation> {
+        let cache = &self.cache;
         let mut last = cache.last.lock().await;
         if last.0 > arrived {
             return Ok(last.1);
@@ -172,8 +201,9 @@ impl Store {
         through(
             self.cache.keys.as_ref(),
             generation,
-            *public_key,
-            self.key_by_public_key(public_key),
+            public_key,
+            || *public_key,
+            || self.key_by_public_key(public_key),
         )
         .await
     }
@@ -187,8 +217,9 @@ impl Store {
         through(
             self.cache.identifiers.as_ref(),
             generation,
-            (scheme, value.to_owned()),
-            self.identifier_bindings(scheme, value),
+            &IdentifierKey(scheme, value),
+            || (scheme, value.to_owned()),
+            || self.identifier_bindings(scheme, value),
         )
         .await
     }
@@ -201,8 +232,9 @@ impl Store {
         through(
             self.cache.owners.as_ref(),
             generation,
-            owner.to_owned(),
-            self.owner_facts(generation, owner),
+            owner,
+            || owner.to_owned(),
+            || self.owner_facts(generation, owner),
         )
         .await
     }
@@ -213,13 +245,19 @@ impl Store {
         id: &str,
     ) -> Result<Option<Arc<QaAgency>>> {
         use sea_orm::EntityTrait as _;
-        through(self.cache.agencies.as_ref(), generation, id.to_owned(), async {
-            let row = super::entity::qa_agency::Entity::find_by_id(id)
-                .one(&self.db)
-                .await?;
-            row.map(|row| super::from_doc::<QaAgency>(&row.doc).map(Arc::new))
-                .transpose()
-        })
+        through(
+            self.cache.agencies.as_ref(),
+            generation,
+            id,
+            || id.to_owned(),
+            || async {
+                let row = super::entity::qa_agency::Entity::find_by_id(id)
+                    .one(&self.db)
+                    .await?;
+                row.map(|row| super::from_doc::<QaAgency>(&row.doc).map(Arc::new))
+                    .transpose()
+            },
+        )
         .await
     }
 }

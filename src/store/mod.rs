@@ -146,7 +146,9 @@ impl Store {
         may_scan: bool,
     ) -> Result<Vec<String>, DomainError> {
         let Some(direct) = &self.direct else {
-            return Ok(select.into_tuple::<String>().all(&self.db).await?);
+            // On the heap: the driver's future is large, and the direct reads below need not
+            // carry it.
+            return Ok(Box::pin(select.into_tuple::<String>().all(&self.db)).await?);
         };
         let statement = select.build(DbBackend::Sqlite);
         let multi_thread = tokio::runtime::Handle::try_current()
