@@ -7,9 +7,9 @@
 //! before the lookup: nothing stale is served.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement};
 use tokio::sync::oneshot;
 
 use super::Store;
@@ -39,12 +39,19 @@ struct State {
 impl Store {
     /// The stored document of qualification `id`.
     pub(super) async fn qualification_doc(&self, id: &str) -> Result<Option<String>> {
-        if self.direct.is_some() {
-            // Nothing to gain from waiting for others: the lookup costs no hand-over.
-            let select = qualification::Entity::find_by_id(id)
-                .select_only()
-                .column(qualification::Column::Doc);
-            return Ok(self.texts(select, false).await?.pop());
+        if let Some(direct) = &self.direct {
+            // Nothing to gain from waiting for others: the lookup costs no hand-over. The
+            // statement SeaORM builds for it is the same for every id: built once.
+            static DOC_BY_ID: LazyLock<String> = LazyLock::new(|| {
+                qualification::Entity::find_by_id("")
+                    .select_only()
+                    .column(qualification::Column::Doc)
+                    .build(DbBackend::Sqlite)
+                    .sql
+            });
+            let statement =
+                Statement::from_sql_and_values(DbBackend::Sqlite, DOC_BY_ID.as_str(), [id.into()]);
+            return Ok(direct.texts(&statement)?.pop());
         }
         let (sender, receiver) = oneshot::channel();
         let lead = {
