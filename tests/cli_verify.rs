@@ -363,20 +363,16 @@ both_backends!(
 
         // --json: the verified verdict and the signed verdict as proto3 JSON; the signed one
         // verifies offline.
-        let out = cli(
-            &server,
-            &[
-                "check-issuer",
-                "--json",
-                "--did",
-                did,
-                "--eqf-level",
-                "6",
-                "--at",
-                ISSUED_AT,
-            ],
-        )
-        .await;
+        let asked = [
+            "check-issuer",
+            "--did",
+            did,
+            "--eqf-level",
+            "6",
+            "--at",
+            ISSUED_AT,
+        ];
+        let out = cli(&server, &[&asked[..], &["--json"]].concat()).await;
         assert_eq!(out.code, Some(0), "{}", out.stderr);
         let json: Value = serde_json::from_str(&out.stdout).expect("JSON output");
         assert_eq!(json["verdict"]["status"], "TRUST_STATUS_TRUSTED");
@@ -408,15 +404,6 @@ both_backends!(
         // A registry key given out of band: the verdict must verify with it, or there is no
         // answer (exit 2), whatever the verdict says.
         let pinned = keys::multibase(&registry_key);
-        let asked = [
-            "check-issuer",
-            "--did",
-            did,
-            "--eqf-level",
-            "6",
-            "--at",
-            ISSUED_AT,
-        ];
         let out = cli(&server, &[&asked[..], &["--registry-key", &pinned]].concat()).await;
         assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
         assert_eq!(line(&out.stdout, "status:"), "status:        TRUSTED");
