@@ -49,14 +49,7 @@ fn writes(agency_key: &SigningKey, providers: usize) -> Vec<pb::ImportRequest> {
 
 /// The agency registers a provider named `name` with one key.
 fn registration(agency_key: &SigningKey, name: &str, provider_key: &SigningKey) -> pb::ImportRequest {
-    let command = pb::RegisterProviderCommand {
-        header: header(),
-        names: en(name),
-        country: "IE".into(),
-        kind: pb::ProviderKind::HigherEducation as i32,
-        keys: vec![key_spec(provider_key)],
-        ..Default::default()
-    };
+    let command = provider_registration(name, vec![key_spec(provider_key)]);
     request(agency_key, "AccreditationService", "RegisterProvider", &command)
 }
 

@@ -86,14 +86,7 @@ async fn register(
     name: &str,
     key: &SigningKey,
 ) -> (String, Written) {
-    let command = pb::RegisterProviderCommand {
-        header: header(),
-        names: en(name),
-        country: "IE".into(),
-        kind: pb::ProviderKind::HigherEducation as i32,
-        keys: vec![key_spec(key)],
-        ..Default::default()
-    };
+    let command = provider_registration(name, vec![key_spec(key)]);
     let answer = client
         .register_provider(pb::RegisterProviderRequest {
             envelope: envelope(agency, "AccreditationService", "RegisterProvider", &command),

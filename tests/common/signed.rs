@@ -81,6 +81,19 @@ pub fn key_spec(key: &SigningKey) -> pb::KeySpec {
     }
 }
 
+/// A RegisterProvider command for an Irish higher-education provider named `name` (in English)
+/// holding `keys`, with a fresh header.
+pub fn provider_registration(name: &str, keys: Vec<pb::KeySpec>) -> pb::RegisterProviderCommand {
+    pb::RegisterProviderCommand {
+        header: header(),
+        names: en(name),
+        country: "IE".into(),
+        kind: pb::ProviderKind::HigherEducation as i32,
+        keys,
+        ..Default::default()
+    }
+}
+
 pub fn en(value: &str) -> Vec<pb::LocalizedString> {
     vec![pb::LocalizedString {
         language: "en".into(),

@@ -13,7 +13,9 @@ use trust_registry::pb;
 
 use crate::commands::{publish_recognition_of, record_accreditation_for};
 use crate::common::TestApp;
-use crate::common::signed::{self, description, en, header, key, key_spec, operator_key};
+use crate::common::signed::{
+    self, description, en, header, key, key_spec, operator_key, provider_registration,
+};
 
 /// The four roles that sign writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,14 +384,7 @@ impl World {
             let keys = Actor::keys(label);
             let mut specs = Actor::specs(&keys.0, &keys.1);
             specs.extend(extra);
-            let command = pb::RegisterProviderCommand {
-                header: header(),
-                names: en(label),
-                country: "IE".into(),
-                kind: pb::ProviderKind::HigherEducation as i32,
-                keys: specs,
-                ..Default::default()
-            };
+            let command = provider_registration(label, specs);
             Actor::new(
                 id(write(&agency.key, "RegisterProvider", command.encode_to_vec()).await),
                 keys,
