@@ -655,14 +655,7 @@ async fn apply_command(
             retired_at,
             reason: _,
         } => {
-            let mut agency: QaAgency = doc_of(
-                qa_agency::Entity::find_by_id(agency_id.as_str())
-                    .one(tx)
-                    .await?
-                    .map(|r| r.doc),
-                "QA agency",
-                &agency_id,
-            )?;
+            let mut agency: QaAgency = doc_by_id::<qa_agency::Entity, _>(tx, &agency_id, "QA agency").await?;
             check_retirement(agency.admitted_at, agency.retired_at, retired_at)?;
             agency.retired_at = Some(retired_at);
             update_qa_agency(tx, &agency).await?;
@@ -679,14 +672,8 @@ async fn apply_command(
             retired_at,
             reason: _,
         } => {
-            let mut body: RecognitionBody = doc_of(
-                recognition_body::Entity::find_by_id(body_id.as_str())
-                    .one(tx)
-                    .await?
-                    .map(|r| r.doc),
-                "recognition body",
-                &body_id,
-            )?;
+            let mut body: RecognitionBody =
+                doc_by_id::<recognition_body::Entity, _>(tx, &body_id, "recognition body").await?;
             check_retirement(body.admitted_at, body.retired_at, retired_at)?;
             body.retired_at = Some(retired_at);
             update_recognition_body(tx, &body).await?;
@@ -753,14 +740,8 @@ async fn apply_command(
                     (from_doc::<Accreditation>(doc)?, history)
                 }
                 None => {
-                    let accreditation: Accreditation = doc_of(
-                        accreditation::Entity::find_by_id(accreditation_id.as_str())
-                            .one(tx)
-                            .await?
-                            .map(|r| r.doc),
-                        "accreditation",
-                        &accreditation_id,
-                    )?;
+                    let accreditation: Accreditation =
+                        doc_by_id::<accreditation::Entity, _>(tx, &accreditation_id, "accreditation").await?;
                     let history = history_of(tx, &accreditation.id).await?;
                     (accreditation, history)
                 }
@@ -800,14 +781,8 @@ async fn apply_command(
             qualification_id,
             description,
         } => {
-            let current: Qualification = doc_of(
-                qualification::Entity::find_by_id(qualification_id.as_str())
-                    .one(tx)
-                    .await?
-                    .map(|r| r.doc),
-                "qualification",
-                &qualification_id,
-            )?;
+            let current: Qualification =
+                doc_by_id::<qualification::Entity, _>(tx, &qualification_id, "qualification").await?;
             signer.require_owner(&format!("qualification {qualification_id}"), &current.provider_id)?;
             if current.withdrawn_at.is_some() {
                 return Err(DomainError::FailedPrecondition(format!(
@@ -832,14 +807,8 @@ async fn apply_command(
             withdrawn_at,
             reason: _,
         } => {
-            let mut qualification: Qualification = doc_of(
-                qualification::Entity::find_by_id(qualification_id.as_str())
-                    .one(tx)
-                    .await?
-                    .map(|r| r.doc),
-                "qualification",
-                &qualification_id,
-            )?;
+            let mut qualification: Qualification =
+                doc_by_id::<qualification::Entity, _>(tx, &qualification_id, "qualification").await?;
             signer.require_owner(
                 &format!("qualification {qualification_id}"),
                 &qualification.provider_id,
@@ -876,14 +845,8 @@ async fn apply_command(
             retracted_at,
             reason: _,
         } => {
-            let mut recognition: Recognition = doc_of(
-                recognition::Entity::find_by_id(recognition_id.as_str())
-                    .one(tx)
-                    .await?
-                    .map(|r| r.doc),
-                "recognition",
-                &recognition_id,
-            )?;
+            let mut recognition: Recognition =
+                doc_by_id::<recognition::Entity, _>(tx, &recognition_id, "recognition").await?;
             signer.require_owner(&format!("recognition {recognition_id}"), &recognition.body_id)?;
             if recognition.retracted_at.is_some() {
                 return Err(DomainError::FailedPrecondition(format!(
@@ -942,7 +905,23 @@ async fn apply_command(
     }
 }
 
-fn doc_of<T: serde::de::DeserializeOwned>(doc: Option<String>, kind: &'static str, id: &str) -> Result<T> {
+/// The stored document of the `kind` with primary key `id` (its `doc` column alone), decoded;
+/// not found when there is none.
+async fn doc_by_id<E, T>(tx: &impl ConnectionTrait, id: &str, kind: &'static str) -> Result<T>
+where
+    E: EntityTrait,
+    String: Into<<E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType>,
+    T: serde::de::DeserializeOwned,
+{
+    let doc: Option<String> = E::find_by_id(id.to_owned())
+        .select_only()
+        .column_as(
+            sea_orm::sea_query::Expr::col(sea_orm::sea_query::Alias::new("doc")),
+            "doc",
+        )
+        .into_tuple()
+        .one(tx)
+        .await?;
     from_doc(&doc.ok_or_else(|| DomainError::not_found(kind, id))?)
 }
 
