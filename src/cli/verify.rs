@@ -205,8 +205,8 @@ pub fn query(args: &CheckIssuerArgs) -> anyhow::Result<pb::IssuerQuery> {
 
 async fn run_check_issuer(args: &CheckIssuerArgs) -> anyhow::Result<bool> {
     let query = query(args)?;
-    let response = client(&args.server)
-        .await?
+    let mut registry = client(&args.server).await?;
+    let response = registry
         .check_issuer(pb::CheckIssuerRequest { query: Some(query) })
         .await
         .map_err(describe)?
@@ -215,7 +215,7 @@ async fn run_check_issuer(args: &CheckIssuerArgs) -> anyhow::Result<bool> {
         .verdict
         .as_ref()
         .context("the registry sent no verdict")?;
-    let verdict = verified(&args.server, signed).await?;
+    let verdict = verified(&mut registry, args.server.registry_key.as_deref(), signed).await?;
     let trusted = verdict.status == pb::TrustStatus::Trusted as i32;
     if args.json {
         let both = serde_json::json!({ "verdict": verdict, "signedVerdict": signed });
@@ -237,8 +237,8 @@ async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
         FormatArg::Jws => pb::CredentialFormat::Jws,
         FormatArg::DataIntegrity => pb::CredentialFormat::DataIntegrity,
     };
-    let response = client(&args.server)
-        .await?
+    let mut registry = client(&args.server).await?;
+    let response = registry
         .verify_credential(pb::VerifyCredentialRequest {
             credential,
             format: format as i32,
@@ -249,7 +249,7 @@ async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
         .into_inner();
     let passed = response.result == pb::CheckResult::Passed as i32;
     if let Some(signed) = &response.issuer_verdict {
-        verified(&args.server, signed).await?;
+        verified(&mut registry, args.server.registry_key.as_deref(), signed).await?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&response)?);
@@ -282,14 +282,18 @@ fn provider_line(p: &pb::ProviderSummary) -> String {
     format!("{}  {} ({})", p.id, names(&p.names), p.country)
 }
 
-/// The verdict `signed` carries, once its signature checks out with the registry key (given
-/// or asked for): a verdict that does not verify is an error, never an answer.
-async fn verified(server: &ServerArgs, signed: &pb::SignedVerdict) -> anyhow::Result<pb::Verdict> {
-    let registry_key = match &server.registry_key {
+/// The verdict `signed` carries, once its signature checks out with the registry key (`pinned`,
+/// or else asked of `registry` on the connection the answer came on): a verdict that does not
+/// verify is an error, never an answer.
+async fn verified(
+    registry: &mut TrustServiceClient<Channel>,
+    pinned: Option<&str>,
+    signed: &pb::SignedVerdict,
+) -> anyhow::Result<pb::Verdict> {
+    let registry_key = match pinned {
         Some(text) => keys::parse_public_key(text).map_err(|e| anyhow::anyhow!("--registry-key: {e}"))?,
         None => {
-            let named = client(server)
-                .await?
+            let named = registry
                 .get_registry_key(pb::GetRegistryKeyRequest {})
                 .await
                 .map_err(describe)?
