@@ -261,3 +261,26 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::hash::BuildHasher;
+
+    use super::*;
+
+    /// A borrowed identifier key finds what its stored form was cached under: same hash, equal.
+    #[test]
+    fn identifier_keys_borrowed_and_stored_agree() {
+        let stored = (IdentifierScheme::Did, "did:web:example.org".to_owned());
+        let hasher = std::collections::hash_map::RandomState::new();
+        let borrowed = IdentifierKey(IdentifierScheme::Did, "did:web:example.org");
+        assert_eq!(hasher.hash_one(&borrowed), hasher.hash_one(&stored));
+        assert!(borrowed.equivalent(&stored));
+        assert!(!IdentifierKey(IdentifierScheme::Deqar, "did:web:example.org").equivalent(&stored));
+        assert!(!IdentifierKey(IdentifierScheme::Did, "did:web:example.com").equivalent(&stored));
+
+        let cache: Cache<(IdentifierScheme, String), u32> = Cache::new(4);
+        cache.insert(stored.clone(), 7);
+        assert_eq!(cache.get(&borrowed), Some(7));
+    }
+}
