@@ -21,7 +21,7 @@ macro_rules! enum_map {
         }
 
         impl FromPbEnum for d::$domain {
-            fn from_pb(field: &str, value: i32) -> Result<Option<Self>, DomainError> {
+            fn from_pb(field: impl std::fmt::Display + Copy, value: i32) -> Result<Option<Self>, DomainError> {
                 match pb::$pb::try_from(value) {
                     Ok(pb::$pb::Unspecified) => Ok(None),
                     $(Ok(pb::$pb::$variant) => Ok(Some(d::$domain::$variant)),)+
@@ -35,7 +35,7 @@ macro_rules! enum_map {
 /// A contract enum value as an optional domain value: UNSPECIFIED is `None`, unknown numbers
 /// are an error naming the field.
 pub trait FromPbEnum: Sized {
-    fn from_pb(field: &str, value: i32) -> Result<Option<Self>, DomainError>;
+    fn from_pb(field: impl std::fmt::Display + Copy, value: i32) -> Result<Option<Self>, DomainError>;
 }
 
 enum_map!(IdentifierScheme <=> IdentifierScheme { Deqar, Did, ErasmusCode, NationalRegister, Vat, WebsiteDomain, Lei });
@@ -94,7 +94,7 @@ pub fn opt_timestamp(t: Option<Timestamp>) -> Option<pbjson_types::Timestamp> {
 
 /// A request timestamp; `None` when unset.
 pub fn from_timestamp(
-    field: &str,
+    field: impl std::fmt::Display + Copy,
     t: Option<&pbjson_types::Timestamp>,
 ) -> Result<Option<Timestamp>, DomainError> {
     t.map(|t| {

@@ -9,13 +9,21 @@ pub const MAX_TEXT_FILTER: usize = 200;
 pub const MAX_URI: usize = 2048;
 
 /// A required registry id of `kind`.
-pub fn required_id(kind: IdKind, field: &str, id: &str) -> Result<String, DomainError> {
+pub fn required_id(
+    kind: IdKind,
+    field: impl std::fmt::Display + Copy,
+    id: &str,
+) -> Result<String, DomainError> {
     kind.check(field, id)?;
     Ok(id.to_owned())
 }
 
 /// An optional registry id filter: empty means "any".
-pub fn optional_id(kind: IdKind, field: &str, id: &str) -> Result<Option<String>, DomainError> {
+pub fn optional_id(
+    kind: IdKind,
+    field: impl std::fmt::Display + Copy,
+    id: &str,
+) -> Result<Option<String>, DomainError> {
     if id.is_empty() {
         Ok(None)
     } else {
@@ -24,7 +32,10 @@ pub fn optional_id(kind: IdKind, field: &str, id: &str) -> Result<Option<String>
 }
 
 /// An optional ISO 3166-1 alpha-2 country filter, upper-cased.
-pub fn optional_country(field: &str, country: &str) -> Result<Option<String>, DomainError> {
+pub fn optional_country(
+    field: impl std::fmt::Display + Copy,
+    country: &str,
+) -> Result<Option<String>, DomainError> {
     if country.is_empty() {
         return Ok(None);
     }
@@ -39,7 +50,10 @@ pub fn optional_country(field: &str, country: &str) -> Result<Option<String>, Do
 }
 
 /// An optional free-text filter, trimmed and lower-cased for case-insensitive matching.
-pub fn optional_text(field: &str, text: &str) -> Result<Option<String>, DomainError> {
+pub fn optional_text(
+    field: impl std::fmt::Display + Copy,
+    text: &str,
+) -> Result<Option<String>, DomainError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -54,7 +68,7 @@ pub fn optional_text(field: &str, text: &str) -> Result<Option<String>, DomainEr
 }
 
 /// An optional URI filter (e.g. an ESCO skill URI): absolute, without spaces.
-pub fn optional_uri(field: &str, uri: &str) -> Result<Option<String>, DomainError> {
+pub fn optional_uri(field: impl std::fmt::Display + Copy, uri: &str) -> Result<Option<String>, DomainError> {
     if uri.is_empty() {
         return Ok(None);
     }

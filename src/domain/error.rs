@@ -27,9 +27,9 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+    pub fn invalid(field: impl std::fmt::Display, rule: impl Into<String>) -> Self {
         Self::InvalidArgument {
-            field: field.into(),
+            field: field.to_string(),
             rule: rule.into(),
         }
     }
@@ -40,3 +40,44 @@ impl DomainError {
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// `parent.name` as a field path, formatted only when an error names it.
+#[derive(Clone, Copy)]
+pub struct Child<'a, P>(pub P, pub &'a str);
+
+impl<P: std::fmt::Display> std::fmt::Display for Child<'_, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+/// `parent[index]` as a field path, formatted only when an error names it.
+#[derive(Clone, Copy)]
+pub struct Item<P>(pub P, pub usize);
+
+impl<P: std::fmt::Display> std::fmt::Display for Item<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.0, self.1)
+    }
+}
+
+#[cfg(test)]
+mod field_path_tests {
+    use super::{Child, DomainError, Item};
+
+    #[test]
+    fn composed_paths_read_as_written_out() {
+        let outcome = Child(Item(Child("description", "learning_outcomes"), 2), "skill_uris");
+        assert_eq!(outcome.to_string(), "description.learning_outcomes[2].skill_uris");
+        assert_eq!(
+            Item(outcome, 0).to_string(),
+            "description.learning_outcomes[2].skill_uris[0]"
+        );
+        match DomainError::invalid(Item("keys", 1), "repeats a key") {
+            DomainError::InvalidArgument { field, rule } => {
+                assert_eq!((field.as_str(), rule.as_str()), ("keys[1]", "repeats a key"));
+            }
+            other => panic!("not an invalid argument: {other:?}"),
+        }
+    }
+}

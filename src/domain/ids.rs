@@ -94,7 +94,7 @@ impl IdKind {
     }
 
     /// Checks that `id` has the form of an id of this kind; `field` names the request field.
-    pub fn check(self, field: &str, id: &str) -> Result<(), DomainError> {
+    pub fn check(self, field: impl std::fmt::Display + Copy, id: &str) -> Result<(), DomainError> {
         if id.is_empty() {
             return Err(DomainError::invalid(field, "is required"));
         }
@@ -118,7 +118,7 @@ impl IdKind {
 }
 
 /// Checks a framework id: lowercase letters, digits and dashes, 1 to 64 characters.
-pub fn check_framework_id(field: &str, id: &str) -> Result<(), DomainError> {
+pub fn check_framework_id(field: impl std::fmt::Display + Copy, id: &str) -> Result<(), DomainError> {
     if id.is_empty() {
         return Err(DomainError::invalid(field, "is required"));
     }

@@ -76,7 +76,7 @@ impl Signer {
     }
 
     /// Refuses the write unless the signer is `owner_id` (the actor an object belongs to).
-    pub fn require_owner(&self, what: &str, owner_id: &str) -> Result<(), DomainError> {
+    pub fn require_owner(&self, what: impl std::fmt::Display, owner_id: &str) -> Result<(), DomainError> {
         if self.actor_id == owner_id {
             Ok(())
         } else {

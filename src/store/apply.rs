@@ -15,6 +15,7 @@ use super::rows::{Background, Deferring, InFlight, Pending, QueuedAccreditation,
 use super::write::*;
 use super::{Store, from_doc, to_doc};
 use crate::domain::accreditation::{change_status, initial_history};
+use crate::domain::error::Item;
 use crate::domain::model::*;
 use crate::domain::query::Keyed;
 use crate::domain::write::*;
@@ -747,7 +748,7 @@ async fn apply_command(
                 }
             };
             signer.require_owner(
-                &format!("accreditation {accreditation_id}"),
+                format_args!("accreditation {accreditation_id}"),
                 &accreditation.agency_id,
             )?;
             let history = change_status(accreditation.decision, &history, status, effective_at, &reason)?;
@@ -783,7 +784,10 @@ async fn apply_command(
         } => {
             let current: Qualification =
                 doc_by_id::<qualification::Entity, _>(tx, &qualification_id, "qualification").await?;
-            signer.require_owner(&format!("qualification {qualification_id}"), &current.provider_id)?;
+            signer.require_owner(
+                format_args!("qualification {qualification_id}"),
+                &current.provider_id,
+            )?;
             if current.withdrawn_at.is_some() {
                 return Err(DomainError::FailedPrecondition(format!(
                     "qualification {qualification_id} is withdrawn"
@@ -810,7 +814,7 @@ async fn apply_command(
             let mut qualification: Qualification =
                 doc_by_id::<qualification::Entity, _>(tx, &qualification_id, "qualification").await?;
             signer.require_owner(
-                &format!("qualification {qualification_id}"),
+                format_args!("qualification {qualification_id}"),
                 &qualification.provider_id,
             )?;
             if qualification.withdrawn_at.is_some() {
@@ -847,7 +851,7 @@ async fn apply_command(
         } => {
             let mut recognition: Recognition =
                 doc_by_id::<recognition::Entity, _>(tx, &recognition_id, "recognition").await?;
-            signer.require_owner(&format!("recognition {recognition_id}"), &recognition.body_id)?;
+            signer.require_owner(format_args!("recognition {recognition_id}"), &recognition.body_id)?;
             if recognition.retracted_at.is_some() {
                 return Err(DomainError::FailedPrecondition(format!(
                     "recognition {recognition_id} is retracted already"
@@ -928,7 +932,7 @@ where
 async fn exists<E: EntityTrait>(
     tx: &impl ConnectionTrait,
     select: sea_orm::Select<E>,
-    field: &str,
+    field: impl std::fmt::Display,
     kind: &str,
 ) -> Result<()> {
     if select.one(tx).await?.is_some() {
@@ -939,7 +943,7 @@ async fn exists<E: EntityTrait>(
 }
 
 /// The refusal of a `field` that names no registered `kind`.
-fn not_registered(field: &str, kind: &str) -> DomainError {
+fn not_registered(field: impl std::fmt::Display, kind: &str) -> DomainError {
     DomainError::invalid(field, format!("names no registered {kind}"))
 }
 
@@ -1068,7 +1072,7 @@ async fn check_description(
         exists(
             tx,
             provider::Entity::find_by_id(awarding.as_str()),
-            &format!("description.awarding_body_ids[{index}]"),
+            Item("description.awarding_body_ids", index),
             "provider",
         )
         .await?;
@@ -1082,7 +1086,7 @@ async fn check_description(
         let provider = known.accreditation_provider(tx, accreditation_id).await?;
         if provider.as_deref() != Some(qualification.provider_id.as_str()) {
             return Err(DomainError::invalid(
-                format!("description.quality_assurance.accreditation_ids[{index}]"),
+                Item("description.quality_assurance.accreditation_ids", index),
                 "names no accreditation of this provider",
             ));
         }
@@ -1091,7 +1095,7 @@ async fn check_description(
         exists(
             tx,
             qualification::Entity::find_by_id(target.as_str()),
-            &format!("description.stackability.stacks_into[{index}]"),
+            Item("description.stackability.stacks_into", index),
             "qualification",
         )
         .await?;

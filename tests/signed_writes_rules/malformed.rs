@@ -322,6 +322,37 @@ const BAD_COMMANDS: &[Bad] = &[
         command: |_| publish_with(|d| d.countries.clear()),
         field: "description.countries",
     },
+    // Paths of nested and repeated fields are composed only when an error names them: each
+    // level must still appear in the refusal.
+    Bad {
+        method: PUBLISH,
+        who: Who::Provider,
+        command: |_| {
+            publish_with(|d| {
+                d.learning_outcomes[0].skill_uris =
+                    vec!["https://skills.example/ok".into(), "not a uri".into()]
+            })
+        },
+        field: "description.learning_outcomes[0].skill_uris[1]",
+    },
+    Bad {
+        method: PUBLISH,
+        who: Who::Provider,
+        command: |_| publish_with(|d| d.titles[0].language = "english!".into()),
+        field: "description.titles[0].language",
+    },
+    Bad {
+        method: PUBLISH,
+        who: Who::Provider,
+        command: |_| publish_with(|d| d.assessment_types = vec![pb::AssessmentType::Project as i32, 99]),
+        field: "description.assessment_types[1]",
+    },
+    Bad {
+        method: PUBLISH,
+        who: Who::Provider,
+        command: |_| publish_with(|d| d.workload.as_mut().unwrap().value = -1.0),
+        field: "description.workload.value",
+    },
     Bad {
         method: PUBLISH,
         who: Who::Provider,

@@ -28,12 +28,12 @@ pub trait SignedCommand: prost::Message + Default {
     fn into_command(self, context: &Context<'_>) -> Result<Command>;
 }
 
-fn id(kind: IdKind, field: &str, value: String) -> Result<String> {
+fn id(kind: IdKind, field: impl std::fmt::Display + Copy, value: String) -> Result<String> {
     kind.check(field, &value)?;
     Ok(value)
 }
 
-fn optional_actor(field: &str, value: String) -> Result<Option<String>> {
+fn optional_actor(field: impl std::fmt::Display + Copy, value: String) -> Result<Option<String>> {
     if value.is_empty() {
         return Ok(None);
     }
@@ -227,10 +227,14 @@ mod convert {
                     },
                 )| {
                     Ok(Source {
-                        title: required_text(&format!("framework.sources[{i}].title"), title, MAX_NAME)?,
-                        publisher: text(&format!("framework.sources[{i}].publisher"), publisher, MAX_NAME)?,
+                        title: required_text(Child(Item("framework.sources", i), "title"), title, MAX_NAME)?,
+                        publisher: text(
+                            Child(Item("framework.sources", i), "publisher"),
+                            publisher,
+                            MAX_NAME,
+                        )?,
                         year: (year != 0).then_some(year),
-                        url: web_url(&format!("framework.sources[{i}].url"), url)?,
+                        url: web_url(Child(Item("framework.sources", i), "url"), url)?,
                     })
                 },
             )
@@ -257,7 +261,7 @@ mod convert {
                         note,
                     },
                 )| {
-                    let f = |name: &str| format!("framework.levels[{i}].{name}");
+                    let f = |name| Child(Item("framework.levels", i), name);
                     let eqf_level = match eqf_level {
                         None => None,
                         Some(level @ 1..=8) => Some(level as u8),
@@ -266,14 +270,14 @@ mod convert {
                         }
                     };
                     Ok(FrameworkLevel {
-                        code: required_text(&f("code"), code, 16)?,
+                        code: required_text(f("code"), code, 16)?,
                         ordinal,
-                        title: required_text(&f("title"), title, MAX_NAME)?,
-                        award_types: at_most(&f("award_types"), award_types, MAX_ITEMS)?,
-                        description: Some(text(&f("description"), description, MAX_TEXT)?)
+                        title: required_text(f("title"), title, MAX_NAME)?,
+                        award_types: at_most(f("award_types"), award_types, MAX_ITEMS)?,
+                        description: Some(text(f("description"), description, MAX_TEXT)?)
                             .filter(|d| !d.is_empty()),
                         eqf_level,
-                        note: Some(text(&f("note"), note, MAX_TEXT)?).filter(|n| !n.is_empty()),
+                        note: Some(text(f("note"), note, MAX_TEXT)?).filter(|n| !n.is_empty()),
                     })
                 },
             )
@@ -598,20 +602,20 @@ fn qualification_description(
         field_of_study,
         languages: langs,
     } = description.ok_or_else(|| DomainError::invalid("description", "is required"))?;
-    let f = |name: &str| format!("description.{name}");
+    let f = |name| Child("description", name);
     if learning_outcomes.is_empty() {
         return Err(DomainError::invalid(
             f("learning_outcomes"),
             "needs at least one learning outcome (Annex I)",
         ));
     }
-    let learning_outcomes = at_most(&f("learning_outcomes"), learning_outcomes, MAX_ITEMS)?
+    let learning_outcomes = at_most(f("learning_outcomes"), learning_outcomes, MAX_ITEMS)?
         .into_iter()
         .enumerate()
         .map(|(i, pb::LearningOutcome { text: t, skill_uris })| {
             Ok(LearningOutcome {
-                text: required_text(&f(&format!("learning_outcomes[{i}].text")), t, MAX_TEXT)?,
-                skill_uris: uris(&f(&format!("learning_outcomes[{i}].skill_uris")), skill_uris)?,
+                text: required_text(Child(Item(f("learning_outcomes"), i), "text"), t, MAX_TEXT)?,
+                skill_uris: uris(Child(Item(f("learning_outcomes"), i), "skill_uris"), skill_uris)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -622,12 +626,12 @@ fn qualification_description(
         ects,
     } = workload
         .ok_or_else(|| DomainError::invalid(f("workload"), "is required (Annex I notional workload)"))?;
-    let credit_system: CreditSystem = required_enum(&f("workload.credit_system"), credit_system)?;
-    let value = amount(&f("workload.value"), value)?;
+    let credit_system: CreditSystem = required_enum(f("workload.credit_system"), credit_system)?;
+    let value = amount(f("workload.value"), value)?;
     if value == 0.0 {
         return Err(DomainError::invalid(f("workload.value"), "must be more than 0"));
     }
-    let other_system = text(&f("workload.other_system"), other_system, MAX_NAME)?;
+    let other_system = text(f("workload.other_system"), other_system, MAX_NAME)?;
     if credit_system == CreditSystem::Other && other_system.trim().is_empty() {
         return Err(DomainError::invalid(
             f("workload.other_system"),
@@ -642,16 +646,16 @@ fn qualification_description(
             ));
         }
         (CreditSystem::Ects, _) => Some(value),
-        (_, Some(e)) => Some(amount(&f("workload.ects"), e)?),
+        (_, Some(e)) => Some(amount(f("workload.ects"), e)?),
         (_, None) => None,
     };
     let level = match (framework_id.is_empty(), level_code.is_empty()) {
         (true, true) => None,
         (false, false) => {
-            check_framework_id(&f("framework_id"), &framework_id)?;
+            check_framework_id(f("framework_id"), &framework_id)?;
             Some(FrameworkLevelRef {
                 framework_id,
-                level_code: required_text(&f("level_code"), level_code, 16)?,
+                level_code: required_text(f("level_code"), level_code, 16)?,
                 eqf_level: None,
             })
         }
@@ -674,10 +678,10 @@ fn qualification_description(
             "needs at least one type of assessment (Annex I)",
         ));
     }
-    let assessment_types = at_most(&f("assessment_types"), assessment_types, 16)?
+    let assessment_types = at_most(f("assessment_types"), assessment_types, 16)?
         .into_iter()
         .enumerate()
-        .map(|(i, t)| required_enum(&f(&format!("assessment_types[{i}]")), t))
+        .map(|(i, t)| required_enum(Item(f("assessment_types"), i), t))
         .collect::<Result<Vec<AssessmentType>>>()?;
     let pb::QualityAssurance {
         description: qa_description,
@@ -689,7 +693,7 @@ fn qualification_description(
         )
     })?;
     let accreditation_ids = at_most(
-        &f("quality_assurance.accreditation_ids"),
+        f("quality_assurance.accreditation_ids"),
         accreditation_ids,
         MAX_ITEMS,
     )?
@@ -698,16 +702,16 @@ fn qualification_description(
     .map(|(i, a)| {
         id(
             IdKind::Accreditation,
-            &f(&format!("quality_assurance.accreditation_ids[{i}]")),
+            Item(f("quality_assurance.accreditation_ids"), i),
             a,
         )
     })
     .collect::<Result<Vec<_>>>()?;
     let stackability = stackability.unwrap_or_default();
-    let awarding_body_ids = at_most(&f("awarding_body_ids"), awarding_body_ids, MAX_ITEMS)?
+    let awarding_body_ids = at_most(f("awarding_body_ids"), awarding_body_ids, MAX_ITEMS)?
         .into_iter()
         .enumerate()
-        .map(|(i, a)| id(IdKind::Provider, &f(&format!("awarding_body_ids[{i}]")), a))
+        .map(|(i, a)| id(IdKind::Provider, Item(f("awarding_body_ids"), i), a))
         .collect::<Result<Vec<_>>>()?;
     if c_.is_empty() {
         return Err(DomainError::invalid(
@@ -718,9 +722,9 @@ fn qualification_description(
     Ok(Qualification {
         id: qualification_id,
         provider_id: String::new(),
-        titles: names(&f("titles"), titles)?,
+        titles: names(f("titles"), titles)?,
         awarding_body_ids,
-        countries: countries(&f("countries"), c_)?,
+        countries: countries(f("countries"), c_)?,
         learning_outcomes,
         workload: Workload {
             credit_system,
@@ -730,39 +734,29 @@ fn qualification_description(
         },
         level,
         assessment_types,
-        assessment_description: text(&f("assessment_description"), assessment_description, MAX_TEXT)?,
-        participation: required_enum(&f("participation"), participation)?,
+        assessment_description: text(f("assessment_description"), assessment_description, MAX_TEXT)?,
+        participation: required_enum(f("participation"), participation)?,
         quality_assurance: QualityAssurance {
-            description: required_text(&f("quality_assurance.description"), qa_description, MAX_TEXT)?,
+            description: required_text(f("quality_assurance.description"), qa_description, MAX_TEXT)?,
             accreditation_ids,
         },
-        prerequisites: text(&f("prerequisites"), prerequisites, MAX_TEXT)?,
-        supervision: Supervision::from_pb(&f("supervision"), supervision)?,
-        grading_scheme: text(&f("grading_scheme"), grading_scheme, MAX_TEXT)?,
+        prerequisites: text(f("prerequisites"), prerequisites, MAX_TEXT)?,
+        supervision: Supervision::from_pb(f("supervision"), supervision)?,
+        grading_scheme: text(f("grading_scheme"), grading_scheme, MAX_TEXT)?,
         stackability: StackabilityOptions {
-            stackability: Stackability::from_pb(&f("stackability.stackability"), stackability.stackability)?
+            stackability: Stackability::from_pb(f("stackability.stackability"), stackability.stackability)?
                 .unwrap_or(Stackability::Standalone),
-            description: text(&f("stackability.description"), stackability.description, MAX_TEXT)?,
-            stacks_into: at_most(
-                &f("stackability.stacks_into"),
-                stackability.stacks_into,
-                MAX_ITEMS,
-            )?
-            .into_iter()
-            .enumerate()
-            .map(|(i, q)| {
-                id(
-                    IdKind::Qualification,
-                    &f(&format!("stackability.stacks_into[{i}]")),
-                    q,
-                )
-            })
-            .collect::<Result<Vec<_>>>()?,
+            description: text(f("stackability.description"), stackability.description, MAX_TEXT)?,
+            stacks_into: at_most(f("stackability.stacks_into"), stackability.stacks_into, MAX_ITEMS)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, q)| id(IdKind::Qualification, Item(f("stackability.stacks_into"), i), q))
+                .collect::<Result<Vec<_>>>()?,
         },
-        further_information: text(&f("further_information"), further_information, MAX_TEXT)?,
-        credential_type: uri(&f("credential_type"), credential_type, true)?,
-        field_of_study: uri(&f("field_of_study"), field_of_study, true)?,
-        languages: languages(&f("languages"), langs)?,
+        further_information: text(f("further_information"), further_information, MAX_TEXT)?,
+        credential_type: uri(f("credential_type"), credential_type, true)?,
+        field_of_study: uri(f("field_of_study"), field_of_study, true)?,
+        languages: languages(f("languages"), langs)?,
         published_at: cx.issued_at,
         withdrawn_at: None,
         version: 1,

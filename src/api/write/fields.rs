@@ -6,6 +6,8 @@ use crate::domain::model::{ActorKey, ExternalIdentifier, LocalizedString};
 use crate::domain::{DomainError, Timestamp};
 use crate::pb;
 
+pub use crate::domain::error::{Child, Item};
+
 pub type Result<T> = std::result::Result<T, DomainError>;
 
 /// Longest name or title, in characters.
@@ -15,7 +17,7 @@ pub const MAX_TEXT: usize = 8_000;
 /// Most entries in a repeated field.
 pub const MAX_ITEMS: usize = 100;
 
-pub fn text(field: &str, value: String, max: usize) -> Result<String> {
+pub fn text(field: impl std::fmt::Display + Copy, value: String, max: usize) -> Result<String> {
     if value.chars().count() > max {
         return Err(DomainError::invalid(
             field,
@@ -28,14 +30,14 @@ pub fn text(field: &str, value: String, max: usize) -> Result<String> {
     Ok(value)
 }
 
-pub fn required_text(field: &str, value: String, max: usize) -> Result<String> {
+pub fn required_text(field: impl std::fmt::Display + Copy, value: String, max: usize) -> Result<String> {
     if value.trim().is_empty() {
         return Err(DomainError::invalid(field, "is required"));
     }
     text(field, value, max)
 }
 
-pub fn at_most<T>(field: &str, items: Vec<T>, max: usize) -> Result<Vec<T>> {
+pub fn at_most<T>(field: impl std::fmt::Display + Copy, items: Vec<T>, max: usize) -> Result<Vec<T>> {
     if items.len() > max {
         return Err(DomainError::invalid(
             field,
@@ -45,21 +47,28 @@ pub fn at_most<T>(field: &str, items: Vec<T>, max: usize) -> Result<Vec<T>> {
     Ok(items)
 }
 
-pub fn required_enum<T: FromPbEnum>(field: &str, value: i32) -> Result<T> {
+pub fn required_enum<T: FromPbEnum>(field: impl std::fmt::Display + Copy, value: i32) -> Result<T> {
     T::from_pb(field, value)?.ok_or_else(|| DomainError::invalid(field, "is required (not UNSPECIFIED)"))
 }
 
-pub fn time_or(field: &str, value: Option<pbjson_types::Timestamp>, default: Timestamp) -> Result<Timestamp> {
+pub fn time_or(
+    field: impl std::fmt::Display + Copy,
+    value: Option<pbjson_types::Timestamp>,
+    default: Timestamp,
+) -> Result<Timestamp> {
     Ok(from_timestamp(field, value.as_ref())?.unwrap_or(default))
 }
 
-pub fn required_time(field: &str, value: Option<pbjson_types::Timestamp>) -> Result<Timestamp> {
+pub fn required_time(
+    field: impl std::fmt::Display + Copy,
+    value: Option<pbjson_types::Timestamp>,
+) -> Result<Timestamp> {
     from_timestamp(field, value.as_ref())?.ok_or_else(|| DomainError::invalid(field, "is required"))
 }
 
 /// An end of validity: optional, and after `start` when given.
 pub fn end_after(
-    field: &str,
+    field: impl std::fmt::Display + Copy,
     value: Option<pbjson_types::Timestamp>,
     start: Timestamp,
 ) -> Result<Option<Timestamp>> {
@@ -71,7 +80,7 @@ pub fn end_after(
 }
 
 /// An ISO 3166-1 alpha-2 code, upper-case.
-pub fn country(field: &str, value: &str) -> Result<String> {
+pub fn country(field: impl std::fmt::Display + Copy, value: &str) -> Result<String> {
     if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(value.to_owned())
     } else {
@@ -82,16 +91,16 @@ pub fn country(field: &str, value: &str) -> Result<String> {
     }
 }
 
-pub fn countries(field: &str, values: Vec<String>) -> Result<Vec<String>> {
+pub fn countries(field: impl std::fmt::Display + Copy, values: Vec<String>) -> Result<Vec<String>> {
     let values = at_most(field, values, MAX_ITEMS)?;
     for (i, value) in values.iter().enumerate() {
-        country(&format!("{field}[{i}]"), value)?;
+        country(Item(field, i), value)?;
     }
     Ok(values)
 }
 
 /// A BCP 47 language tag in its common form: letters, digits and dashes, starting with 2-3 letters.
-pub fn language(field: &str, value: &str) -> Result<()> {
+pub fn language(field: impl std::fmt::Display + Copy, value: &str) -> Result<()> {
     let primary = value.split('-').next().unwrap_or("");
     let ok = (2..=3).contains(&primary.len())
         && primary.bytes().all(|b| b.is_ascii_alphabetic())
@@ -109,16 +118,19 @@ pub fn language(field: &str, value: &str) -> Result<()> {
     }
 }
 
-pub fn languages(field: &str, values: Vec<String>) -> Result<Vec<String>> {
+pub fn languages(field: impl std::fmt::Display + Copy, values: Vec<String>) -> Result<Vec<String>> {
     let values = at_most(field, values, MAX_ITEMS)?;
     for (i, value) in values.iter().enumerate() {
-        language(&format!("{field}[{i}]"), value)?;
+        language(Item(field, i), value)?;
     }
     Ok(values)
 }
 
 /// Names or titles: at least one, each with a language and a text.
-pub fn names(field: &str, values: Vec<pb::LocalizedString>) -> Result<Vec<LocalizedString>> {
+pub fn names(
+    field: impl std::fmt::Display + Copy,
+    values: Vec<pb::LocalizedString>,
+) -> Result<Vec<LocalizedString>> {
     if values.is_empty() {
         return Err(DomainError::invalid(field, "needs at least one entry"));
     }
@@ -133,8 +145,8 @@ pub fn names(field: &str, values: Vec<pb::LocalizedString>) -> Result<Vec<Locali
                     value,
                 },
             )| {
-                language(&format!("{field}[{i}].language"), &lang)?;
-                let value = required_text(&format!("{field}[{i}].value"), value, MAX_NAME)?;
+                language(Child(Item(field, i), "language"), &lang)?;
+                let value = required_text(Child(Item(field, i), "value"), value, MAX_NAME)?;
                 Ok(LocalizedString {
                     language: lang,
                     value,
@@ -145,7 +157,7 @@ pub fn names(field: &str, values: Vec<pb::LocalizedString>) -> Result<Vec<Locali
 }
 
 /// An absolute URI (http, https, urn, did ...), or empty when `optional`.
-pub fn uri(field: &str, value: String, optional: bool) -> Result<String> {
+pub fn uri(field: impl std::fmt::Display + Copy, value: String, optional: bool) -> Result<String> {
     if value.is_empty() && optional {
         return Ok(value);
     }
@@ -155,16 +167,16 @@ pub fn uri(field: &str, value: String, optional: bool) -> Result<String> {
     }
 }
 
-pub fn uris(field: &str, values: Vec<String>) -> Result<Vec<String>> {
+pub fn uris(field: impl std::fmt::Display + Copy, values: Vec<String>) -> Result<Vec<String>> {
     at_most(field, values, MAX_ITEMS)?
         .into_iter()
         .enumerate()
-        .map(|(i, value)| uri(&format!("{field}[{i}]"), value, false))
+        .map(|(i, value)| uri(Item(field, i), value, false))
         .collect()
 }
 
 /// A web address: empty, or http(s) and at most MAX_URI bytes.
-pub fn web_url(field: &str, value: String) -> Result<String> {
+pub fn web_url(field: impl std::fmt::Display + Copy, value: String) -> Result<String> {
     if value.is_empty() {
         return Ok(value);
     }
@@ -181,7 +193,10 @@ pub fn web_url(field: &str, value: String) -> Result<String> {
     }
 }
 
-pub fn identifiers(field: &str, values: Vec<pb::ExternalIdentifier>) -> Result<Vec<ExternalIdentifier>> {
+pub fn identifiers(
+    field: impl std::fmt::Display + Copy,
+    values: Vec<pb::ExternalIdentifier>,
+) -> Result<Vec<ExternalIdentifier>> {
     at_most(field, values, MAX_ITEMS)?
         .into_iter()
         .enumerate()
@@ -195,11 +210,11 @@ pub fn identifiers(field: &str, values: Vec<pb::ExternalIdentifier>) -> Result<V
                     valid_until,
                 },
             )| {
-                let f = |name: &str| format!("{field}[{i}].{name}");
-                let scheme = required_enum(&f("scheme"), scheme)?;
-                let value = required_text(&f("value"), value, 512)?;
-                let valid_from = from_timestamp(&f("valid_from"), valid_from.as_ref())?;
-                let valid_until = from_timestamp(&f("valid_until"), valid_until.as_ref())?;
+                let f = |name| Child(Item(field, i), name);
+                let scheme = required_enum(f("scheme"), scheme)?;
+                let value = required_text(f("value"), value, 512)?;
+                let valid_from = from_timestamp(f("valid_from"), valid_from.as_ref())?;
+                let valid_until = from_timestamp(f("valid_until"), valid_until.as_ref())?;
                 if let (Some(from), Some(until)) = (valid_from, valid_until)
                     && until <= from
                 {
@@ -217,7 +232,7 @@ pub fn identifiers(field: &str, values: Vec<pb::ExternalIdentifier>) -> Result<V
 }
 
 /// A 32-byte Ed25519 public key that is a valid curve point.
-pub fn public_key(field: &str, bytes: &[u8]) -> Result<[u8; 32]> {
+pub fn public_key(field: impl std::fmt::Display + Copy, bytes: &[u8]) -> Result<[u8; 32]> {
     let key: [u8; 32] = bytes
         .try_into()
         .map_err(|_| DomainError::invalid(field, "must be a 32-byte Ed25519 public key"))?;
@@ -226,39 +241,47 @@ pub fn public_key(field: &str, bytes: &[u8]) -> Result<[u8; 32]> {
     Ok(key)
 }
 
-pub fn key(field: &str, spec: pb::KeySpec, default_from: Timestamp) -> Result<ActorKey> {
+pub fn key(
+    field: impl std::fmt::Display + Copy,
+    spec: pb::KeySpec,
+    default_from: Timestamp,
+) -> Result<ActorKey> {
     let pb::KeySpec {
         public_key: bytes,
         valid_from,
         valid_until,
     } = spec;
-    let public = public_key(&format!("{field}.public_key"), &bytes)?;
-    let valid_from = time_or(&format!("{field}.valid_from"), valid_from, default_from)?;
+    let public = public_key(Child(field, "public_key"), &bytes)?;
+    let valid_from = time_or(Child(field, "valid_from"), valid_from, default_from)?;
     let mut key = ActorKey::new(public, valid_from);
-    key.valid_until = end_after(&format!("{field}.valid_until"), valid_until, valid_from)?;
+    key.valid_until = end_after(Child(field, "valid_until"), valid_until, valid_from)?;
     Ok(key)
 }
 
 /// One or more keys, without repeats.
-pub fn keys(field: &str, specs: Vec<pb::KeySpec>, default_from: Timestamp) -> Result<Vec<ActorKey>> {
+pub fn keys(
+    field: impl std::fmt::Display + Copy,
+    specs: Vec<pb::KeySpec>,
+    default_from: Timestamp,
+) -> Result<Vec<ActorKey>> {
     if specs.is_empty() {
         return Err(DomainError::invalid(field, "needs at least one key"));
     }
     let keys = at_most(field, specs, 10)?
         .into_iter()
         .enumerate()
-        .map(|(i, spec)| key(&format!("{field}[{i}]"), spec, default_from))
+        .map(|(i, spec)| key(Item(field, i), spec, default_from))
         .collect::<Result<Vec<_>>>()?;
     for (i, key) in keys.iter().enumerate() {
         if keys[..i].iter().any(|k| k.key_id == key.key_id) {
-            return Err(DomainError::invalid(format!("{field}[{i}]"), "repeats a key"));
+            return Err(DomainError::invalid(Item(field, i), "repeats a key"));
         }
     }
     Ok(keys)
 }
 
 /// A non-negative, finite number.
-pub fn amount(field: &str, value: f64) -> Result<f64> {
+pub fn amount(field: impl std::fmt::Display + Copy, value: f64) -> Result<f64> {
     if value.is_finite() && (0.0..=1e6).contains(&value) {
         Ok(value)
     } else {
