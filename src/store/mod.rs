@@ -34,8 +34,8 @@ pub struct StoreOptions {
     /// Values of each kind the read cache holds (keys, identifiers, providers' trust facts);
     /// 0 turns the cache off.
     pub cache_entries: usize,
-    /// On a SQLite file, the page cache of the one connection that writes, in MiB (readers keep
-    /// SQLite's default of 2 MiB each). A bulk import inserts into many index pages at once.
+    /// On a SQLite file, the page cache of the one connection that writes, in MiB (the direct
+    /// reading connections keep 64 MiB each). A bulk import inserts into many index pages at once.
     pub write_cache_mib: u32,
 }
 
