@@ -4,6 +4,7 @@
 //! request field and the rule it broke.
 
 use crate::domain::enums as d;
+use crate::domain::error::FieldPath;
 use crate::domain::model::*;
 use crate::domain::query::Keyed;
 use crate::domain::{DomainError, Timestamp, keys};
@@ -21,7 +22,7 @@ macro_rules! enum_map {
         }
 
         impl FromPbEnum for d::$domain {
-            fn from_pb(field: impl std::fmt::Display + Copy, value: i32) -> Result<Option<Self>, DomainError> {
+            fn from_pb(field: impl FieldPath, value: i32) -> Result<Option<Self>, DomainError> {
                 match pb::$pb::try_from(value) {
                     Ok(pb::$pb::Unspecified) => Ok(None),
                     $(Ok(pb::$pb::$variant) => Ok(Some(d::$domain::$variant)),)+
@@ -35,7 +36,7 @@ macro_rules! enum_map {
 /// A contract enum value as an optional domain value: UNSPECIFIED is `None`, unknown numbers
 /// are an error naming the field.
 pub trait FromPbEnum: Sized {
-    fn from_pb(field: impl std::fmt::Display + Copy, value: i32) -> Result<Option<Self>, DomainError>;
+    fn from_pb(field: impl FieldPath, value: i32) -> Result<Option<Self>, DomainError>;
 }
 
 enum_map!(IdentifierScheme <=> IdentifierScheme { Deqar, Did, ErasmusCode, NationalRegister, Vat, WebsiteDomain, Lei });
@@ -94,7 +95,7 @@ pub fn opt_timestamp(t: Option<Timestamp>) -> Option<pbjson_types::Timestamp> {
 
 /// A request timestamp; `None` when unset.
 pub fn from_timestamp(
-    field: impl std::fmt::Display + Copy,
+    field: impl FieldPath,
     t: Option<&pbjson_types::Timestamp>,
 ) -> Result<Option<Timestamp>, DomainError> {
     t.map(|t| {

@@ -1,6 +1,7 @@
 //! Validation of request fields shared by the services.
 
 use crate::domain::DomainError;
+use crate::domain::error::FieldPath;
 use crate::domain::ids::IdKind;
 
 /// Longest accepted free-text filter, in characters.
@@ -9,21 +10,13 @@ pub const MAX_TEXT_FILTER: usize = 200;
 pub const MAX_URI: usize = 2048;
 
 /// A required registry id of `kind`.
-pub fn required_id(
-    kind: IdKind,
-    field: impl std::fmt::Display + Copy,
-    id: &str,
-) -> Result<String, DomainError> {
+pub fn required_id(kind: IdKind, field: impl FieldPath, id: &str) -> Result<String, DomainError> {
     kind.check(field, id)?;
     Ok(id.to_owned())
 }
 
 /// An optional registry id filter: empty means "any".
-pub fn optional_id(
-    kind: IdKind,
-    field: impl std::fmt::Display + Copy,
-    id: &str,
-) -> Result<Option<String>, DomainError> {
+pub fn optional_id(kind: IdKind, field: impl FieldPath, id: &str) -> Result<Option<String>, DomainError> {
     if id.is_empty() {
         Ok(None)
     } else {
@@ -32,10 +25,7 @@ pub fn optional_id(
 }
 
 /// An optional ISO 3166-1 alpha-2 country filter, upper-cased.
-pub fn optional_country(
-    field: impl std::fmt::Display + Copy,
-    country: &str,
-) -> Result<Option<String>, DomainError> {
+pub fn optional_country(field: impl FieldPath, country: &str) -> Result<Option<String>, DomainError> {
     if country.is_empty() {
         return Ok(None);
     }
@@ -50,10 +40,7 @@ pub fn optional_country(
 }
 
 /// An optional free-text filter, trimmed and lower-cased for case-insensitive matching.
-pub fn optional_text(
-    field: impl std::fmt::Display + Copy,
-    text: &str,
-) -> Result<Option<String>, DomainError> {
+pub fn optional_text(field: impl FieldPath, text: &str) -> Result<Option<String>, DomainError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -68,7 +55,7 @@ pub fn optional_text(
 }
 
 /// An optional URI filter (e.g. an ESCO skill URI): absolute, without spaces.
-pub fn optional_uri(field: impl std::fmt::Display + Copy, uri: &str) -> Result<Option<String>, DomainError> {
+pub fn optional_uri(field: impl FieldPath, uri: &str) -> Result<Option<String>, DomainError> {
     if uri.is_empty() {
         return Ok(None);
     }

@@ -41,6 +41,12 @@ impl DomainError {
 
 pub type DomainResult<T> = Result<T, DomainError>;
 
+/// A request field's path as an error names it: a `&str`, or one composed with [`Child`] and
+/// [`Item`], which is formatted only when a rule refuses the field.
+pub trait FieldPath: std::fmt::Display + Copy {}
+
+impl<T: std::fmt::Display + Copy> FieldPath for T {}
+
 /// `parent.name` as a field path, formatted only when an error names it.
 #[derive(Clone, Copy)]
 pub struct Child<'a, P>(pub P, pub &'a str);

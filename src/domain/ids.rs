@@ -9,6 +9,7 @@
 //! a large import's working set small; and lists ordered by id come out oldest first. The time
 //! they reveal is the signed `issued_at` that the public log shows anyway.
 
+use super::error::FieldPath;
 use sha2::{Digest, Sha256};
 
 use super::Timestamp;
@@ -94,7 +95,7 @@ impl IdKind {
     }
 
     /// Checks that `id` has the form of an id of this kind; `field` names the request field.
-    pub fn check(self, field: impl std::fmt::Display + Copy, id: &str) -> Result<(), DomainError> {
+    pub fn check(self, field: impl FieldPath, id: &str) -> Result<(), DomainError> {
         if id.is_empty() {
             return Err(DomainError::invalid(field, "is required"));
         }
@@ -118,7 +119,7 @@ impl IdKind {
 }
 
 /// Checks a framework id: lowercase letters, digits and dashes, 1 to 64 characters.
-pub fn check_framework_id(field: impl std::fmt::Display + Copy, id: &str) -> Result<(), DomainError> {
+pub fn check_framework_id(field: impl FieldPath, id: &str) -> Result<(), DomainError> {
     if id.is_empty() {
         return Err(DomainError::invalid(field, "is required"));
     }

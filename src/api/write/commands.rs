@@ -28,12 +28,12 @@ pub trait SignedCommand: prost::Message + Default {
     fn into_command(self, context: &Context<'_>) -> Result<Command>;
 }
 
-fn id(kind: IdKind, field: impl std::fmt::Display + Copy, value: String) -> Result<String> {
+fn id(kind: IdKind, field: impl FieldPath, value: String) -> Result<String> {
     kind.check(field, &value)?;
     Ok(value)
 }
 
-fn optional_actor(field: impl std::fmt::Display + Copy, value: String) -> Result<Option<String>> {
+fn optional_actor(field: impl FieldPath, value: String) -> Result<Option<String>> {
     if value.is_empty() {
         return Ok(None);
     }

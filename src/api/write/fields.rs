@@ -6,7 +6,7 @@ use crate::domain::model::{ActorKey, ExternalIdentifier, LocalizedString};
 use crate::domain::{DomainError, Timestamp};
 use crate::pb;
 
-pub use crate::domain::error::{Child, Item};
+pub use crate::domain::error::{Child, FieldPath, Item};
 
 pub type Result<T> = std::result::Result<T, DomainError>;
 
@@ -17,7 +17,7 @@ pub const MAX_TEXT: usize = 8_000;
 /// Most entries in a repeated field.
 pub const MAX_ITEMS: usize = 100;
 
-pub fn text(field: impl std::fmt::Display + Copy, value: String, max: usize) -> Result<String> {
+pub fn text(field: impl FieldPath, value: String, max: usize) -> Result<String> {
     if value.chars().count() > max {
         return Err(DomainError::invalid(
             field,
@@ -30,14 +30,14 @@ pub fn text(field: impl std::fmt::Display + Copy, value: String, max: usize) -> 
     Ok(value)
 }
 
-pub fn required_text(field: impl std::fmt::Display + Copy, value: String, max: usize) -> Result<String> {
+pub fn required_text(field: impl FieldPath, value: String, max: usize) -> Result<String> {
     if value.trim().is_empty() {
         return Err(DomainError::invalid(field, "is required"));
     }
     text(field, value, max)
 }
 
-pub fn at_most<T>(field: impl std::fmt::Display + Copy, items: Vec<T>, max: usize) -> Result<Vec<T>> {
+pub fn at_most<T>(field: impl FieldPath, items: Vec<T>, max: usize) -> Result<Vec<T>> {
     if items.len() > max {
         return Err(DomainError::invalid(
             field,
@@ -47,28 +47,25 @@ pub fn at_most<T>(field: impl std::fmt::Display + Copy, items: Vec<T>, max: usiz
     Ok(items)
 }
 
-pub fn required_enum<T: FromPbEnum>(field: impl std::fmt::Display + Copy, value: i32) -> Result<T> {
+pub fn required_enum<T: FromPbEnum>(field: impl FieldPath, value: i32) -> Result<T> {
     T::from_pb(field, value)?.ok_or_else(|| DomainError::invalid(field, "is required (not UNSPECIFIED)"))
 }
 
 pub fn time_or(
-    field: impl std::fmt::Display + Copy,
+    field: impl FieldPath,
     value: Option<pbjson_types::Timestamp>,
     default: Timestamp,
 ) -> Result<Timestamp> {
     Ok(from_timestamp(field, value.as_ref())?.unwrap_or(default))
 }
 
-pub fn required_time(
-    field: impl std::fmt::Display + Copy,
-    value: Option<pbjson_types::Timestamp>,
-) -> Result<Timestamp> {
+pub fn required_time(field: impl FieldPath, value: Option<pbjson_types::Timestamp>) -> Result<Timestamp> {
     from_timestamp(field, value.as_ref())?.ok_or_else(|| DomainError::invalid(field, "is required"))
 }
 
 /// An end of validity: optional, and after `start` when given.
 pub fn end_after(
-    field: impl std::fmt::Display + Copy,
+    field: impl FieldPath,
     value: Option<pbjson_types::Timestamp>,
     start: Timestamp,
 ) -> Result<Option<Timestamp>> {
@@ -80,7 +77,7 @@ pub fn end_after(
 }
 
 /// An ISO 3166-1 alpha-2 code, upper-case.
-pub fn country(field: impl std::fmt::Display + Copy, value: &str) -> Result<String> {
+pub fn country(field: impl FieldPath, value: &str) -> Result<String> {
     if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(value.to_owned())
     } else {
@@ -91,7 +88,7 @@ pub fn country(field: impl std::fmt::Display + Copy, value: &str) -> Result<Stri
     }
 }
 
-pub fn countries(field: impl std::fmt::Display + Copy, values: Vec<String>) -> Result<Vec<String>> {
+pub fn countries(field: impl FieldPath, values: Vec<String>) -> Result<Vec<String>> {
     let values = at_most(field, values, MAX_ITEMS)?;
     for (i, value) in values.iter().enumerate() {
         country(Item(field, i), value)?;
@@ -100,7 +97,7 @@ pub fn countries(field: impl std::fmt::Display + Copy, values: Vec<String>) -> R
 }
 
 /// A BCP 47 language tag in its common form: letters, digits and dashes, starting with 2-3 letters.
-pub fn language(field: impl std::fmt::Display + Copy, value: &str) -> Result<()> {
+pub fn language(field: impl FieldPath, value: &str) -> Result<()> {
     let primary = value.split('-').next().unwrap_or("");
     let ok = (2..=3).contains(&primary.len())
         && primary.bytes().all(|b| b.is_ascii_alphabetic())
@@ -118,7 +115,7 @@ pub fn language(field: impl std::fmt::Display + Copy, value: &str) -> Result<()>
     }
 }
 
-pub fn languages(field: impl std::fmt::Display + Copy, values: Vec<String>) -> Result<Vec<String>> {
+pub fn languages(field: impl FieldPath, values: Vec<String>) -> Result<Vec<String>> {
     let values = at_most(field, values, MAX_ITEMS)?;
     for (i, value) in values.iter().enumerate() {
         language(Item(field, i), value)?;
@@ -127,10 +124,7 @@ pub fn languages(field: impl std::fmt::Display + Copy, values: Vec<String>) -> R
 }
 
 /// Names or titles: at least one, each with a language and a text.
-pub fn names(
-    field: impl std::fmt::Display + Copy,
-    values: Vec<pb::LocalizedString>,
-) -> Result<Vec<LocalizedString>> {
+pub fn names(field: impl FieldPath, values: Vec<pb::LocalizedString>) -> Result<Vec<LocalizedString>> {
     if values.is_empty() {
         return Err(DomainError::invalid(field, "needs at least one entry"));
     }
@@ -157,7 +151,7 @@ pub fn names(
 }
 
 /// An absolute URI (http, https, urn, did ...), or empty when `optional`.
-pub fn uri(field: impl std::fmt::Display + Copy, value: String, optional: bool) -> Result<String> {
+pub fn uri(field: impl FieldPath, value: String, optional: bool) -> Result<String> {
     if value.is_empty() && optional {
         return Ok(value);
     }
@@ -167,7 +161,7 @@ pub fn uri(field: impl std::fmt::Display + Copy, value: String, optional: bool) 
     }
 }
 
-pub fn uris(field: impl std::fmt::Display + Copy, values: Vec<String>) -> Result<Vec<String>> {
+pub fn uris(field: impl FieldPath, values: Vec<String>) -> Result<Vec<String>> {
     at_most(field, values, MAX_ITEMS)?
         .into_iter()
         .enumerate()
@@ -176,7 +170,7 @@ pub fn uris(field: impl std::fmt::Display + Copy, values: Vec<String>) -> Result
 }
 
 /// A web address: empty, or http(s) and at most MAX_URI bytes.
-pub fn web_url(field: impl std::fmt::Display + Copy, value: String) -> Result<String> {
+pub fn web_url(field: impl FieldPath, value: String) -> Result<String> {
     if value.is_empty() {
         return Ok(value);
     }
@@ -194,7 +188,7 @@ pub fn web_url(field: impl std::fmt::Display + Copy, value: String) -> Result<St
 }
 
 pub fn identifiers(
-    field: impl std::fmt::Display + Copy,
+    field: impl FieldPath,
     values: Vec<pb::ExternalIdentifier>,
 ) -> Result<Vec<ExternalIdentifier>> {
     at_most(field, values, MAX_ITEMS)?
@@ -232,7 +226,7 @@ pub fn identifiers(
 }
 
 /// A 32-byte Ed25519 public key that is a valid curve point.
-pub fn public_key(field: impl std::fmt::Display + Copy, bytes: &[u8]) -> Result<[u8; 32]> {
+pub fn public_key(field: impl FieldPath, bytes: &[u8]) -> Result<[u8; 32]> {
     let key: [u8; 32] = bytes
         .try_into()
         .map_err(|_| DomainError::invalid(field, "must be a 32-byte Ed25519 public key"))?;
@@ -241,11 +235,7 @@ pub fn public_key(field: impl std::fmt::Display + Copy, bytes: &[u8]) -> Result<
     Ok(key)
 }
 
-pub fn key(
-    field: impl std::fmt::Display + Copy,
-    spec: pb::KeySpec,
-    default_from: Timestamp,
-) -> Result<ActorKey> {
+pub fn key(field: impl FieldPath, spec: pb::KeySpec, default_from: Timestamp) -> Result<ActorKey> {
     let pb::KeySpec {
         public_key: bytes,
         valid_from,
@@ -260,7 +250,7 @@ pub fn key(
 
 /// One or more keys, without repeats.
 pub fn keys(
-    field: impl std::fmt::Display + Copy,
+    field: impl FieldPath,
     specs: Vec<pb::KeySpec>,
     default_from: Timestamp,
 ) -> Result<Vec<ActorKey>> {
@@ -281,7 +271,7 @@ pub fn keys(
 }
 
 /// A non-negative, finite number.
-pub fn amount(field: impl std::fmt::Display + Copy, value: f64) -> Result<f64> {
+pub fn amount(field: impl FieldPath, value: f64) -> Result<f64> {
     if value.is_finite() && (0.0..=1e6).contains(&value) {
         Ok(value)
     } else {
