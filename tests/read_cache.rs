@@ -289,8 +289,62 @@ async fn by_skill(channel: &Channel, skill_uri: &str) -> Vec<String> {
         .collect()
 }
 
+/// A compact JWS credential (VC-JOSE, EdDSA) signed by `key`, naming the registry
+/// micro-credential `qualification_id`, issued at `valid_from`.
+fn credential_naming(key: &SigningKey, qualification_id: &str, valid_from: Timestamp) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use ed25519_dalek::Signer as _;
+    let did = format!("did:key:{}", multibase(&key.verifying_key().to_bytes()));
+    let header = serde_json::json!({"alg": "EdDSA", "kid": did, "typ": "vc+jwt"});
+    let payload = serde_json::json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": did, "type": ["Profile"]},
+        "validFrom": valid_from.to_rfc3339(),
+        "credentialSubject": {
+            "id": "did:example:learner",
+            "type": ["AchievementSubject"],
+            "achievement": {
+                "id": format!("urn:trust-registry:qualification:{qualification_id}"),
+                "type": ["Achievement"],
+            },
+        },
+    });
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let signature = key.sign(signing_input.as_bytes());
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+}
+
+/// VerifyCredential's QUALIFICATION check of `credential`: result and detail.
+async fn qualification_check(channel: &Channel, credential: &str) -> (pb::CheckResult, String) {
+    let response = TrustServiceClient::new(channel.clone())
+        .verify_credential(pb::VerifyCredentialRequest {
+            credential: credential.to_owned(),
+            format: pb::CredentialFormat::Jws as i32,
+            at: None,
+        })
+        .await
+        .expect("VerifyCredential")
+        .into_inner();
+    let check = response
+        .checks
+        .iter()
+        .find(|c| c.kind == pb::CheckKind::Qualification as i32)
+        .expect("a QUALIFICATION check");
+    (
+        pb::CheckResult::try_from(check.result).expect("a known result"),
+        check.detail.clone(),
+    )
+}
+
 /// Qualification lookups and searches (read on SQLite without the pool's driver) see each
 /// write at once: on the server that took it, on a new connection, and on another server.
+/// So does VerifyCredential's QUALIFICATION check, whose answers are cached.
 async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
     let setup = setup(app).await;
     let replica = Replica::start(&app.database_url).await;
@@ -332,6 +386,14 @@ async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
         let found = lookup(channel, &published.id).await;
         assert_eq!(found.withdrawn_at, None, "{found:?}");
     }
+    // Verified on both servers before the withdrawal, so each has the answer cached.
+    let before = credential_naming(&setup.provider_key, &published.id, Timestamp::now());
+    for channel in &servers {
+        for _ in 0..2 {
+            let (result, detail) = qualification_check(channel, &before).await;
+            assert_eq!(result, pb::CheckResult::Passed, "{detail}");
+        }
+    }
 
     // Withdrawn through the replica: both servers, warm, see it on the next read.
     pb::provider_service_client::ProviderServiceClient::new(replica.channel.clone())
@@ -359,6 +421,20 @@ async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
             by_skill(channel, skill).await.is_empty(),
             "and searches leave it out"
         );
+    }
+    // A credential issued after the withdrawal names a withdrawn micro-credential; one issued
+    // before it still names a registered one.
+    let after = credential_naming(
+        &setup.provider_key,
+        &published.id,
+        Timestamp::now().plus_seconds(1),
+    );
+    for channel in servers.iter().chain([&connect(&addr).await]) {
+        let (result, detail) = qualification_check(channel, &after).await;
+        assert_eq!(result, pb::CheckResult::Failed, "{detail}");
+        assert!(detail.contains("withdrawn"), "{detail}");
+        let (result, detail) = qualification_check(channel, &before).await;
+        assert_eq!(result, pb::CheckResult::Passed, "{detail}");
     }
     replica.stop().await;
 }

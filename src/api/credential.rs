@@ -274,7 +274,7 @@ pub async fn verify(
             CheckResult::Skipped,
             "the issuer is unknown",
         ),
-        (Some(id), Some(facts)) => match api.store().qualification(id).await? {
+        (Some(id), Some(facts)) => match api.store().qualification_scope(id).await? {
             None => report.add(
                 CheckKind::Qualification,
                 CheckResult::Failed,
@@ -299,11 +299,11 @@ pub async fn verify(
                 format!("{id} was withdrawn before the credential was issued"),
             ),
             Some(q) => {
-                scope.eqf_level = q.eqf_level();
+                scope.eqf_level = q.eqf_level;
                 scope.credential_type = Some(q.credential_type.clone()).filter(|t| !t.is_empty());
                 scope.field_of_study = Some(q.field_of_study.clone()).filter(|f| !f.is_empty());
                 let level = q
-                    .eqf_level()
+                    .eqf_level
                     .map(|l| format!("EQF level {l}"))
                     .unwrap_or_else(|| "no EQF level".into());
                 report.add(CheckKind::Qualification, CheckResult::Passed, format!("{id} is registered by the issuer ({level}); its scope is checked by ISSUER_ACCREDITATION"))

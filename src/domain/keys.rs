@@ -16,12 +16,25 @@ pub fn key_id(public_key: &[u8; 32]) -> String {
     format!("ed25519:{hex}")
 }
 
+/// Multibase forms of keys encoded before: every verdict and provider record names each of its
+/// issuer's keys so, and base58 (a division of the whole number per digit) costs some microseconds
+/// a key where copying the text costs tens of nanoseconds. A form depends on the key's bytes
+/// alone, so an entry is never stale. At most [`ENCODED_KEYS`] of them, ~100 bytes each.
+static MULTIBASE: std::sync::LazyLock<quick_cache::sync::Cache<[u8; 32], std::sync::Arc<str>>> =
+    std::sync::LazyLock::new(|| quick_cache::sync::Cache::new(ENCODED_KEYS));
+const ENCODED_KEYS: usize = 65_536;
+
 /// The key as a multibase base58btc multicodec value (`z6Mk...`), as in did:key.
 pub fn multibase(public_key: &[u8; 32]) -> String {
+    if let Some(encoded) = MULTIBASE.get(public_key) {
+        return encoded.to_string();
+    }
     let mut bytes = Vec::with_capacity(34);
     bytes.extend_from_slice(&ED25519_PUB_MULTICODEC);
     bytes.extend_from_slice(public_key);
-    format!("z{}", bs58::encode(bytes).into_string())
+    let encoded = format!("z{}", bs58::encode(bytes).into_string());
+    MULTIBASE.insert(*public_key, encoded.as_str().into());
+    encoded
 }
 
 /// The did:key of a public key.
@@ -110,6 +123,22 @@ mod tests {
         assert_eq!(parse_multibase("k", &mb).unwrap(), key);
         assert!(parse_multibase("k", "z123").is_err());
         assert!(parse_multibase("k", "6Mk").is_err());
+    }
+
+    /// Encodings kept for later calls are each their own key's: asked again, in another order,
+    /// every key gets the form it got first, which decodes to it.
+    #[test]
+    fn kept_multibase_forms_belong_to_their_keys() {
+        let keys: Vec<[u8; 32]> = (0u8..20)
+            .map(|i| [i.wrapping_mul(13).wrapping_add(101); 32])
+            .collect();
+        let first: Vec<String> = keys.iter().map(multibase).collect();
+        for (key, form) in keys.iter().zip(&first).rev() {
+            assert_eq!(&multibase(key), form);
+            assert_eq!(parse_multibase("k", form).unwrap(), *key);
+        }
+        let distinct: std::collections::HashSet<&String> = first.iter().collect();
+        assert_eq!(distinct.len(), keys.len());
     }
 
     #[test]

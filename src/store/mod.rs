@@ -6,7 +6,7 @@ mod coalesce;
 mod commits;
 mod direct;
 pub use apply::{StoredWrite, WriteBatch, WriteTarget, nonce_reused};
-pub use cache::Generation;
+pub use cache::{Generation, QualificationScope};
 mod catalogue;
 mod log;
 mod trust;
