@@ -139,17 +139,16 @@ pub fn parse_jws(text: &str) -> Result<Credential, String> {
     let payload = json(&b64(payload_b64, "the JWS payload")?, "the JWS payload")?;
     let signature = b64(signature_b64, "the JWS signature")?;
     let kid = header.get("kid").and_then(Value::as_str).map(str::to_owned);
-    // VC-JWT (VC 1.1) puts the credential in a `vc` claim, with times in iss/nbf/exp.
-    let (document, jwt_times) = match payload.get("vc") {
-        Some(vc) if vc.is_object() => (vc.clone(), Some(&payload)),
-        _ => (payload.clone(), None),
-    };
     let securing = Securing::Jws {
         signing_input: format!("{header_b64}.{payload_b64}").into_bytes(),
         signature,
         kid,
     };
-    claims(&document, securing, jwt_times)
+    // VC-JWT (VC 1.1) puts the credential in a `vc` claim, with times in iss/nbf/exp.
+    match payload.get("vc") {
+        Some(vc) if vc.is_object() => claims(vc, securing, Some(&payload)),
+        _ => claims(&payload, securing, None),
+    }
 }
 
 /// Parses a JSON credential with a `DataIntegrityProof` using `eddsa-jcs-2022`.
