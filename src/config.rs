@@ -93,7 +93,8 @@ pub struct ServeArgs {
     pub db_max_connections: u32,
 
     /// Entries of each kind in the read cache of trust facts (issuer keys, identifiers,
-    /// providers with accreditations); 0 turns it off. Cached values are checked against
+    /// providers with accreditations), and a quarter as many micro-credentials as
+    /// VerifyCredential needs them; 0 turns it off. Cached values are checked against
     /// the database's log size on every read, so a write is seen by the next read.
     #[arg(long, env = "TRUST_REGISTRY_CACHE_ENTRIES", default_value_t = 250_000)]
     pub cache_entries: usize,
