@@ -292,9 +292,6 @@ async fn by_skill(channel: &Channel, skill_uri: &str) -> Vec<String> {
 /// A compact JWS credential (VC-JOSE, EdDSA) signed by `key`, naming the registry
 /// micro-credential `qualification_id`, issued at `valid_from`.
 fn credential_naming(key: &SigningKey, qualification_id: &str, valid_from: Timestamp) -> String {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use ed25519_dalek::Signer as _;
     let did = format!("did:key:{}", multibase(&key.verifying_key().to_bytes()));
     let header = serde_json::json!({"alg": "EdDSA", "kid": did, "typ": "vc+jwt"});
     let payload = serde_json::json!({
@@ -311,13 +308,7 @@ fn credential_naming(key: &SigningKey, qualification_id: &str, valid_from: Times
             },
         },
     });
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(payload.to_string())
-    );
-    let signature = key.sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    trust_registry::domain::credential::sign_jws(key, &header, &payload)
 }
 
 /// VerifyCredential's QUALIFICATION check of `credential`: result and detail.

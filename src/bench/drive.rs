@@ -8,9 +8,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::Signer as _;
 use hdrhistogram::Histogram;
 use tonic::transport::Channel;
 
@@ -128,13 +125,7 @@ pub fn credential(data: &Dataset, i: usize, j: usize, valid_from: Timestamp) -> 
             },
         },
     });
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(payload.to_string())
-    );
-    let signature = key.sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    crate::domain::credential::sign_jws(&key, &header, &payload)
 }
 
 /// `count` credentials by random providers, valid from random times 2017-2025.

@@ -117,6 +117,20 @@ fn b64(part: &str, what: &str) -> Result<Vec<u8>, String> {
         .map_err(|_| format!("{what} is not base64url without padding"))
 }
 
+/// A compact JWS (`header.payload.signature`, each base64url without padding) of `payload`
+/// under `header`, signed with `key`: how an issuer secures a credential that [`parse_jws`]
+/// reads. The bench and the tests issue their credentials with it.
+pub fn sign_jws(key: &ed25519_dalek::SigningKey, header: &Value, payload: &Value) -> String {
+    use ed25519_dalek::Signer as _;
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let signature = key.sign(signing_input.as_bytes());
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+}
+
 /// Parses a compact JWS secured credential (VC-JOSE-COSE, or a VC-JWT with a `vc` claim).
 pub fn parse_jws(text: &str) -> Result<Credential, String> {
     let parts: Vec<&str> = text.split('.').collect();
@@ -327,6 +341,30 @@ fn claims(document: &Value, securing: Securing, jwt: Option<&Value>) -> Result<C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `sign_jws` issues, `parse_jws` reads back: the claims, and a signature that verifies
+    /// with the signer's key and with no other.
+    #[test]
+    fn signed_jws_parses_and_verifies_with_its_key_only() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+        let other = ed25519_dalek::SigningKey::from_bytes(&[6; 32]);
+        let header = serde_json::json!({"alg": "EdDSA", "typ": "vc+jwt"});
+        let payload = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": "did:web:college.example",
+            "validFrom": "2026-01-01T00:00:00Z",
+            "credentialSubject": {"id": "did:example:learner"},
+        });
+        let credential = parse_jws(&sign_jws(&key, &header, &payload)).expect("parses");
+        assert_eq!(credential.issuer_id, "did:web:college.example");
+        assert_eq!(
+            credential.issued_at,
+            Timestamp::parse_rfc3339("2026-01-01T00:00:00Z").unwrap()
+        );
+        assert!(credential.signature_verifies(&key.verifying_key().to_bytes()));
+        assert!(!credential.signature_verifies(&other.verifying_key().to_bytes()));
+    }
 
     #[test]
     fn decompressed_keys_are_the_keys_of_their_bytes() {
