@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use tonic::transport::Channel;
 use trust_registry::api::convert::timestamp;
 use trust_registry::domain::Timestamp;
-use trust_registry::domain::keys::{key_id, multibase};
+use trust_registry::domain::keys::{did_key, key_id, multibase};
 use trust_registry::pb;
 use trust_registry::pb::issuer_query::Issuer;
 use trust_registry::pb::trust_service_client::TrustServiceClient;
@@ -292,7 +292,7 @@ async fn by_skill(channel: &Channel, skill_uri: &str) -> Vec<String> {
 /// A compact JWS credential (VC-JOSE, EdDSA) signed by `key`, naming the registry
 /// micro-credential `qualification_id`, issued at `valid_from`.
 fn credential_naming(key: &SigningKey, qualification_id: &str, valid_from: Timestamp) -> String {
-    let did = format!("did:key:{}", multibase(&key.verifying_key().to_bytes()));
+    let did = did_key(&key.verifying_key().to_bytes());
     let header = serde_json::json!({"alg": "EdDSA", "kid": did, "typ": "vc+jwt"});
     let payload = serde_json::json!({
         "@context": ["https://www.w3.org/ns/credentials/v2"],

@@ -31,8 +31,8 @@ use crate::domain::DomainError;
 pub struct StoreOptions {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
-    /// Values of each kind the read cache holds (keys, identifiers, providers' trust facts);
-    /// 0 turns the cache off.
+    /// Values of each kind the read cache holds (keys, identifiers, providers' trust facts), and
+    /// a quarter as many micro-credentials for VerifyCredential; 0 turns the cache off.
     pub cache_entries: usize,
     /// On a SQLite file, the page cache of the one connection that writes, in MiB (the direct
     /// reading connections keep 64 MiB each). A bulk import inserts into many index pages at once.
