@@ -112,6 +112,14 @@ pub struct BenchArgs {
     /// The server's read cache size (as `serve --cache-entries`).
     #[arg(long, default_value_t = StoreOptions::default().cache_entries)]
     pub cache_entries: usize,
+
+    /// Distinct credentials the VerifyCredential scenario presents, one picked at random for
+    /// each call; each is by a random provider about one of its micro-credentials. The server
+    /// keeps the signatures it verified (up to 65,536) and the micro-credentials credentials
+    /// name (a quarter of --cache-entries): fewer credentials than that measure verifiers that
+    /// see the same credentials again, many more measure mostly new ones.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub credentials: u32,
 }
 
 /// Providers a chunk of import lines covers: each chunk is signed just before its import, so
@@ -473,7 +481,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
         run,
         nonces: Default::default(),
     };
-    data.credentials = drive::credentials(&data, 1024, 0xBEEF);
+    data.credentials = drive::credentials(&data, args.credentials as usize, 0xBEEF);
     let data = Arc::new(data);
 
     // The bench lets go of the database; the server opens it in a process of its own.
