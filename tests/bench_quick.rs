@@ -101,7 +101,21 @@ fn assert_imported(lines: &[Value]) {
 
 #[test]
 fn quick_bench_on_sqlite() {
-    assert_imported(&run_quick(&[]));
+    let lines = run_quick(&[]);
+    assert_imported(&lines);
+    assert_credentials(&lines, 1024);
+}
+
+/// Every VerifyCredential row says how many distinct credentials it presented, and no other
+/// row does.
+fn assert_credentials(lines: &[Value], expected: u64) {
+    for row in lines.iter().filter(|l| l.get("scenario").is_some()) {
+        if row["scenario"] == "verify_credential" {
+            assert_eq!(row["credentials"], expected, "{row}");
+        } else {
+            assert!(row.get("credentials").is_none(), "{row}");
+        }
+    }
 }
 
 /// A kept registry, its log holding the signed-write mix's writes after the generator's, is
@@ -111,7 +125,8 @@ fn quick_bench_reuses_a_kept_registry() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let kept = dir.path().to_str().expect("UTF-8 path");
     assert_imported(&run_quick(&["--keep-database", kept]));
-    let again = run_quick(&["--reuse-database", kept]);
+    let again = run_quick(&["--reuse-database", kept, "--credentials", "3"]);
+    assert_credentials(&again, 3);
     assert!(
         again.iter().all(|l| l["phase"] != "import"),
         "nothing is imported again: {again:?}"

@@ -543,6 +543,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                 backend: backend.name(),
                 providers: data.providers,
                 qualifications: data.qualification_ids.len(),
+                credentials: (scenario == Scenario::VerifyCredential).then_some(data.credentials.len()),
                 in_flight,
                 calls: measured.calls,
                 calls_per_s,

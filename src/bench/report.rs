@@ -46,6 +46,9 @@ pub struct Row {
     pub backend: &'static str,
     pub providers: usize,
     pub qualifications: usize,
+    /// VerifyCredential: the distinct credentials presented (`--credentials`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<usize>,
     pub in_flight: usize,
     pub calls: u64,
     pub calls_per_s: f64,
