@@ -59,9 +59,6 @@ impl Credential {
 
     /// Whether the signature verifies with `public_key` (`verify_strict`).
     pub fn signature_verifies(&self, public_key: &[u8; 32]) -> bool {
-        let Some(key) = verifying_key(public_key) else {
-            return false;
-        };
         let (message, signature) = match &self.securing {
             Securing::Jws {
                 signing_input,
@@ -75,16 +72,18 @@ impl Credential {
         let Ok(parsed) = Signature::from_slice(signature) else {
             return false;
         };
-        let kept = VERIFIED
-            .as_ref()
-            .map(|v| v.digest(public_key, signature, message));
-        if let (Some(verified), Some(digest)) = (VERIFIED.as_ref(), &kept)
-            && verified.cache.get(digest).is_some()
-        {
+        let verifies =
+            || verifying_key(public_key).is_some_and(|key| key.verify_strict(message, &parsed).is_ok());
+        let Some(verified) = VERIFIED.as_ref() else {
+            return verifies();
+        };
+        // A kept signature verified with this key, so the key is a point: no need to decompress it.
+        let digest = verified.digest(public_key, signature, message);
+        if verified.cache.get(&digest).is_some() {
             return true;
         }
-        let good = key.verify_strict(message, &parsed).is_ok();
-        if let (true, Some(verified), Some(digest)) = (good, VERIFIED.as_ref(), kept) {
+        let good = verifies();
+        if good {
             verified.cache.insert(digest, ());
         }
         good
@@ -96,11 +95,11 @@ impl Credential {
 /// entry is never stale, and a hit needs all three to match (the same signature over other bytes,
 /// or with another key, is checked in full). Verifiers present the same credential again and
 /// again; checking its signature is the largest part of a verification (some 40 µs of CPU on
-/// the machines measured), a hit about a microsecond.
-/// Only successes are kept, so failed attempts cannot fill it. Whether the key is still the
-/// issuer's, and was when the credential was issued, is decided elsewhere, from registry data
-/// read fresh on every call. At most [`VERIFIED_SIGNATURES`] entries, ~100 bytes each; none when
-/// the operating system gives no randomness for the salt.
+/// the machines measured), a hit about a microsecond. Only successes are kept, so failed
+/// attempts cannot fill it. Whether the key is still the issuer's, and was when the credential
+/// was issued, is decided elsewhere, from registry data read fresh on every call. At most
+/// [`VERIFIED_SIGNATURES`] entries, ~100 bytes each; none when the operating system gives no
+/// randomness for the salt.
 static VERIFIED: std::sync::LazyLock<Option<VerifiedSignatures>> = std::sync::LazyLock::new(|| {
     let mut salt = [0u8; 32];
     getrandom::fill(&mut salt).ok()?;
