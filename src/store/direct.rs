@@ -23,8 +23,13 @@ use crate::domain::DomainError;
 
 /// Idle connections kept: one per runtime worker and a few for searches moved off them.
 const MAX_IDLE: usize = 8;
-/// Page cache of each connection, KiB (SQLite's default is 2,000 KiB).
-const CACHE_KIB: i64 = 64 * 1024;
+/// Page cache of each connection, KiB (SQLite's default is 2,000 KiB). A lookup descends the
+/// interior pages of an index and a table, which this holds, to leaves picked at random from a
+/// file far larger than any cache: a larger cache mostly keeps leaves that are not asked for
+/// again. On a 100,000-provider registry (a 5.3 GB file) 64 MiB each made no more
+/// GetQualification or SearchQualifications calls a second than 4 MiB, and the server's RSS
+/// 125 MiB larger.
+const CACHE_KIB: i64 = 8 * 1024;
 
 /// A pool of reading connections to one SQLite file.
 pub struct DirectReads {

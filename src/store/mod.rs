@@ -35,7 +35,7 @@ pub struct StoreOptions {
     /// a quarter as many micro-credentials for VerifyCredential; 0 turns the cache off.
     pub cache_entries: usize,
     /// On a SQLite file, the page cache of the one connection that writes, in MiB (the direct
-    /// reading connections keep 64 MiB each). A bulk import inserts into many index pages at once.
+    /// reading connections keep 8 MiB each). A bulk import inserts into many index pages at once.
     pub write_cache_mib: u32,
 }
 
