@@ -569,3 +569,27 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
     server.stop().await?;
     Ok(errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// `--credentials`' help states how many verified signatures the server keeps; it must
+    /// follow the server's bound.
+    #[test]
+    fn credentials_help_states_the_servers_bound() {
+        let mut cli = crate::config::Cli::command();
+        let help = cli
+            .find_subcommand_mut("bench")
+            .expect("a bench subcommand")
+            .render_long_help()
+            .to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        let bound = crate::domain::credential::VERIFIED_SIGNATURES;
+        let bound = format!("{},{:03}", bound / 1000, bound % 1000);
+        assert!(
+            help.contains(&format!("keeps the signatures it verified (up to {bound})")),
+            "{help}"
+        );
+    }
+}

@@ -108,7 +108,7 @@ static VERIFIED: std::sync::LazyLock<Option<VerifiedSignatures>> = std::sync::La
         cache: quick_cache::sync::Cache::new(VERIFIED_SIGNATURES),
     })
 });
-const VERIFIED_SIGNATURES: usize = 65_536;
+pub(crate) const VERIFIED_SIGNATURES: usize = 65_536;
 
 struct VerifiedSignatures {
     salt: [u8; 32],
