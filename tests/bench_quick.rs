@@ -104,6 +104,43 @@ fn quick_bench_on_sqlite() {
     let lines = run_quick(&[]);
     assert_imported(&lines);
     assert_credentials(&lines, 1024);
+    assert_ratios(&lines, 1);
+}
+
+/// Every row's ratio is its calls/s over the empty call's it names. In one round that is the
+/// baseline row's at the same level; in more, each row names the rate of the empty calls
+/// measured between its own windows.
+fn assert_ratios(lines: &[Value], rounds: u64) {
+    let rows: Vec<&Value> = lines.iter().filter(|l| l.get("scenario").is_some()).collect();
+    let mut own_windows = 0;
+    for row in &rows {
+        let baseline = row["baseline_calls_per_s"].as_f64().unwrap_or(0.0);
+        assert!(baseline > 0.0, "{row}");
+        let ratio = row["calls_per_s"].as_f64().unwrap_or(0.0) / baseline;
+        let reported = row["ratio_to_baseline"].as_f64().unwrap_or(-1.0);
+        assert!((ratio - reported).abs() <= 1e-9 * ratio.max(1.0), "{row}");
+        let in_flight = &row["in_flight"];
+        let baseline_row = rows
+            .iter()
+            .find(|r| r["scenario"] == "baseline" && &r["in_flight"] == in_flight)
+            .unwrap_or_else(|| panic!("no baseline row at {in_flight} in flight"));
+        if row["scenario"] == "baseline" {
+            assert_eq!(row["rounds"], 1, "{row}");
+            assert_eq!(row["baseline_calls_per_s"], row["calls_per_s"], "{row}");
+        } else {
+            assert_eq!(row["rounds"], rounds, "{row}");
+            if rounds == 1 {
+                assert_eq!(row["baseline_calls_per_s"], baseline_row["calls_per_s"], "{row}");
+            } else if row["baseline_calls_per_s"] != baseline_row["calls_per_s"] {
+                own_windows += 1;
+            }
+        }
+    }
+    if rounds > 1 {
+        // Measured in windows of their own: one may match the baseline row's count by chance,
+        // not all of them.
+        assert!(own_windows > 1, "{rows:?}");
+    }
 }
 
 /// Every VerifyCredential row says how many distinct credentials it presented, and no other
@@ -125,8 +162,9 @@ fn quick_bench_reuses_a_kept_registry() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let kept = dir.path().to_str().expect("UTF-8 path");
     assert_imported(&run_quick(&["--keep-database", kept]));
-    let again = run_quick(&["--reuse-database", kept, "--credentials", "3"]);
+    let again = run_quick(&["--reuse-database", kept, "--credentials", "3", "--rounds", "2"]);
     assert_credentials(&again, 3);
+    assert_ratios(&again, 2);
     assert!(
         again.iter().all(|l| l["phase"] != "import"),
         "nothing is imported again: {again:?}"

@@ -307,6 +307,26 @@ pub struct Measured {
     pub histogram: Histogram<u64>,
 }
 
+impl Measured {
+    pub fn calls_per_s(&self) -> f64 {
+        self.calls as f64 / self.window.as_secs_f64()
+    }
+
+    /// This and `other` as one measurement: their windows, calls, errors and CPU added up.
+    pub fn merge(mut self, other: Measured) -> anyhow::Result<Measured> {
+        self.histogram.add(&other.histogram)?;
+        Ok(Measured {
+            calls: self.calls + other.calls,
+            errors: self.errors + other.errors,
+            first_error: self.first_error.or(other.first_error),
+            window: self.window + other.window,
+            cpu: self.cpu + other.cpu,
+            client_cpu: self.client_cpu + other.client_cpu,
+            histogram: self.histogram,
+        })
+    }
+}
+
 /// Runs `scenario` closed-loop with `in_flight` workers over `channels`.
 pub async fn measure(
     channels: &[Channel],

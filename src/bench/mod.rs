@@ -120,6 +120,15 @@ pub struct BenchArgs {
     /// see the same credentials again, many more measure mostly new ones.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub credentials: u32,
+
+    /// Measure each scenario other than the baseline in N rounds: each round a window of the
+    /// empty call, then one of the scenario, at the same calls in flight, each --duration-secs
+    /// / N long (the first round after the full warm-up, the others after 1/N of it). The
+    /// ratio is then the scenario's calls over the empty call's in the windows between its
+    /// own, which cancels the drift of a shared machine's speed between the baseline rows and
+    /// a scenario measured minutes later. With 1, the ratio is to the baseline rows.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub rounds: u32,
 }
 
 /// Providers a chunk of import lines covers: each chunk is signed just before its import, so
@@ -135,6 +144,7 @@ struct Settings {
     warmup: Duration,
     in_flight: Vec<usize>,
     scenarios: Vec<Scenario>,
+    rounds: u32,
 }
 
 fn settings(args: &BenchArgs) -> anyhow::Result<Settings> {
@@ -168,6 +178,7 @@ fn settings(args: &BenchArgs) -> anyhow::Result<Settings> {
             args.in_flight.clone()
         },
         scenarios,
+        rounds: args.rounds,
     };
     anyhow::ensure!(settings.providers > 0, "--providers must be at least 1");
     anyhow::ensure!(
@@ -522,21 +533,56 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
         for &in_flight in &settings.in_flight {
             // Spread the workers over connections, at most 64 calls in flight on one.
             let used = in_flight.div_ceil(64).min(channels.len());
-            let measured = drive::measure(
-                &channels[..used],
-                data.clone(),
-                scenario,
-                in_flight,
-                settings.warmup,
-                settings.window,
-                server.pid(),
-            )
-            .await?;
-            let calls_per_s = measured.calls as f64 / measured.window.as_secs_f64();
-            if scenario == Scenario::Baseline {
-                baselines.insert(in_flight, calls_per_s);
-            }
-            let baseline = baselines.get(&in_flight).copied().unwrap_or(0.0);
+            let measure = |scenario, warmup, window| {
+                drive::measure(
+                    &channels[..used],
+                    data.clone(),
+                    scenario,
+                    in_flight,
+                    warmup,
+                    window,
+                    server.pid(),
+                )
+            };
+            let (measured, baseline) = if scenario == Scenario::Baseline || settings.rounds == 1 {
+                let measured = measure(scenario, settings.warmup, settings.window).await?;
+                if scenario == Scenario::Baseline {
+                    baselines.insert(in_flight, measured.calls_per_s());
+                }
+                let baseline = baselines.get(&in_flight).copied().unwrap_or(0.0);
+                (measured, baseline)
+            } else {
+                let (mut measured, mut baseline) = (None::<drive::Measured>, None::<drive::Measured>);
+                for round in 0..settings.rounds {
+                    let warmup = if round == 0 {
+                        settings.warmup
+                    } else {
+                        settings.warmup / settings.rounds
+                    };
+                    let window = settings.window / settings.rounds;
+                    let empty = measure(Scenario::Baseline, warmup, window).await?;
+                    baseline = Some(match baseline {
+                        Some(sum) => sum.merge(empty)?,
+                        None => empty,
+                    });
+                    let one = measure(scenario, warmup, window).await?;
+                    measured = Some(match measured {
+                        Some(sum) => sum.merge(one)?,
+                        None => one,
+                    });
+                }
+                let (measured, baseline) = measured.zip(baseline).expect("at least one round");
+                let baseline_rate = baseline.calls_per_s();
+                // The empty calls between the scenario's windows count as the row's calls do:
+                // any of them failing fails the run.
+                let measured = drive::Measured {
+                    errors: measured.errors + baseline.errors,
+                    first_error: measured.first_error.or(baseline.first_error),
+                    ..measured
+                };
+                (measured, baseline_rate)
+            };
+            let calls_per_s = measured.calls_per_s();
             let h = &measured.histogram;
             let row = Row {
                 scenario: scenario.name(),
@@ -550,6 +596,8 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                 p50_us: h.value_at_quantile(0.5),
                 p99_us: h.value_at_quantile(0.99),
                 p999_us: h.value_at_quantile(0.999),
+                rounds: if scenario == Scenario::Baseline { 1 } else { settings.rounds },
+                baseline_calls_per_s: baseline,
                 ratio_to_baseline: if baseline > 0.0 {
                     calls_per_s / baseline
                 } else {

@@ -55,6 +55,11 @@ pub struct Row {
     pub p50_us: u64,
     pub p99_us: u64,
     pub p999_us: u64,
+    /// The rounds the row was measured in (`--rounds`; 1 for the baseline rows).
+    pub rounds: u32,
+    /// The empty call's calls/s the ratio is to: the baseline row's at this level, or with
+    /// rounds, the empty call's in the windows between the row's own.
+    pub baseline_calls_per_s: f64,
     pub ratio_to_baseline: f64,
     pub cpu_us_per_call: f64,
     /// CPU of the bench's client process a call (it shares the machine with the server).
