@@ -552,26 +552,15 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                 let baseline = baselines.get(&in_flight).copied().unwrap_or(0.0);
                 (measured, baseline)
             } else {
-                let (mut measured, mut baseline) = (None::<drive::Measured>, None::<drive::Measured>);
-                for round in 0..settings.rounds {
-                    let warmup = if round == 0 {
-                        settings.warmup
-                    } else {
-                        settings.warmup / settings.rounds
-                    };
-                    let window = settings.window / settings.rounds;
-                    let empty = measure(Scenario::Baseline, warmup, window).await?;
-                    baseline = Some(match baseline {
-                        Some(sum) => sum.merge(empty)?,
-                        None => empty,
-                    });
-                    let one = measure(scenario, warmup, window).await?;
-                    measured = Some(match measured {
-                        Some(sum) => sum.merge(one)?,
-                        None => one,
-                    });
+                // The first round after the full warm-up, the others after 1/N of it.
+                let window = settings.window / settings.rounds;
+                let mut baseline = measure(Scenario::Baseline, settings.warmup, window).await?;
+                let mut measured = measure(scenario, settings.warmup, window).await?;
+                for _ in 1..settings.rounds {
+                    let warmup = settings.warmup / settings.rounds;
+                    baseline = baseline.merge(measure(Scenario::Baseline, warmup, window).await?)?;
+                    measured = measured.merge(measure(scenario, warmup, window).await?)?;
                 }
-                let (measured, baseline) = measured.zip(baseline).expect("at least one round");
                 let baseline_rate = baseline.calls_per_s();
                 // The empty calls between the scenario's windows count as the row's calls do:
                 // any of them failing fails the run.
@@ -596,7 +585,11 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                 p50_us: h.value_at_quantile(0.5),
                 p99_us: h.value_at_quantile(0.99),
                 p999_us: h.value_at_quantile(0.999),
-                rounds: if scenario == Scenario::Baseline { 1 } else { settings.rounds },
+                rounds: if scenario == Scenario::Baseline {
+                    1
+                } else {
+                    settings.rounds
+                },
                 baseline_calls_per_s: baseline,
                 ratio_to_baseline: if baseline > 0.0 {
                     calls_per_s / baseline
