@@ -317,6 +317,31 @@ both_backends!(
             known(app, 3).await && known(app, 5).await,
             "the server sees the other process's writes at once"
         );
+        // On PostgreSQL the in-process import ends with ANALYZE, so that the planner does not
+        // plan the next reads blind; `last_analyze` is set by an explicit ANALYZE only (the
+        // autovacuum's own sets `last_autoanalyze`, and would not run for a few rows anyway).
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if app.backend == common::Backend::Postgres {
+            assert!(stdout.contains("query planner statistics refreshed"), "{stdout}");
+            let db = sea_orm::Database::connect(app.database_url.as_str())
+                .await
+                .unwrap();
+            let analyzed = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT count(*) AS n FROM pg_stat_user_tables \
+                     WHERE relname IN ('provider', 'signed_write') AND last_analyze IS NOT NULL",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap();
+            db.close().await.unwrap();
+            assert_eq!(analyzed, 2, "the import analyzed the tables it wrote");
+        } else {
+            assert!(!stdout.contains("statistics"), "{stdout}");
+        }
 
         // A forged third line: lines 1-2 applied, the command names line 3 and fails.
         let mut more = writes(&agency_key, 9)[7..].to_vec();

@@ -418,6 +418,7 @@ async fn load(
             );
         }
     }
+    let statistics = writes.store().refresh_statistics().await?;
     let row = ImportRow {
         phase: "import",
         backend: backend.name(),
@@ -430,6 +431,7 @@ async fn load(
         import_s: importing.as_secs_f64(),
         writes_per_s: writes_done as f64 / importing.as_secs_f64().max(1e-9),
         retried_batches,
+        statistics_s: statistics.map(|took| took.as_secs_f64()),
         peak_rss_mib: report::peak_rss_mib(std::process::id()),
     };
     Ok((generator, row))

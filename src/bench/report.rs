@@ -85,6 +85,10 @@ pub struct ImportRow {
     pub writes_per_s: f64,
     /// Batches applied a second time, write by write (none in a generated registry).
     pub retried_batches: u64,
+    /// Refreshing the query planner's statistics after the import, in seconds (PostgreSQL
+    /// only; not counted in `import_s`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statistics_s: Option<f64>,
     pub peak_rss_mib: f64,
 }
 
@@ -108,6 +112,9 @@ pub fn print_import(row: &ImportRow, json: bool) {
             row.generate_s,
             row.peak_rss_mib
         );
+        if let Some(seconds) = row.statistics_s {
+            println!("query planner statistics refreshed (ANALYZE) in {seconds:.1} s");
+        }
     }
 }
 

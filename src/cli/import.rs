@@ -219,14 +219,23 @@ pub async fn run(args: &ImportArgs) -> anyhow::Result<()> {
     };
     let writes = Writes::new(store.clone(), operator);
     let result = import_file(&writes, &args.file, true).await;
+    // Also after a refused line: the writes before it stay applied.
+    let statistics = store.refresh_statistics().await;
     store.close().await?;
     let stats = result?;
+    let statistics = statistics.context("refreshing the query planner's statistics after the import")?;
     println!(
         "imported {} writes in {:.2} s ({:.0} writes/s)",
         stats.writes,
         stats.elapsed.as_secs_f64(),
         stats.writes_per_second()
     );
+    if let Some(took) = statistics {
+        println!(
+            "query planner statistics refreshed (ANALYZE) in {:.2} s",
+            took.as_secs_f64()
+        );
+    }
     if stats.retried_batches > 0 {
         println!(
             "{} batches of {BATCH_WRITES} were applied a second time, write by write: they held a replay, \
