@@ -87,8 +87,9 @@ fn run_quick(extra: &[&str]) -> Vec<Value> {
     lines
 }
 
-/// The import line of a bench that built its registry: writes imported at a rate.
-fn assert_imported(lines: &[Value]) {
+/// The import line of a bench that built its registry: writes imported at a rate; on
+/// PostgreSQL (`analyzed`) followed by a refresh of the planner's statistics, timed apart.
+fn assert_imported(lines: &[Value], analyzed: bool) {
     let import = lines
         .iter()
         .find(|l| l["phase"] == "import")
@@ -97,12 +98,17 @@ fn assert_imported(lines: &[Value]) {
     assert!(import["writes_per_s"].as_f64().unwrap_or(0.0) > 0.0, "{import}");
     // The generated writes are all accepted: every batch commits on its first, deferred try.
     assert_eq!(import["retried_batches"], 0, "{import}");
+    assert_eq!(
+        import["statistics_s"].as_f64().is_some_and(|s| s >= 0.0),
+        analyzed,
+        "{import}"
+    );
 }
 
 #[test]
 fn quick_bench_on_sqlite() {
     let lines = run_quick(&[]);
-    assert_imported(&lines);
+    assert_imported(&lines, false);
     assert_credentials(&lines, 1024);
     assert_ratios(&lines, 1);
 }
@@ -161,7 +167,7 @@ fn assert_credentials(lines: &[Value], expected: u64) {
 fn quick_bench_reuses_a_kept_registry() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let kept = dir.path().to_str().expect("UTF-8 path");
-    assert_imported(&run_quick(&["--keep-database", kept]));
+    assert_imported(&run_quick(&["--keep-database", kept]), false);
     let again = run_quick(&["--reuse-database", kept, "--credentials", "3", "--rounds", "2"]);
     assert_credentials(&again, 3);
     assert_ratios(&again, 2);
@@ -201,5 +207,8 @@ fn quick_bench_on_postgres() {
         );
         return;
     };
-    assert_imported(&run_quick(&["--backend", "postgres", "--postgres-url", &url]));
+    assert_imported(
+        &run_quick(&["--backend", "postgres", "--postgres-url", &url]),
+        true,
+    );
 }

@@ -323,6 +323,7 @@ both_backends!(
         let stdout = String::from_utf8_lossy(&out.stdout);
         if app.backend == common::Backend::Postgres {
             assert!(stdout.contains("query planner statistics refreshed"), "{stdout}");
+            use sea_orm::ConnectionTrait as _;
             let db = sea_orm::Database::connect(app.database_url.as_str())
                 .await
                 .unwrap();
