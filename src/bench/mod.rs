@@ -546,13 +546,14 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                     server.pid(),
                 )
             };
-            let (measured, baseline) = if scenario == Scenario::Baseline || settings.rounds == 1 {
+            // One window (the baseline, or every scenario without --rounds), or N rounds.
+            let (measured, baseline, rounds) = if scenario == Scenario::Baseline || settings.rounds == 1 {
                 let measured = measure(scenario, settings.warmup, settings.window).await?;
                 if scenario == Scenario::Baseline {
                     baselines.insert(in_flight, measured.calls_per_s());
                 }
                 let baseline = baselines.get(&in_flight).copied().unwrap_or(0.0);
-                (measured, baseline)
+                (measured, baseline, 1)
             } else {
                 // The first round after the full warm-up, the others after 1/N of it.
                 let window = settings.window / settings.rounds;
@@ -571,7 +572,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                     first_error: measured.first_error.or(baseline.first_error),
                     ..measured
                 };
-                (measured, baseline_rate)
+                (measured, baseline_rate, settings.rounds)
             };
             let calls_per_s = measured.calls_per_s();
             let h = &measured.histogram;
@@ -587,11 +588,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                 p50_us: h.value_at_quantile(0.5),
                 p99_us: h.value_at_quantile(0.99),
                 p999_us: h.value_at_quantile(0.999),
-                rounds: if scenario == Scenario::Baseline {
-                    1
-                } else {
-                    settings.rounds
-                },
+                rounds,
                 baseline_calls_per_s: baseline,
                 ratio_to_baseline: if baseline > 0.0 {
                     calls_per_s / baseline

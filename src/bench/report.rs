@@ -113,7 +113,7 @@ pub fn print_import(row: &ImportRow, json: bool) {
             row.peak_rss_mib
         );
         if let Some(seconds) = row.statistics_s {
-            println!("query planner statistics refreshed (ANALYZE) in {seconds:.1} s");
+            println!("{}", crate::cli::import::statistics_refreshed(seconds));
         }
     }
 }

@@ -196,6 +196,11 @@ pub async fn import_file(writes: &Writes, path: &Path, progress: bool) -> anyhow
     })
 }
 
+/// The line `import` and the bench print after refreshing the planner's statistics.
+pub fn statistics_refreshed(seconds: f64) -> String {
+    format!("query planner statistics refreshed (ANALYZE) in {seconds:.2} s")
+}
+
 /// One import line for `rpc` and `envelope`, as JSON (no newline).
 pub fn import_line(rpc: &str, envelope: &pb::SignedEnvelope) -> String {
     serde_json::json!({ "rpc": rpc, "envelope": envelope }).to_string()
@@ -231,10 +236,7 @@ pub async fn run(args: &ImportArgs) -> anyhow::Result<()> {
         stats.writes_per_second()
     );
     if let Some(took) = statistics {
-        println!(
-            "query planner statistics refreshed (ANALYZE) in {:.2} s",
-            took.as_secs_f64()
-        );
+        println!("{}", statistics_refreshed(took.as_secs_f64()));
     }
     if stats.retried_batches > 0 {
         println!(
