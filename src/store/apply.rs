@@ -566,7 +566,7 @@ impl WriteTarget<'_> {
     pub async fn signed_write_by_nonce(&self, signer_id: &str, nonce: &str) -> Result<Option<StoredWrite>> {
         match self {
             WriteTarget::Single(store) => by_nonce_on(&store.db, signer_id, nonce).await,
-            // A batch with deferred log rows leaves the check to the unique index at commit.
+            // A batch with deferred rows leaves the check to the unique index at commit.
             WriteTarget::Batch(batch) if batch.queue.is_some() => Ok(None),
             WriteTarget::Batch(batch) => by_nonce_on(&batch.view(), signer_id, nonce).await,
         }

@@ -6,12 +6,14 @@
 //! envelope or nonce that exists already) fails the batch, which is then rolled back and applied
 //! again without deferral, write by write.
 //!
-//! On SQLite every table's rows wait. A statement other than an insert (a read, an update, a
-//! delete) first sends the queued rows of the tables it names, so every read of the batch sees
-//! every earlier write of it; the rows of other tables keep waiting. Once [`FLUSH_ROWS`] rows
-//! wait, they are sent from a task of their own while the batch goes on computing its next
-//! writes; the batch's next statement, and its commit, wait for that task first (and fail if
-//! its insert failed).
+//! Every table's rows wait. A statement other than an insert (a read, an update, a delete) first
+//! sends the queued rows of the tables it names, so every read of the batch sees every earlier
+//! write of it; the rows of other tables keep waiting. On SQLite, once [`FLUSH_ROWS`] rows wait,
+//! they are sent from a task of their own while the batch goes on computing its next writes;
+//! the batch's next statement, and its commit, wait for that task first (and fail if its insert
+//! failed). On PostgreSQL they wait for the next statement or the commit: sending them in the
+//! background there made the bench's import slower (2,126-2,168 against 3,394-3,561 writes/s at
+//! 3,000 providers, alternated).
 
 use std::sync::{Arc, Mutex};
 
@@ -193,9 +195,11 @@ pub(super) struct Background<'a> {
 /// A write transaction as a batch's writes use it: with a queue, inserts wait in it (see the
 /// module documentation).
 ///
-/// On PostgreSQL only the log rows wait (for the commit; no write of a batch reads the log) and
-/// other rows are inserted at once: queueing every table there made the bench's import three
-/// times slower (363 against 1,177 writes/s at 1,000 providers), for reasons not yet found.
+/// On PostgreSQL only the log rows used to wait: an early version that queued every table there
+/// made the bench's import three times slower. Measured again once ids were time-ordered and
+/// queued accreditations were replaced in the queue, queueing every table took it from
+/// 2,562-2,694 to 3,394-3,561 writes/s at 3,000 providers (alternated), and the statements it
+/// sends from ~13,000 to ~900 at 300 providers.
 pub(super) struct Deferring<'a> {
     pub tx: &'a DatabaseTransaction,
     pub queue: Option<&'a Mutex<Pending>>,
@@ -204,11 +208,6 @@ pub(super) struct Deferring<'a> {
 }
 
 impl Deferring<'_> {
-    /// Whether rows of every table wait in the queue (SQLite), or only log rows.
-    fn holds_all(&self) -> bool {
-        self.tx.get_database_backend() == DbBackend::Sqlite
-    }
-
     /// Waits for the background send in flight, if any; its error, if it failed.
     async fn settle(&self) -> Result<(), DbErr> {
         let Some(background) = &self.background else {
@@ -224,10 +223,10 @@ impl Deferring<'_> {
     }
 
     /// Before another statement: waits for the rows in flight and sends the queued rows of the
-    /// tables `sql` names, if rows of every table wait.
+    /// tables `sql` names.
     async fn send_before_statement(&self, sql: &str) -> Result<(), DbErr> {
         self.settle().await?;
-        if let (true, Some(queue)) = (self.holds_all(), self.queue) {
+        if let Some(queue) = self.queue {
             let named = queue.lock().expect("row queue").take_named(sql);
             if !named.is_empty() {
                 named.send(self.tx).await?;
@@ -286,13 +285,12 @@ impl Deferring<'_> {
 #[async_trait::async_trait]
 impl Rows for Deferring<'_> {
     async fn insert_rows<A: Queued>(&self, rows: Vec<A>) -> Result<(), DbErr> {
-        let log_rows = std::any::TypeId::of::<A>() == std::any::TypeId::of::<signed_write::ActiveModel>();
         match self.queue {
-            Some(queue) if log_rows || self.holds_all() => {
+            Some(queue) => {
                 A::slot(&mut queue.lock().expect("row queue")).extend(rows);
                 self.send_in_background().await
             }
-            _ => {
+            None => {
                 self.settle().await?;
                 insert_now(self.tx, rows).await
             }
@@ -304,8 +302,7 @@ impl Rows for Deferring<'_> {
     }
 
     fn take_queued_accreditation(&self, id: &str) -> Option<QueuedAccreditation> {
-        let queue = self.queue.filter(|_| self.holds_all())?;
-        let mut pending = queue.lock().expect("row queue");
+        let mut pending = self.queue?.lock().expect("row queue");
         let is = |value: &sea_orm::ActiveValue<String>| value.try_as_ref().is_some_and(|v| v == id);
         let at = pending.accreditation.iter().position(|row| is(&row.id))?;
         let row = pending.accreditation.remove(at);

@@ -330,7 +330,7 @@ impl Writes {
         })
     }
 
-    /// Applies every write in one batch with deferred log rows; `None` (everything rolled
+    /// Applies every write in one batch with deferred rows; `None` (everything rolled
     /// back) unless all of them were accepted and the batch committed.
     async fn import_deferred(
         &self,
