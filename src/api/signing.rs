@@ -24,9 +24,15 @@ use crate::pb;
 /// Most verdicts in one signed tree: proofs stay at most 8 hashes long.
 pub const MAX_TREE: usize = 256;
 
-/// Verdicts signed in a [`RATE_WINDOW`] that mean calls overlap (15,000 a second): one call in
-/// flight over loopback comes some 100 µs after the last, under 10,000 a second.
-const BUSY_RATE: u64 = 150;
+/// Verdicts signed in a [`RATE_WINDOW`] that mean calls overlap (5,000 a second). It must stay
+/// below the rate a loaded server reaches while it signs each verdict alone: on one core, a
+/// call signing alone runs to its end before the next starts, so calls never overlap, each
+/// costs a signature, and the rate stays low. At 15,000 a second a one-core server (a 2-core
+/// guest, server and bench on a core each) answered CheckIssuer at 64 in flight at ~11,000
+/// calls/s for 87-94 µs of server CPU a call, every verdict signed alone; at 5,000, 20,906 calls/s
+/// for 47 µs. One call in flight at a time comes some 100-300 µs after the last (3,000-12,000 a
+/// second on the guests measured), so on fast machines a lone call may yield once for nothing.
+const BUSY_RATE: u64 = 50;
 /// The window the signing rate is counted in. Under load calls come in bursts (a connection's
 /// requests are read together) with pauses between them of about a round trip; the window spans
 /// several, so the first verdict of a burst still finds the server busy.
