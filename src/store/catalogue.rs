@@ -37,6 +37,29 @@ fn after(column: impl ColumnTrait, page: &PageRequest) -> Condition {
 }
 
 impl Store {
+    /// One page of a list: the rows of `E` that `condition` selects after the page token, in
+    /// id order (`id`), each row's stored document (`doc`) decoded, and the next page's token.
+    async fn doc_page<E: EntityTrait, T: serde::de::DeserializeOwned>(
+        &self,
+        condition: Condition,
+        id: E::Column,
+        page: &PageRequest,
+        doc: impl Fn(&E::Model) -> &str,
+        id_of: impl Fn(&T) -> &str,
+    ) -> Result<(Vec<T>, String)> {
+        let rows = E::find()
+            .filter(condition.add(after(id, page)))
+            .order_by_asc(id)
+            .limit(page.fetch_limit())
+            .all(&self.db)
+            .await?;
+        let items = rows
+            .iter()
+            .map(|row| from_doc(doc(row)))
+            .collect::<Result<Vec<T>>>()?;
+        Ok(page.finish(items, id_of))
+    }
+
     async fn keys_of(&self, owner_ids: &[&str]) -> Result<Vec<(String, ActorKey)>> {
         if owner_ids.is_empty() {
             return Ok(Vec::new());
@@ -76,17 +99,15 @@ impl Store {
     }
 
     pub async fn list_frameworks(&self, page: &PageRequest) -> Result<Page<Framework>> {
-        let rows = framework::Entity::find()
-            .filter(after(framework::Column::Id, page))
-            .order_by_asc(framework::Column::Id)
-            .limit(page.fetch_limit())
-            .all(&self.db)
+        let (items, next_page_token) = self
+            .doc_page::<framework::Entity, Framework>(
+                Condition::all(),
+                framework::Column::Id,
+                page,
+                |row| &row.doc,
+                |item| &item.id,
+            )
             .await?;
-        let items = rows
-            .iter()
-            .map(|row| from_doc(&row.doc))
-            .collect::<Result<Vec<Framework>>>()?;
-        let (items, next_page_token) = page.finish(items, |f| &f.id);
         Ok(Page {
             items,
             next_page_token,
@@ -106,7 +127,7 @@ impl Store {
         query: &ProviderQuery,
         page: &PageRequest,
     ) -> Result<Page<Keyed<Provider>>> {
-        let mut condition = after(provider::Column::Id, page);
+        let mut condition = Condition::all();
         if let Some(text) = &query.text {
             condition = condition.add(
                 Expr::col((provider::Entity, provider::Column::SearchText)).like(contains_pattern(text)),
@@ -130,17 +151,15 @@ impl Store {
         if let Some(at) = query.accredited_at {
             condition = condition.add(provider::Column::Id.in_subquery(accredited_providers_at(at)));
         }
-        let rows = provider::Entity::find()
-            .filter(condition)
-            .order_by_asc(provider::Column::Id)
-            .limit(page.fetch_limit())
-            .all(&self.db)
+        let (providers, next_page_token) = self
+            .doc_page::<provider::Entity, Provider>(
+                condition,
+                provider::Column::Id,
+                page,
+                |row| &row.doc,
+                |item| &item.id,
+            )
             .await?;
-        let providers = rows
-            .iter()
-            .map(|row| from_doc(&row.doc))
-            .collect::<Result<Vec<Provider>>>()?;
-        let (providers, next_page_token) = page.finish(providers, |p| &p.id);
         let items = self.with_keys(providers, |p| &p.id).await?;
         Ok(Page {
             items,
@@ -161,23 +180,21 @@ impl Store {
         query: &OrganisationQuery,
         page: &PageRequest,
     ) -> Result<Page<Keyed<QaAgency>>> {
-        let mut condition = after(qa_agency::Column::Id, page);
+        let mut condition = Condition::all();
         if let Some(country) = &query.country {
             let pattern = contains_pattern(&format!(",{country},"));
             condition =
                 condition.add(Expr::col((qa_agency::Entity, qa_agency::Column::Countries)).like(pattern));
         }
-        let rows = qa_agency::Entity::find()
-            .filter(condition)
-            .order_by_asc(qa_agency::Column::Id)
-            .limit(page.fetch_limit())
-            .all(&self.db)
+        let (agencies, next_page_token) = self
+            .doc_page::<qa_agency::Entity, QaAgency>(
+                condition,
+                qa_agency::Column::Id,
+                page,
+                |row| &row.doc,
+                |item| &item.id,
+            )
             .await?;
-        let agencies = rows
-            .iter()
-            .map(|row| from_doc(&row.doc))
-            .collect::<Result<Vec<QaAgency>>>()?;
-        let (agencies, next_page_token) = page.finish(agencies, |a| &a.id);
         let items = self.with_keys(agencies, |a| &a.id).await?;
         Ok(Page {
             items,
@@ -198,24 +215,22 @@ impl Store {
         query: &OrganisationQuery,
         page: &PageRequest,
     ) -> Result<Page<Keyed<RecognitionBody>>> {
-        let mut condition = after(recognition_body::Column::Id, page);
+        let mut condition = Condition::all();
         if let Some(country) = &query.country {
             condition = condition.add(recognition_body::Column::Country.eq(country.as_str()));
         }
         if let Some(kind) = query.body_kind {
             condition = condition.add(recognition_body::Column::Kind.eq(kind.as_str()));
         }
-        let rows = recognition_body::Entity::find()
-            .filter(condition)
-            .order_by_asc(recognition_body::Column::Id)
-            .limit(page.fetch_limit())
-            .all(&self.db)
+        let (bodies, next_page_token) = self
+            .doc_page::<recognition_body::Entity, RecognitionBody>(
+                condition,
+                recognition_body::Column::Id,
+                page,
+                |row| &row.doc,
+                |item| &item.id,
+            )
             .await?;
-        let bodies = rows
-            .iter()
-            .map(|row| from_doc(&row.doc))
-            .collect::<Result<Vec<RecognitionBody>>>()?;
-        let (bodies, next_page_token) = page.finish(bodies, |b| &b.id);
         let items = self.with_keys(bodies, |b| &b.id).await?;
         Ok(Page {
             items,
@@ -235,7 +250,7 @@ impl Store {
         query: &AccreditationQuery,
         page: &PageRequest,
     ) -> Result<AccreditationPage> {
-        let mut condition = after(accreditation::Column::Id, page);
+        let mut condition = Condition::all();
         if let Some(provider_id) = &query.provider_id {
             condition = condition.add(accreditation::Column::ProviderId.eq(provider_id.as_str()));
         }
@@ -248,17 +263,15 @@ impl Store {
         if let Some(kind) = query.kind {
             condition = condition.add(accreditation::Column::Kind.eq(kind.as_str()));
         }
-        let rows = accreditation::Entity::find()
-            .filter(condition)
-            .order_by_asc(accreditation::Column::Id)
-            .limit(page.fetch_limit())
-            .all(&self.db)
+        let (accreditations, next_page_token) = self
+            .doc_page::<accreditation::Entity, Accreditation>(
+                condition,
+                accreditation::Column::Id,
+                page,
+                |row| &row.doc,
+                |item| &item.id,
+            )
             .await?;
-        let accreditations = rows
-            .iter()
-            .map(|row| from_doc(&row.doc))
-            .collect::<Result<Vec<Accreditation>>>()?;
-        let (accreditations, next_page_token) = page.finish(accreditations, |a| &a.id);
         let items = self.with_history(accreditations).await?;
         Ok(Page {
             items,
@@ -376,7 +389,7 @@ impl Store {
         page: &PageRequest,
     ) -> Result<Page<Recognition>> {
         use recognition::Column;
-        let mut condition = after(Column::Id, page);
+        let mut condition = Condition::all();
         if let Some(qualification_id) = &query.qualification_id {
             condition = condition.add(Column::QualificationId.eq(qualification_id.as_str()));
         }
@@ -395,17 +408,15 @@ impl Store {
         if !query.include_retracted {
             condition = condition.add(Column::RetractedAt.is_null());
         }
-        let rows = recognition::Entity::find()
-            .filter(condition)
-            .order_by_asc(Column::Id)
-            .limit(page.fetch_limit())
-            .all(&self.db)
+        let (items, next_page_token) = self
+            .doc_page::<recognition::Entity, Recognition>(
+                condition,
+                Column::Id,
+                page,
+                |row| &row.doc,
+                |item| &item.id,
+            )
             .await?;
-        let items = rows
-            .iter()
-            .map(|row| from_doc(&row.doc))
-            .collect::<Result<Vec<Recognition>>>()?;
-        let (items, next_page_token) = page.finish(items, |r| &r.id);
         Ok(Page {
             items,
             next_page_token,
