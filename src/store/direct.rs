@@ -95,6 +95,42 @@ impl DirectReads {
     }
 }
 
+/// Makes every connection of a SQLite pool keep each prepared statement's plan whatever values
+/// are bound (`SQLITE_DBCONFIG_ENABLE_QPSG`), as the direct reads' connections do. Without it the
+/// bundled SQLite marks a statement to be compiled again whenever a parameter that could change
+/// its plan is bound again, even to the same value: SeaORM binds every `LIMIT` as a parameter
+/// (`.one()` included), so those statements were parsed and planned anew on each run. SQLite's
+/// plans here come from its index rules (no `ANALYZE` statistics are kept), and the `LIKE`
+/// patterns are substring ones that no index serves, so fixed plans are the same plans.
+/// Applies to SQLite URLs only; PostgreSQL pools ignore it.
+pub fn keep_plans(connect: &mut sea_orm::ConnectOptions) {
+    connect.map_sqlx_sqlite_pool_opts(|pool| {
+        pool.after_connect(|connection, _| {
+            Box::pin(async move {
+                let mut handle = connection.lock_handle().await?;
+                let db = handle.as_raw_handle().as_ptr();
+                // SAFETY: the handle is locked out of the connection's worker thread for the
+                // call; `sqlite3_db_config` with this option takes an int and an int pointer.
+                let rc = unsafe {
+                    rusqlite::ffi::sqlite3_db_config(
+                        db,
+                        rusqlite::ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+                        1 as std::ffi::c_int,
+                        std::ptr::null_mut::<std::ffi::c_int>(),
+                    )
+                };
+                if rc == rusqlite::ffi::SQLITE_OK {
+                    Ok(())
+                } else {
+                    Err(sea_orm::sqlx::Error::Configuration(
+                        format!("SQLite refused SQLITE_DBCONFIG_ENABLE_QPSG (code {rc})").into(),
+                    ))
+                }
+            })
+        })
+    });
+}
+
 /// A bound value as SQLite stores it, as sqlx binds it.
 fn sql_value(value: &Value) -> Result<Sql, DomainError> {
     fn int(v: Option<i64>) -> Sql {
@@ -166,6 +202,47 @@ mod tests {
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .unwrap();
         assert_eq!(count, 2);
+    }
+
+    /// The value of `SQLITE_DBCONFIG_ENABLE_QPSG` on a connection.
+    async fn plans_kept(connection: &mut sea_orm::sqlx::SqliteConnection) -> bool {
+        let mut handle = connection.lock_handle().await.unwrap();
+        let mut value: std::ffi::c_int = -1;
+        // SAFETY: the handle is locked for the call; -1 reads the option without changing it.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_db_config(
+                handle.as_raw_handle().as_ptr(),
+                rusqlite::ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+                -1 as std::ffi::c_int,
+                &mut value as *mut std::ffi::c_int,
+            )
+        };
+        assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+        value == 1
+    }
+
+    #[tokio::test]
+    async fn pooled_connections_keep_their_plans() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("p.db").display());
+        let mut plain = sea_orm::ConnectOptions::new(url.clone());
+        plain.max_connections(2);
+        let plain = sea_orm::Database::connect(plain).await.unwrap();
+        let mut connection = plain.get_sqlite_connection_pool().acquire().await.unwrap();
+        assert!(
+            !plans_kept(&mut connection).await,
+            "SQLite's default changed: the check means nothing"
+        );
+        let mut kept = sea_orm::ConnectOptions::new(url);
+        kept.max_connections(2);
+        keep_plans(&mut kept);
+        let kept = sea_orm::Database::connect(kept).await.unwrap();
+        // Both connections of the pool: the second is opened while the first is held.
+        let pool = kept.get_sqlite_connection_pool();
+        let mut first = pool.acquire().await.unwrap();
+        let mut second = pool.acquire().await.unwrap();
+        assert!(plans_kept(&mut first).await);
+        assert!(plans_kept(&mut second).await);
     }
 
     #[test]

@@ -83,6 +83,7 @@ impl Store {
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
             .sqlx_logging(false);
+        direct::keep_plans(&mut connect);
         let db = Database::connect(connect).await?;
         let sqlite = db.get_database_backend() == DbBackend::Sqlite;
         if sqlite {
@@ -119,6 +120,7 @@ impl Store {
                             .pragma("cache_size", format!("-{cache_kib}"))
                             .pragma("wal_autocheckpoint", "10000")
                     });
+                direct::keep_plans(&mut connect);
                 Some(Database::connect(connect).await?)
             }
             _ => None,
