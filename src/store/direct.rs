@@ -245,6 +245,23 @@ mod tests {
         assert!(plans_kept(&mut second).await);
     }
 
+    #[tokio::test]
+    async fn the_stores_pools_keep_their_plans() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+        let store = crate::store::Store::open(&url, &crate::store::StoreOptions::default())
+            .await
+            .unwrap();
+        let mut reading = store.db.get_sqlite_connection_pool().acquire().await.unwrap();
+        assert!(plans_kept(&mut reading).await);
+        let write_db = store
+            .write_db
+            .as_ref()
+            .expect("a SQLite file has a writing connection");
+        let mut writing = write_db.get_sqlite_connection_pool().acquire().await.unwrap();
+        assert!(plans_kept(&mut writing).await);
+    }
+
     #[test]
     fn values_bind_as_sqlite_stores_them() {
         assert_eq!(sql_value(&Value::SmallInt(Some(5))).unwrap(), Sql::Integer(5));
