@@ -109,6 +109,24 @@ impl ActorKey {
     pub fn usable_at(&self, at: Timestamp) -> bool {
         within(at, Some(self.valid_from), self.usable_until())
     }
+
+    /// Refuses a write signed with this key unless the key may sign both when the write says it
+    /// was issued and when the registry received it.
+    pub fn check_signs(&self, issued_at: Timestamp, received_at: Timestamp) -> Result<(), DomainError> {
+        for (at, what) in [(issued_at, "header.issued_at"), (received_at, "the time of receipt")] {
+            if !self.usable_at(at) {
+                return Err(DomainError::Unauthenticated(format!(
+                    "envelope.key_id: key {} is not valid at {what} ({}){}",
+                    self.key_id,
+                    at.to_rfc3339(),
+                    self.revoked_at
+                        .map(|r| format!("; revoked at {}", r.to_rfc3339()))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

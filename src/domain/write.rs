@@ -88,6 +88,13 @@ impl Signer {
     }
 }
 
+/// The refusal of a write signed by an agency or body that is not admitted or has been retired.
+pub fn retired_signer(actor_id: &str) -> DomainError {
+    DomainError::PermissionDenied(format!(
+        "{actor_id} is not admitted or has been retired; its keys sign nothing"
+    ))
+}
+
 /// The role of an actor, from the prefix of its registry id.
 pub fn role_of_actor(actor_id: &str) -> Option<Role> {
     match actor_id.split_once('_')?.0 {

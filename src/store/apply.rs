@@ -148,6 +148,9 @@ async fn apply_in(
             Err(nonce_reused(&previous.envelope.id))
         };
     }
+    if in_batch.is_none() {
+        still_may_sign(tx, envelope, signer).await?;
+    }
     let applied = apply_command(tx, envelope, signer, command, known).await?;
     let row = signed_write::ActiveModel {
         log_index: Set(log_index),
@@ -172,6 +175,33 @@ async fn apply_in(
         },
         false,
     ))
+}
+
+/// Checks again, under the write lock, what the pipeline checked before it waited for the lock
+/// and a write committed meanwhile may have changed: that the signing key is still its signer's
+/// and may sign at the write's issue and receipt times (not revoked or rotated out since), and
+/// that the signer is still admitted (not retired since). Without this a write checked just
+/// before its key's revocation was applied after it, and the log no longer replayed. A batch's
+/// writes are checked inside its transaction, which holds the lock from its start. The
+/// operator's key comes from configuration and is not stored.
+async fn still_may_sign(db: &impl ConnectionTrait, envelope: &EnvelopeRecord, signer: &Signer) -> Result<()> {
+    if signer.role == Role::Operator {
+        return Ok(());
+    }
+    let key = match key_on(db, &signer.key_id).await? {
+        Some((owner, key)) if owner == signer.actor_id => key,
+        _ => {
+            return Err(DomainError::Unauthenticated(format!(
+                "envelope.key_id: {} is not a registered key of {}",
+                signer.key_id, signer.actor_id
+            )));
+        }
+    };
+    key.check_signs(envelope.issued_at, envelope.received_at)?;
+    if !active_on(db, &signer.actor_id, envelope.received_at).await? {
+        return Err(crate::domain::write::retired_signer(&signer.actor_id));
+    }
+    Ok(())
 }
 
 /// Facts a batch has looked up that no write can change afterwards, so its later writes need

@@ -79,6 +79,32 @@ impl Writes {
         envelope: Option<pb::SignedEnvelope>,
         received_at: Timestamp,
     ) -> Result<Receipt, DomainError> {
+        match self.check_to::<C>(target, rpc, envelope, received_at).await? {
+            Checked::Replayed(receipt) => Ok(receipt),
+            Checked::Ready(write) => Self::apply_to(target, write).await,
+        }
+    }
+
+    /// Applies a checked write through `target`. A write of its own waits for the write lock
+    /// here, and what may have changed while it waited is checked again under it.
+    async fn apply_to(target: WriteTarget<'_>, write: CheckedWrite) -> Result<Receipt, DomainError> {
+        let CheckedWrite {
+            record,
+            signer,
+            command,
+        } = write;
+        let (stored, replayed) = target.apply(&record, &signer, command).await?;
+        Ok(stored.receipt(replayed))
+    }
+
+    /// The pipeline up to the write lock: authenticates, decodes and checks the envelope.
+    async fn check_to<C: SignedCommand>(
+        &self,
+        target: WriteTarget<'_>,
+        rpc: &str,
+        envelope: Option<pb::SignedEnvelope>,
+        received_at: Timestamp,
+    ) -> Result<Checked, DomainError> {
         let pb::SignedEnvelope {
             command: bytes,
             key_id,
@@ -131,36 +157,19 @@ impl Writes {
             .await?
         {
             if previous.envelope.id == record.id {
-                return Ok(previous.receipt(true));
+                return Ok(Checked::Replayed(previous.receipt(true)));
             }
             return Err(crate::store::nonce_reused(&previous.envelope.id));
         }
         envelope::check_issued_at(issued_at, record.received_at)?;
-        for (at, what) in [
-            (issued_at, "header.issued_at"),
-            (record.received_at, "the time of receipt"),
-        ] {
-            if !key.usable_at(at) {
-                return Err(DomainError::Unauthenticated(format!(
-                    "envelope.key_id: key {} is not valid at {what} ({}){}",
-                    key.key_id,
-                    at.to_rfc3339(),
-                    key.revoked_at
-                        .map(|r| format!("; revoked at {}", r.to_rfc3339()))
-                        .unwrap_or_default()
-                )));
-            }
-        }
+        key.check_signs(issued_at, record.received_at)?;
         signer.require(rpc, roles)?;
         if signer.role != Role::Operator
             && !target
                 .actor_active_at(&signer.actor_id, record.received_at)
                 .await?
         {
-            return Err(DomainError::PermissionDenied(format!(
-                "{} is not admitted or has been retired; its keys sign nothing",
-                signer.actor_id
-            )));
+            return Err(crate::domain::write::retired_signer(&signer.actor_id));
         }
 
         let context = Context {
@@ -168,8 +177,11 @@ impl Writes {
             issued_at,
         };
         let command = command.into_command(&context)?;
-        let (stored, replayed) = target.apply(&record, &signer, command).await?;
-        Ok(stored.receipt(replayed))
+        Ok(Checked::Ready(CheckedWrite {
+            record,
+            signer,
+            command,
+        }))
     }
 
     async fn signer(
@@ -215,6 +227,21 @@ impl Writes {
     }
 }
 
+/// What the pipeline makes of an envelope before the write lock.
+pub enum Checked {
+    /// Authenticated, decoded and checked: ready to apply.
+    Ready(CheckedWrite),
+    /// Accepted before: its first answer.
+    Replayed(Receipt),
+}
+
+/// A write that passed the pipeline's checks, not yet applied.
+pub struct CheckedWrite {
+    record: EnvelopeRecord,
+    signer: Signer,
+    command: Command,
+}
+
 /// What a batch did: the receipts of the writes applied, in order, and the first refused write
 /// (its index in the batch and why), after which nothing was applied.
 #[derive(Debug, Default)]
@@ -252,12 +279,12 @@ pub fn seal(key: &ed25519_dalek::SigningKey, rpc: &str, command: &impl Message) 
     }
 }
 
-/// Calls [`Writes::submit_received_at`] with the command type of `rpc` (a full RPC name).
+/// Calls [`Writes::check_to`] with the command type of `rpc` (a full RPC name).
 macro_rules! by_rpc {
     ($writes:expr, $target:expr, $rpc:expr, $envelope:expr, $at:expr, $($service:literal / $method:literal => $command:ident),+ $(,)?) => {
         match $rpc {
             $(concat!("/trustregistry.v1.", $service, "/", $method) =>
-                $writes.submit_to::<pb::$command>($target, $rpc, $envelope, $at).await,)+
+                $writes.check_to::<pb::$command>($target, $rpc, $envelope, $at).await,)+
             other => Err(DomainError::invalid("rpc", format!("{other} is not a write RPC"))),
         }
     };
@@ -316,7 +343,9 @@ impl Writes {
                     } else {
                         Box::pin(self.import_batch(&writes[..index], received_at)).await?
                     };
-                    outcome.refused = Some((index, refusal));
+                    // Unless the writes before it were refused in turn (a write committed
+                    // meanwhile changed what they rely on): then that refusal is the first.
+                    outcome.refused.get_or_insert((index, refusal));
                     outcome.retried = retried;
                     return Ok(outcome);
                 }
@@ -363,6 +392,34 @@ impl Writes {
         envelope: pb::SignedEnvelope,
         received_at: Timestamp,
     ) -> Result<Receipt, DomainError> {
+        match self.check_any(target, rpc, envelope, received_at).await? {
+            Checked::Replayed(receipt) => Ok(receipt),
+            Checked::Ready(write) => Self::apply_to(target, write).await,
+        }
+    }
+
+    /// Checks an envelope sent to any write RPC, received now, without applying it: the first
+    /// half of a write of its own. [`Writes::apply`] is the second. Between the two the write
+    /// waits for nothing here; a caller that holds a checked write while other writes commit
+    /// (as a write waiting for the write lock does) gets it checked again when applied.
+    pub async fn check(&self, rpc: &str, envelope: pb::SignedEnvelope) -> Result<Checked, DomainError> {
+        self.check_any(WriteTarget::Single(&self.store), rpc, envelope, Timestamp::now())
+            .await
+    }
+
+    /// Applies a write checked by [`Writes::check`], in a transaction of its own.
+    pub async fn apply(&self, write: CheckedWrite) -> Result<Receipt, DomainError> {
+        Self::apply_to(WriteTarget::Single(&self.store), write).await
+    }
+
+    /// Checks an envelope sent to any write RPC through `target`.
+    async fn check_any(
+        &self,
+        target: WriteTarget<'_>,
+        rpc: &str,
+        envelope: pb::SignedEnvelope,
+        received_at: Timestamp,
+    ) -> Result<Checked, DomainError> {
         let envelope = Some(envelope);
         by_rpc!(self, target, rpc, envelope, received_at,
             "GovernanceService" / "AdmitQaAgency" => AdmitQaAgencyCommand,
