@@ -248,10 +248,13 @@ pub fn parse_data_integrity(text: &str) -> Result<Credential, String> {
         .remove("proofValue")
         .and_then(|v| v.as_str().map(str::to_owned))
         .ok_or("the proof has no proofValue")?;
+    // Refused before decoding when longer than a 64-byte signature encodes to: base58
+    // decoding takes time growing with the square of the length.
     let signature = proof_value
         .strip_prefix('z')
+        .filter(|encoded| encoded.len() <= crate::domain::keys::base58_chars(64))
         .and_then(|encoded| bs58::decode(encoded).into_vec().ok())
-        .ok_or("proofValue must be multibase base58btc (z...)")?;
+        .ok_or("proofValue must be a multibase base58btc (z...) Ed25519 signature")?;
     let verification_method = proof_config
         .get("verificationMethod")
         .and_then(Value::as_str)
@@ -416,6 +419,35 @@ mod tests {
         );
         assert!(credential.signature_verifies(&key.verifying_key().to_bytes()));
         assert!(!credential.signature_verifies(&other.verifying_key().to_bytes()));
+    }
+
+    /// A proofValue longer than any Ed25519 signature encodes to is refused, like one that is
+    /// not base58, while one of a signature's length gets as far as the signature check.
+    #[test]
+    fn proof_values_longer_than_a_signature_are_refused() {
+        let credential = |proof_value: &str| {
+            serde_json::json!({
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential"],
+                "issuer": "did:web:college.example",
+                "validFrom": "2026-01-01T00:00:00Z",
+                "credentialSubject": {"id": "did:example:learner"},
+                "proof": {
+                    "type": "DataIntegrityProof",
+                    "cryptosuite": "eddsa-jcs-2022",
+                    "verificationMethod": "did:web:college.example#key-1",
+                    "proofPurpose": "assertionMethod",
+                    "proofValue": proof_value,
+                },
+            })
+            .to_string()
+        };
+        let refused = "proofValue must be a multibase base58btc (z...) Ed25519 signature";
+        let longest = format!("z{}", bs58::encode([0xff; 64]).into_string());
+        assert!(parse_data_integrity(&credential(&longest)).is_ok());
+        for proof_value in [format!("z{}", "z".repeat(20_000)), "z0OIl".to_owned()] {
+            assert_eq!(parse_data_integrity(&credential(&proof_value)).unwrap_err(), refused);
+        }
     }
 
     /// A signature that verified is kept, and a kept signature is only taken again with the

@@ -42,12 +42,23 @@ pub fn did_key(public_key: &[u8; 32]) -> String {
     format!("did:key:{}", multibase(public_key))
 }
 
+/// The most base58 characters `bytes` bytes take: ceil(bytes x log 256 / log 58).
+pub const fn base58_chars(bytes: usize) -> usize {
+    // log 256 / log 58 = 1.36565...; 13_657 / 10_000 rounds it up.
+    (bytes * 13_657).div_ceil(10_000)
+}
+
 /// Decodes a multibase ed25519-pub value (`z6Mk...`); `field` names the request field.
 pub fn parse_multibase(field: &str, text: &str) -> Result<[u8; 32], DomainError> {
     let rule = "must be a multibase base58btc Ed25519 public key (z6Mk...)";
     let encoded = text
         .strip_prefix('z')
         .ok_or_else(|| DomainError::invalid(field, rule))?;
+    // Base58 decoding takes time growing with the square of the text's length: a text longer
+    // than a key's 34 bytes can encode to is refused before it is decoded.
+    if encoded.len() > base58_chars(34) {
+        return Err(DomainError::invalid(field, rule));
+    }
     let bytes = bs58::decode(encoded)
         .into_vec()
         .map_err(|_| DomainError::invalid(field, rule))?;
@@ -141,6 +152,21 @@ mod tests {
         assert_eq!(parse_multibase("k", &mb).unwrap(), key);
         assert!(parse_multibase("k", "z123").is_err());
         assert!(parse_multibase("k", "6Mk").is_err());
+    }
+
+    /// The length bound refuses no real key: the longest 34 bytes (prefix and key) and 64 bytes
+    /// (a signature) encode within it, and a key at the bound decodes. Longer texts are refused
+    /// undecoded.
+    #[test]
+    fn base58_length_bounds_fit_every_key_and_signature() {
+        assert_eq!(base58_chars(34), 47);
+        assert_eq!(base58_chars(64), 88);
+        assert_eq!(bs58::encode([0xff; 34]).into_string().len(), base58_chars(34));
+        assert_eq!(bs58::encode([0xff; 64]).into_string().len(), base58_chars(64));
+        let longest = multibase(&[0xff; 32]);
+        assert_eq!(parse_multibase("k", &longest).unwrap(), [0xff; 32]);
+        let error = parse_multibase("k", &format!("z{}", "z".repeat(500_000))).unwrap_err();
+        assert!(error.to_string().contains("multibase"), "{error}");
     }
 
     /// Encodings kept for later calls are each their own key's: asked again, in another order,
