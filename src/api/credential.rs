@@ -316,16 +316,28 @@ pub async fn verify(
     let mut verdict = None;
     if let Some(facts) = &facts {
         issuer = Some(provider_summary(&facts.provider));
+        // Asked about the issuer as the credential names it, with the key that signed it: the
+        // verdict then also holds the issuer's identifier to its validity at issuance and a
+        // did:key issuer to its own key (trust rule 4), as CheckIssuer does for that query.
+        let raw_issuer = match &issuer_ref {
+            IssuerRef::ProviderId(id) => pb::issuer_query::Issuer::ProviderId(id.clone()),
+            IssuerRef::Did(did) => pb::issuer_query::Issuer::Did(did.clone()),
+            IssuerRef::PublicKey(public) => pb::issuer_query::Issuer::PublicKeyMultibase(keys::multibase(public)),
+            IssuerRef::External(scheme, value) => pb::issuer_query::Issuer::ExternalIdentifier(pb::ExternalIdentifier {
+                scheme: pb::IdentifierScheme::from(*scheme).into(),
+                value: value.clone(),
+                valid_from: None,
+                valid_until: None,
+            }),
+        };
         let query = Query {
-            issuer: IssuerRef::ProviderId(facts.provider.item.id.clone()),
+            issuer: issuer_ref.clone(),
             key_id: signing_key.as_ref().map(|k| k.key_id.clone()),
             scope: scope.clone(),
             at: Some(credential.issued_at),
         };
         let raw = pb::IssuerQuery {
-            issuer: Some(pb::issuer_query::Issuer::ProviderId(
-                facts.provider.item.id.clone(),
-            )),
+            issuer: Some(raw_issuer),
             key_id: query.key_id.clone().unwrap_or_default(),
             scope: Some(pb::TrustScope {
                 credential_type: scope.credential_type.clone().unwrap_or_default(),
