@@ -643,3 +643,68 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
     assert_eq!(providers_named(app, "Queued Twin").await, 1);
     assert_eq!(providers_named(app, "Queued Filler").await, 0);
 });
+
+// Signatures by registered keys are verified before a batch takes the write lock, and copies
+// of logged writes are found then too: a batch holding either is not applied as a whole and
+// rolled back at its commit (`retried`), but write by write at once. The writes before a
+// forged one stay applied and it is refused; copies are answered as replays.
+both_backends!(forged_or_copied_writes_are_found_before_the_lock, async |app: &TestApp| {
+    use trust_registry::api::write::{OperatorKey, Writes};
+    use trust_registry::domain::{DomainError, Timestamp};
+
+    let importer = Writes::new(
+        app.store.clone(),
+        Some(OperatorKey::new(operator_key().verifying_key().to_bytes())),
+    );
+    let agency_key = key("ahead agency");
+    let setup = writes(&agency_key, 2);
+    let outcome = importer
+        .import_batch(&pairs(&setup), Timestamp::now())
+        .await
+        .expect("import_batch");
+    assert!(outcome.refused.is_none() && !outcome.retried, "{outcome:?}");
+
+    // Control: fresh writes by the registered agency go the fast way, in one try.
+    let fresh: Vec<_> = (0..3)
+        .map(|i| registration(&agency_key, &format!("Ahead Control {i}"), &key(&format!("ahead control {i}"))))
+        .collect();
+    let outcome = importer
+        .import_batch(&pairs(&fresh), Timestamp::now())
+        .await
+        .expect("import_batch");
+    assert!(outcome.refused.is_none() && !outcome.retried, "{outcome:?}");
+
+    // A forged signature by the agency's registered key, third of five.
+    let mut forged: Vec<_> = (0..5)
+        .map(|i| registration(&agency_key, &format!("Ahead Forged {i}"), &key(&format!("ahead forged {i}"))))
+        .collect();
+    forged[2].envelope.as_mut().unwrap().signature[0] ^= 1;
+    let before = log_size(app).await;
+    let outcome = importer
+        .import_batch(&pairs(&forged), Timestamp::now())
+        .await
+        .expect("import_batch");
+    assert!(!outcome.retried, "the forged signature is found before the batch: {outcome:?}");
+    match &outcome.refused {
+        Some((2, DomainError::Unauthenticated(message))) => {
+            assert!(message.contains("envelope.signature"), "{message}")
+        }
+        other => panic!("the forged write is refused: {other:?}"),
+    }
+    assert_eq!(outcome.receipts.len(), 2);
+    assert_eq!(log_size(app).await, before + 2);
+    assert_eq!(providers_named(app, "Ahead Forged").await, 2);
+
+    // The control's writes again, with a new one: the copies are replays, nothing twice.
+    let mut again = fresh.clone();
+    again.push(registration(&agency_key, "Ahead Late", &key("ahead late")));
+    let before = log_size(app).await;
+    let outcome = importer
+        .import_batch(&pairs(&again), Timestamp::now())
+        .await
+        .expect("import_batch");
+    assert!(outcome.refused.is_none() && !outcome.retried, "{outcome:?}");
+    let replayed: Vec<bool> = outcome.receipts.iter().map(|r| r.replayed).collect();
+    assert_eq!(replayed, [true, true, true, false]);
+    assert_eq!(log_size(app).await, before + 1);
+});

@@ -1,7 +1,7 @@
 //! Applying accepted writes: each in one transaction together with its stored envelope, so
 //! that no write is acknowledged without its record and no record exists without its write.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use sea_orm::{
@@ -370,7 +370,11 @@ impl Store {
     /// on signer and nonce, and on key id refuse the batch if any write repeats one (a replay,
     /// a reused nonce, a registered key). The caller then applies the writes again in a batch
     /// without `defer`, which tells replays from refusals write by write.
-    pub async fn begin_batch(&self, defer: bool) -> Result<WriteBatch> {
+    ///
+    /// `verified` holds the ids of envelopes whose signatures the caller verified before the
+    /// batch (see [`Store::registered_keys`]); a deferred batch checks the others' signatures on
+    /// other threads while it goes on, before it commits.
+    pub async fn begin_batch(&self, defer: bool, verified: HashSet<String>) -> Result<WriteBatch> {
         let turn = self.writer.clone().lock_owned().await;
         let tx = self.begin_write().await?;
         let next = next_log_index(&tx).await?;
@@ -383,10 +387,48 @@ impl Store {
             queue: defer.then(Default::default),
             in_flight: Default::default(),
             checks: Default::default(),
+            verified,
             turn: Arc::new(turn),
         })
     }
+
+    /// The public keys registered under `key_ids`, by key id (ids not registered are left out).
+    pub async fn registered_keys(&self, key_ids: &[&str]) -> Result<HashMap<String, [u8; 32]>> {
+        let mut found = HashMap::new();
+        for chunk in key_ids.chunks(IN_LIST_MAX) {
+            let rows = actor_key::Entity::find()
+                .filter(actor_key::Column::KeyId.is_in(chunk.iter().copied()))
+                .all(&self.db)
+                .await?;
+            for row in rows {
+                let key = super::catalogue::key_from_row(row)?;
+                found.insert(key.key_id, key.public_key);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether any of the envelopes `ids` is in the log already.
+    pub async fn any_logged(&self, ids: &[&str]) -> Result<bool> {
+        for chunk in ids.chunks(IN_LIST_MAX) {
+            let logged = signed_write::Entity::find()
+                .select_only()
+                .column(signed_write::Column::LogIndex)
+                .filter(signed_write::Column::Id.is_in(chunk.iter().copied()))
+                .limit(1)
+                .into_tuple::<i64>()
+                .one(&self.db)
+                .await?;
+            if logged.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
 }
+
+/// Most values in one `IN (...)` list: within every backend's limit on bound parameters.
+const IN_LIST_MAX: usize = 500;
 
 /// Writes applied in one transaction, holding the write lock until committed or dropped
 /// (dropping rolls every write in it back). Its reads see its own writes, so each write is
@@ -405,6 +447,8 @@ pub struct WriteBatch {
     /// With deferred rows, the writes' signature checks, run on blocking threads while the
     /// batch goes on; all of them must pass before it commits.
     checks: std::sync::Mutex<SignatureChecks>,
+    /// Envelopes (by id) whose signatures were verified before the batch began.
+    verified: HashSet<String>,
     /// The write lock, held until the batch and any background send of its rows are done.
     turn: Arc<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -561,6 +605,17 @@ impl WriteTarget<'_> {
     /// and the caller applies its writes again, each checked at once).
     pub fn verify(&self, public_key: &[u8; 32], rpc: &str, command: &[u8], signature: &[u8]) -> Result<()> {
         match self {
+            WriteTarget::Batch(batch)
+                if batch.queue.is_some()
+                    && batch.verified.contains(&crate::domain::envelope::envelope_id(
+                        rpc,
+                        command,
+                        &crate::domain::keys::key_id(public_key),
+                        signature,
+                    )) =>
+            {
+                Ok(())
+            }
             WriteTarget::Batch(batch) if batch.queue.is_some() => {
                 let mut checks = batch.checks.lock().expect("signature checks");
                 checks.waiting.push(SignatureCheck {

@@ -5,6 +5,8 @@ mod commands;
 mod fields;
 pub mod services;
 
+use std::collections::HashSet;
+
 use prost::Message;
 
 pub use commands::{Context, SignedCommand};
@@ -253,6 +255,23 @@ pub struct BatchOutcome {
     pub retried: bool,
 }
 
+/// A signature to verify: (envelope id, public key, RPC, command, signature).
+type SignatureCheck = (String, [u8; 32], String, Vec<u8>, Vec<u8>);
+
+/// Verifies `checks` on a blocking thread: the ids of their envelopes if all verify.
+fn verify_on_blocking_thread(checks: Vec<SignatureCheck>) -> tokio::task::JoinHandle<Option<Vec<String>>> {
+    tokio::task::spawn_blocking(move || {
+        checks
+            .into_iter()
+            .map(|(id, public_key, rpc, command, signature)| {
+                envelope::verify(&public_key, &rpc, &command, &signature)
+                    .is_ok()
+                    .then_some(id)
+            })
+            .collect()
+    })
+}
+
 /// The log entry a write becomes: the encoded `LogEntry` (RPC name, envelope as received,
 /// time of receipt). Its RFC 9162 leaf hash is what the Merkle log commits to.
 pub fn log_entry(record: &EnvelopeRecord) -> Vec<u8> {
@@ -312,21 +331,23 @@ impl Writes {
         writes: &[(String, pb::SignedEnvelope)],
         received_at: Timestamp,
     ) -> Result<BatchOutcome, DomainError> {
-        // First the fast way: inserted rows queued and sent a table at a time, nonces and new
-        // key ids checked by the unique indexes, signatures checked on other threads (see
-        // `Store::begin_batch`). Anything else than every write accepted (a refusal, a replay, a
-        // reused nonce or key, a bad signature) rolls it back, and the writes are applied again
-        // with every check at once.
+        // First the fast way, when every signature that can be checked before the batch
+        // verifies and no write is in the log already (see `verify_ahead`): inserted rows
+        // queued and sent a table at a time, nonces and new key ids checked by the unique
+        // indexes (see `Store::begin_batch`). Anything else than every write accepted (a
+        // refusal, a reused nonce or key, a bad signature by a key the batch registers) rolls it
+        // back, and the writes are applied again with every check at once.
+        let mut retried = false;
         if writes.len() > 1
-            && let Some(outcome) = self.import_deferred(writes, received_at).await?
+            && let Some(verified) = self.verify_ahead(writes).await?
         {
-            return Ok(outcome);
-        }
-        let retried = writes.len() > 1;
-        if retried {
+            if let Some(outcome) = self.import_deferred(writes, received_at, verified).await? {
+                return Ok(outcome);
+            }
+            retried = true;
             tracing::debug!(writes = writes.len(), "batch applied again, write by write");
         }
-        let batch = self.store.begin_batch(false).await?;
+        let batch = self.store.begin_batch(false, HashSet::new()).await?;
         let mut receipts = Vec::with_capacity(writes.len());
         for (index, (rpc, envelope)) in writes.iter().enumerate() {
             match self
@@ -365,8 +386,9 @@ impl Writes {
         &self,
         writes: &[(String, pb::SignedEnvelope)],
         received_at: Timestamp,
+        verified: HashSet<String>,
     ) -> Result<Option<BatchOutcome>, DomainError> {
-        let batch = self.store.begin_batch(true).await?;
+        let batch = self.store.begin_batch(true, verified).await?;
         let mut receipts = Vec::with_capacity(writes.len());
         for (rpc, envelope) in writes {
             match self
@@ -382,6 +404,66 @@ impl Writes {
             refused: None,
             retried: false,
         }))
+    }
+
+    /// Verifies, before a batch takes the write lock, the signature of every write signed with
+    /// a registered key (or the operator's), on blocking threads. `None` when one does not verify
+    /// or a write is in the log already: the batch is then applied write by write, each checked
+    /// at once, so a refused or replayed write costs no more than itself. Without this a batch
+    /// of forged writes, or of writes copied from the public log, was applied in full under the
+    /// write lock and only rolled back at its commit. The other writes sign with keys that
+    /// earlier writes of the same batch register (verified here, and fresh); the batch checks
+    /// those on other threads while it goes on, before it commits.
+    async fn verify_ahead(
+        &self,
+        writes: &[(String, pb::SignedEnvelope)],
+    ) -> Result<Option<HashSet<String>>, DomainError> {
+        /// Signatures verified by one blocking task.
+        const PER_TASK: usize = 64;
+        let ids: Vec<String> = writes
+            .iter()
+            .map(|(rpc, e)| envelope::envelope_id(rpc, &e.command, &e.key_id, &e.signature))
+            .collect();
+        if self
+            .store
+            .any_logged(&ids.iter().map(String::as_str).collect::<Vec<_>>())
+            .await?
+        {
+            return Ok(None);
+        }
+        let mut key_ids: Vec<&str> = writes.iter().map(|(_, e)| e.key_id.as_str()).collect();
+        key_ids.sort_unstable();
+        key_ids.dedup();
+        let mut keys = self.store.registered_keys(&key_ids).await?;
+        if let Some(operator) = &self.operator {
+            keys.insert(operator.key_id.clone(), operator.public_key);
+        }
+        let mut tasks = Vec::new();
+        let mut chunk = Vec::with_capacity(PER_TASK);
+        let checks = writes.iter().zip(ids).filter_map(|((rpc, e), id)| {
+            let public_key = *keys.get(&e.key_id)?;
+            Some((id, public_key, rpc.clone(), e.command.clone(), e.signature.clone()))
+        });
+        for check in checks {
+            chunk.push(check);
+            if chunk.len() == PER_TASK {
+                tasks.push(verify_on_blocking_thread(std::mem::take(&mut chunk)));
+            }
+        }
+        if !chunk.is_empty() {
+            tasks.push(verify_on_blocking_thread(chunk));
+        }
+        let mut verified = HashSet::new();
+        for task in tasks {
+            match task
+                .await
+                .map_err(|e| DomainError::Storage(format!("a signature check stopped: {e}")))?
+            {
+                Some(ids) => verified.extend(ids),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(verified))
     }
 
     /// Re-submits any write RPC through `target`.
