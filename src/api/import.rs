@@ -16,14 +16,27 @@ pub const MAX_WRITES_PER_CALL: usize = 10_000;
 /// write waits for the write lock behind an import).
 pub const BATCH_WRITES: usize = 2_000;
 
+/// Most bytes of commands one call holds before applying them: a batch is applied sooner when
+/// its writes are large. With [`MAX_CALLS`], what imports hold at once stays within
+/// `MAX_CALLS x (BATCH_BYTES + one message)`, whatever callers send.
+pub const BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most `Import` calls served at once. They take the write lock in turns anyway; more would
+/// only hold more writes in memory. A call beyond them is refused with RESOURCE_EXHAUSTED.
+pub const MAX_CALLS: usize = 4;
+
 #[derive(Clone)]
 pub struct ImportApi {
     writes: Writes,
+    calls: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl ImportApi {
     pub fn new(writes: Writes) -> Self {
-        Self { writes }
+        Self {
+            writes,
+            calls: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CALLS)),
+        }
     }
 }
 
@@ -104,8 +117,14 @@ impl pb::import_service_server::ImportService for ImportApi {
         &self,
         request: Request<Streaming<pb::ImportRequest>>,
     ) -> Result<Response<pb::ImportResponse>, Status> {
+        let Ok(_call) = self.calls.clone().try_acquire_owned() else {
+            return Err(Status::resource_exhausted(format!(
+                "{MAX_CALLS} Import calls are being served; retry when one has finished"
+            )));
+        };
         let mut stream = request.into_inner();
         let mut pending = Vec::with_capacity(BATCH_WRITES);
+        let mut pending_bytes = 0usize;
         let mut totals = Totals::default();
         let mut received = 0usize;
         while let Some(item) = stream.message().await? {
@@ -132,10 +151,17 @@ impl pb::import_service_server::ImportService for ImportApi {
                     ));
                 }
             };
+            // Checked as it comes, so that a call never holds writes that cannot be applied.
+            if let Err(error) = super::write::check_form(&item.rpc, &envelope) {
+                self.flush(&mut pending, received, &mut totals).await?;
+                return Err(refusal(received, &item.rpc, totals.accepted, error));
+            }
+            pending_bytes += envelope.command.len();
             pending.push((item.rpc, envelope));
             received += 1;
-            if pending.len() == BATCH_WRITES {
+            if pending.len() == BATCH_WRITES || pending_bytes >= BATCH_BYTES {
                 self.flush(&mut pending, received, &mut totals).await?;
+                pending_bytes = 0;
             }
         }
         self.flush(&mut pending, received, &mut totals).await?;

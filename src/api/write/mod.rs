@@ -112,15 +112,7 @@ impl Writes {
             key_id,
             signature,
         } = envelope.ok_or_else(|| DomainError::invalid("envelope", "is required"))?;
-        if bytes.is_empty() {
-            return Err(DomainError::invalid("envelope.command", "is required"));
-        }
-        if bytes.len() > MAX_COMMAND_BYTES {
-            return Err(DomainError::invalid(
-                "envelope.command",
-                format!("must be at most {MAX_COMMAND_BYTES} bytes"),
-            ));
-        }
+        check_command_size(&bytes)?;
         let roles = rpc_roles(rpc).ok_or_else(|| DomainError::Storage(format!("no roles for {rpc}")))?;
 
         // Who signed: the operator key from configuration, or a registered actor key.
@@ -253,6 +245,40 @@ pub struct BatchOutcome {
     /// Whether the first, optimistic try (rows and signature checks deferred) was rolled back
     /// and the writes applied again, each with every check: the batch cost about twice.
     pub retried: bool,
+}
+
+/// Refuses an empty command or one larger than [`MAX_COMMAND_BYTES`].
+fn check_command_size(command: &[u8]) -> Result<(), DomainError> {
+    if command.is_empty() {
+        return Err(DomainError::invalid("envelope.command", "is required"));
+    }
+    if command.len() > MAX_COMMAND_BYTES {
+        return Err(DomainError::invalid(
+            "envelope.command",
+            format!("must be at most {MAX_COMMAND_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// The checks of a write that need nothing but the write itself: a write RPC, a command of an
+/// accepted size, a key id and a signature of an Ed25519 signature's length. An import checks
+/// each write with these as it arrives, before it holds more of them; the pipeline makes the
+/// same checks again, with the same errors.
+pub fn check_form(rpc: &str, envelope: &pb::SignedEnvelope) -> Result<(), DomainError> {
+    if rpc_roles(rpc).is_none() {
+        return Err(DomainError::invalid("rpc", format!("{rpc} is not a write RPC")));
+    }
+    check_command_size(&envelope.command)?;
+    if envelope.key_id.is_empty() {
+        return Err(DomainError::Unauthenticated("envelope.key_id: is required".into()));
+    }
+    if envelope.signature.len() != ed25519_dalek::SIGNATURE_LENGTH {
+        return Err(DomainError::Unauthenticated(
+            "envelope.signature: must be a 64-byte Ed25519 signature".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A signature to verify: (envelope id, public key, RPC, command, signature).
