@@ -141,7 +141,13 @@ impl Query {
             scope: ScopeQuery {
                 credential_type: optional_uri(&f("scope.credential_type"), &credential_type)?,
                 eqf_level,
-                field_of_study: optional_uri(&f("scope.field_of_study"), &field_of_study)?,
+                field_of_study: optional_uri(&f("scope.field_of_study"), &field_of_study)?
+                    .map(|uri| {
+                        crate::domain::trust::check_field_of_study(&uri)
+                            .map(|()| uri)
+                            .map_err(|rule| DomainError::invalid(f("scope.field_of_study"), rule))
+                    })
+                    .transpose()?,
                 jurisdiction,
             },
             at: from_timestamp(&f("at"), at.as_ref())?,

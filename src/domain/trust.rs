@@ -45,6 +45,9 @@ pub struct TrustFacts {
     pub provider: Arc<Keyed<Provider>>,
     /// The external identifier the issuer was found by, with its validity.
     pub identifier: Option<ExternalIdentifier>,
+    /// When any binding of the identifier the query named begins or ends, whichever provider
+    /// it binds: from then on the identifier may name another provider, and the answer change.
+    pub identifier_changes: Vec<Timestamp>,
     pub key: Option<NamedKey>,
     pub accreditations: Arc<Vec<AccreditationRecord>>,
     pub agencies: Arc<HashMap<String, Arc<QaAgency>>>,
@@ -160,17 +163,42 @@ fn allows(list: &[String], asked: Option<&String>, matches: impl Fn(&str, &str) 
     }
 }
 
+/// The ISCED-F code a field URI ends with (`.../isced-f/0613` -> `0613`), with the URI before
+/// it; `None` for a URI outside that vocabulary.
+fn isced_f(uri: &str) -> Option<(&str, &str)> {
+    uri.rsplit_once('/').filter(|(base, _)| base.ends_with("/isced-f"))
+}
+
+/// Whether `code` is an ISCED-F 2013 field code: 2 digits (broad), 3 (narrow) or 4 (detailed).
+fn isced_f_code(code: &str) -> bool {
+    (2..=4).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Refuses a field URI in the ISCED-F vocabulary whose code is not a field code (empty, one
+/// digit, letters, more than four digits): such a value would match nothing, or everything.
+pub fn check_field_of_study(uri: &str) -> Result<(), &'static str> {
+    match isced_f(uri) {
+        Some((_, code)) if !isced_f_code(code) => {
+            Err("an ISCED-F field URI must end in a field code of 2 to 4 digits (e.g. .../isced-f/0613)")
+        }
+        _ => Ok(()),
+    }
+}
+
 /// ISCED-F fields are hierarchical (broad 2 digits, narrow 3, detailed 4): an accreditation for
 /// a broader field covers its narrower ones, e.g. `.../isced-f/06` covers `.../isced-f/0613`.
+/// Only field codes cover others: an empty or malformed code stored before codes were checked
+/// covers nothing but itself.
 fn field_covers(allowed: &str, asked: &str) -> bool {
     if allowed == asked {
         return true;
     }
-    match (allowed.rsplit_once('/'), asked.rsplit_once('/')) {
+    match (isced_f(allowed), isced_f(asked)) {
         (Some((base_a, code_a)), Some((base_b, code_b))) => {
             base_a == base_b
-                && base_a.ends_with("isced-f")
-                && code_a.bytes().all(|b| b.is_ascii_digit())
+                && isced_f_code(code_a)
+                && isced_f_code(code_b)
+                && code_b.len() > code_a.len()
                 && code_b.starts_with(code_a)
         }
         _ => false,
@@ -315,6 +343,7 @@ pub fn evaluate(facts: &TrustFacts, asked: &ScopeQuery, at: Timestamp) -> Evalua
     let mut reasons = Vec::new();
     let mut boundaries: Vec<Timestamp> = Vec::new();
 
+    boundaries.extend(facts.identifier_changes.iter().copied());
     if let Some(identifier) = &facts.identifier {
         boundaries.extend(identifier.valid_from.iter().chain(identifier.valid_until.iter()));
         if !within(at, identifier.valid_from, identifier.valid_until) {
@@ -455,6 +484,7 @@ mod tests {
                 keys: vec![],
             }),
             identifier: None,
+            identifier_changes: vec![],
             key: None,
             accreditations: Arc::new(vec![AccreditationRecord {
                 accreditation,
@@ -539,6 +569,44 @@ mod tests {
             evaluate(&f, &ask(6, "0613", "FR"), at).reasons[0].code,
             ReasonCode::OutOfScope
         );
+    }
+
+    /// A field code covers its narrower codes and itself, and nothing else: not broader codes,
+    /// not codes with other characters, and an empty or malformed code (which writes refuse
+    /// now) covers nothing but itself.
+    #[test]
+    fn only_field_codes_cover_narrower_fields() {
+        let field = |code: &str| format!("http://data.europa.eu/snb/isced-f/{code}");
+        for (allowed, asked, covers) in [
+            ("06", "06", true),
+            ("06", "061", true),
+            ("06", "0613", true),
+            ("061", "0613", true),
+            ("0613", "06", false),
+            ("06", "0713", false),
+            ("06", "06abc", false),
+            ("06", "061234", false),
+            ("", "0613", false),
+            ("", "0", false),
+            ("0", "0613", false),
+            ("0", "01", false),
+        ] {
+            assert_eq!(
+                field_covers(&field(allowed), &field(asked)),
+                covers,
+                "{allowed:?} covers {asked:?}"
+            );
+        }
+        assert!(!field_covers(
+            "http://data.europa.eu/snb/isced-f/06",
+            "http://example.org/isced-f/0613"
+        ));
+        for code in ["", "0", "12345", "06a", "x6"] {
+            assert!(check_field_of_study(&field(code)).is_err(), "{code:?}");
+        }
+        for ok in [field("06"), field("061"), field("0613"), "http://example.org/fields/robotics".into()] {
+            assert!(check_field_of_study(&ok).is_ok(), "{ok}");
+        }
     }
 
     #[test]

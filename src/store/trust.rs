@@ -53,15 +53,22 @@ impl Store {
         ))
     }
 
-    /// The owner of an external identifier, preferring the binding valid at `at`.
+    /// The owner of an external identifier, preferring the binding valid at `at`, and every
+    /// time any of its bindings begins or ends (where the answer may change: to another owner).
     async fn identifier_owner(
         &self,
         generation: Generation,
         scheme: IdentifierScheme,
         value: &str,
         at: Timestamp,
+        changes: &mut Vec<Timestamp>,
     ) -> Result<Option<(String, ExternalIdentifier)>> {
         let bindings = self.cached_bindings(generation, scheme, value).await?;
+        changes.extend(
+            bindings
+                .iter()
+                .flat_map(|(_, id)| id.valid_from.into_iter().chain(id.valid_until)),
+        );
         let current = bindings
             .iter()
             .find(|(_, id)| crate::domain::time::within(at, id.valid_from, id.valid_until));
@@ -100,6 +107,7 @@ impl Store {
     ) -> Result<Resolved> {
         let generation = self.generation().await?;
         let mut identifier = None;
+        let mut identifier_changes = Vec::new();
         let mut implied_key = None;
         let owner = match issuer {
             IssuerRef::ProviderId(id) => Some(id.clone()),
@@ -109,7 +117,7 @@ impl Store {
             IssuerRef::Did(did) | IssuerRef::External(IdentifierScheme::Did, did) => {
                 let local = self.did_key_owner(generation, did).await?;
                 let registered = self
-                    .identifier_owner(generation, IdentifierScheme::Did, did, at)
+                    .identifier_owner(generation, IdentifierScheme::Did, did, at, &mut identifier_changes)
                     .await?;
                 match local {
                     Some((owner, key)) => {
@@ -126,7 +134,7 @@ impl Store {
                 }
             }
             IssuerRef::External(scheme, value) => self
-                .identifier_owner(generation, *scheme, value, at)
+                .identifier_owner(generation, *scheme, value, at, &mut identifier_changes)
                 .await?
                 .map(|(owner, found)| {
                     identifier = Some(found);
@@ -166,6 +174,7 @@ impl Store {
         Ok(Resolved::Known(Box::new(TrustFacts {
             provider: owner_facts.provider.clone(),
             identifier,
+            identifier_changes,
             key,
             accreditations: owner_facts.accreditations.clone(),
             agencies: owner_facts.agencies.clone(),

@@ -223,6 +223,25 @@ const BAD_COMMANDS: &[Bad] = &[
         method: "RecordAccreditation",
         who: Who::Agency,
         command: |w| {
+            let scope = Some(pb::AccreditationScope {
+                fields_of_study: vec![
+                    "http://data.europa.eu/snb/isced-f/06".into(),
+                    "http://data.europa.eu/snb/isced-f/".into(),
+                ],
+                ..Default::default()
+            });
+            pb::RecordAccreditationCommand {
+                scope,
+                ..record_accreditation_for(&w.provider.id)
+            }
+            .encode_to_vec()
+        },
+        field: "scope.fields_of_study[1]",
+    },
+    Bad {
+        method: "RecordAccreditation",
+        who: Who::Agency,
+        command: |w| {
             pb::RecordAccreditationCommand {
                 decision: 99,
                 ..record_accreditation_for(&w.provider.id)

@@ -355,7 +355,7 @@ both_backends!(
             scope(Some(4), "", "", ""),
             scope(Some(6), OTHER_TYPE, &isced("0613"), "IE"),
             scope(Some(6), MICRO, &isced("0913"), "IE"),
-            scope(Some(6), MICRO, &isced("0"), "IE"),
+            scope(Some(6), MICRO, &isced("07"), "IE"),
             scope(Some(6), MICRO, "http://example.org/isced-f/0613", "IE"),
             scope(Some(6), MICRO, &isced("0613"), "FR"),
             scope(None, "", "", "FR"),

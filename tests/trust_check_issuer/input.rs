@@ -290,8 +290,10 @@ both_backends!(bad_queries_are_refused_naming_the_field, async |app: &TestApp| {
         let query = scope_of(scope(Some(6), credential_type, &isced("0613"), "IE"));
         refused(app, Some(query), "query.scope.credential_type").await;
     }
-    let query = scope_of(scope(Some(6), MICRO, "0613", "IE"));
-    refused(app, Some(query), "query.scope.field_of_study").await;
+    for field in ["0613".to_owned(), isced(""), isced("0"), isced("06x")] {
+        let query = scope_of(scope(Some(6), MICRO, &field, "IE"));
+        refused(app, Some(query), "query.scope.field_of_study").await;
+    }
 
     let external = |scheme: i32, value: &str| {
         with_issuer(Issuer::ExternalIdentifier(pb::ExternalIdentifier {

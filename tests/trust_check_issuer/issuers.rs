@@ -218,6 +218,12 @@ both_backends!(identifiers_resolve_with_their_validity, async |app: &TestApp| {
             None,
             Some("2023-01-01T00:00:00Z"),
         )
+        .identifier_valid(
+            IdentifierScheme::Did,
+            "did:web:gap.example",
+            None,
+            Some("2023-01-01T00:00:00Z"),
+        )
         .insert()
         .await;
     let successor = app
@@ -226,6 +232,12 @@ both_backends!(identifiers_resolve_with_their_validity, async |app: &TestApp| {
             IdentifierScheme::Deqar,
             "DEQARINST0777",
             Some("2023-01-01T00:00:00Z"),
+            None,
+        )
+        .identifier_valid(
+            IdentifierScheme::Did,
+            "did:web:gap.example",
+            Some("2026-01-01T00:00:00Z"),
             None,
         )
         .insert()
@@ -287,6 +299,16 @@ both_backends!(identifiers_resolve_with_their_validity, async |app: &TestApp| {
         by_external(pb::IdentifierScheme::Deqar, "DEQARINST0777").at("2024-01-01T00:00:00Z"),
     )
     .await;
+    expect(&v, NotTrusted, &[R::NoAccreditation]);
+    assert_eq!(resolved(&v), successor.id);
+
+    // Between two holders: the first one's, out of its validity, until the next one's begins,
+    // which is when the answer may change (whatever the first holder's own facts).
+    let v = check(app, by_did("did:web:gap.example").at("2024-01-01T00:00:00Z")).await;
+    expect(&v, NotTrusted, &[R::IdentifierNotValid]);
+    assert_eq!(resolved(&v), provider.id);
+    assert_eq!(next_update(&v), Some(at("2026-01-01T00:00:00Z")));
+    let v = check(app, by_did("did:web:gap.example").at("2026-01-01T00:00:00Z")).await;
     expect(&v, NotTrusted, &[R::NoAccreditation]);
     assert_eq!(resolved(&v), successor.id);
 

@@ -371,7 +371,7 @@ mod convert {
             scope: AccreditationScope {
                 eqf_levels,
                 credential_types: uris("scope.credential_types", credential_types)?,
-                fields_of_study: uris("scope.fields_of_study", fields_of_study)?,
+                fields_of_study: crate::api::write::fields::fields_of_study("scope.fields_of_study", fields_of_study)?,
                 jurisdictions: countries("scope.jurisdictions", jurisdictions)?,
             },
             valid_from,
@@ -755,7 +755,7 @@ fn qualification_description(
         },
         further_information: text(f("further_information"), further_information, MAX_TEXT)?,
         credential_type: uri(f("credential_type"), credential_type, true)?,
-        field_of_study: uri(f("field_of_study"), field_of_study, true)?,
+        field_of_study: crate::api::write::fields::field_of_study(f("field_of_study"), field_of_study, true)?,
         languages: languages(f("languages"), langs)?,
         published_at: cx.issued_at,
         withdrawn_at: None,

@@ -169,6 +169,22 @@ pub fn uris(field: impl FieldPath, values: Vec<String>) -> Result<Vec<String>> {
         .collect()
 }
 
+/// A field of study: a URI, and in the ISCED-F vocabulary one ending in a field code.
+pub fn field_of_study(field: impl FieldPath, value: String, optional: bool) -> Result<String> {
+    let value = uri(field, value, optional)?;
+    crate::domain::trust::check_field_of_study(&value).map_err(|rule| DomainError::invalid(field, rule))?;
+    Ok(value)
+}
+
+/// Fields of study (see [`field_of_study`]).
+pub fn fields_of_study(field: impl FieldPath, values: Vec<String>) -> Result<Vec<String>> {
+    at_most(field, values, MAX_ITEMS)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| field_of_study(Item(field, i), value, false))
+        .collect()
+}
+
 /// A web address: empty, or http(s) and at most MAX_URI bytes.
 pub fn web_url(field: impl FieldPath, value: String) -> Result<String> {
     if value.is_empty() {
