@@ -1233,3 +1233,89 @@ mod replicas_share_one_log {
         super::replicas_share_one_log(super::common::Backend::Postgres).await;
     }
 }
+
+// A range of large writes is answered in parts of at most 3 MiB, and a list of large items in
+// shorter pages, each part continuing where the last ended: nothing is refused for its size,
+// nothing skipped or repeated. Fourteen descriptions of ~240 KB each take ~3.4 MB.
+both_backends!(large_writes_come_in_parts, async |app: &TestApp| {
+    use trust_registry::api::log::MAX_ENTRIES_BYTES;
+
+    let agency = key("large entries agency");
+    let college = key("large entries college");
+    admit(app, "Large Entries Agency", &agency).await;
+    let (provider_id, _) = register(app.accreditations(), &agency, "Large Entries College", &college).await;
+    let mut published = Vec::new();
+    for i in 0..14 {
+        let mut described = description(&format!("Large Entries Course {i}"));
+        described.learning_outcomes = (0..30)
+            .map(|j| pb::LearningOutcome {
+                text: format!("{i} {j} {}", "x".repeat(7_900)),
+                skill_uris: vec![],
+            })
+            .collect();
+        let command = pb::PublishQualificationCommand {
+            header: header(),
+            description: Some(described),
+        };
+        let answer = app
+            .providers()
+            .publish_qualification(pb::PublishQualificationRequest {
+                envelope: envelope(&college, "ProviderService", "PublishQualification", &command),
+            })
+            .await
+            .expect("PublishQualification")
+            .into_inner();
+        published.push(answer.qualification.expect("the qualification").id);
+    }
+    published.sort();
+
+    let size = checkpoint(app).await.size;
+    let mut start = 0;
+    let mut parts = Vec::new();
+    let mut all = Vec::new();
+    while start < size {
+        let answer = app
+            .log()
+            .get_entries(pb::GetEntriesRequest { start, end: size })
+            .await
+            .unwrap_or_else(|e| panic!("GetEntries [{start}, {size}): {e}"))
+            .into_inner();
+        assert_eq!(answer.start, start);
+        assert!(!answer.entries.is_empty());
+        let bytes: usize = answer.entries.iter().map(Vec::len).sum();
+        assert!(bytes <= MAX_ENTRIES_BYTES, "{bytes} bytes in one answer");
+        parts.push(answer.entries.len());
+        start += answer.entries.len() as u64;
+        all.extend(answer.entries);
+    }
+    assert!(parts.len() >= 2, "one answer for ~3.4 MB of entries: {parts:?}");
+    let from_entries: Vec<Hash> = leaf_hashes(&all);
+    assert_eq!(merkle::root(&from_entries), checkpoint(app).await.root);
+
+    let mut pages = Vec::new();
+    let mut ids = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = app
+            .catalogue
+            .clone()
+            .search_qualifications(pb::SearchQualificationsRequest {
+                provider_id: provider_id.clone(),
+                page_size: 500,
+                page_token: token,
+                ..Default::default()
+            })
+            .await
+            .expect("SearchQualifications")
+            .into_inner();
+        assert!(page.encoded_len() <= 4 * 1024 * 1024, "{} bytes", page.encoded_len());
+        pages.push(page.qualifications.len());
+        ids.extend(page.qualifications.into_iter().map(|q| q.id));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert!(pages.len() >= 2, "one page for ~3.4 MB of descriptions: {pages:?}");
+    assert_eq!(ids, published);
+});

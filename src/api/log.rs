@@ -13,6 +13,13 @@ use crate::store::Store;
 
 /// Most entries returned by one `GetEntries` call.
 pub const MAX_ENTRIES: u64 = 1_000;
+/// Most bytes of entries one `GetEntries` answer holds, its first entry whatever its size: a
+/// range of large writes is answered in part, and the caller asks again from where it ends.
+/// Under the 4 MiB a gRPC client accepts by default.
+pub const MAX_ENTRIES_BYTES: usize = 3 * 1024 * 1024;
+/// Entries read from the store at a time while an answer is filled (at most 256 KiB of command
+/// each), so that a short answer never loads the whole range.
+const ENTRIES_READ: u64 = 32;
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -201,10 +208,21 @@ impl pb::log_service_server::LogService for LogApi {
         if end - start > MAX_ENTRIES {
             return Err(DomainError::invalid("end", format!("must be at most start + {MAX_ENTRIES}")).into());
         }
-        let records = self.store.log_entries(start, end).await?;
-        Ok(Response::new(pb::GetEntriesResponse {
-            entries: records.iter().map(log_entry).collect(),
-            start,
-        }))
+        let mut entries = Vec::new();
+        let mut bytes = 0;
+        let mut next = start;
+        'fill: while next < end {
+            let to = (next + ENTRIES_READ).min(end);
+            for record in self.store.log_entries(next, to).await? {
+                let entry = log_entry(&record);
+                if !entries.is_empty() && bytes + entry.len() > MAX_ENTRIES_BYTES {
+                    break 'fill;
+                }
+                bytes += entry.len();
+                entries.push(entry);
+            }
+            next = to;
+        }
+        Ok(Response::new(pb::GetEntriesResponse { entries, start }))
     }
 }

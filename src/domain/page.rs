@@ -13,6 +13,10 @@ use super::error::DomainError;
 pub const DEFAULT_PAGE_SIZE: u64 = 50;
 pub const MAX_PAGE_SIZE: u64 = 500;
 const TOKEN_VERSION: &str = "p1";
+/// Bytes of stored documents one page holds at most, its first item whatever its size: a page
+/// of large items (a micro-credential's description may take 256 KiB) ends early, and its token
+/// goes on after its last item. Under the 4 MiB a gRPC client accepts by default.
+pub const MAX_PAGE_BYTES: usize = 3 * 1024 * 1024;
 
 /// A validated page request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +87,40 @@ impl PageRequest {
         }
     }
 
+    /// As [`PageRequest::finish`] for items fetched as stored documents, decoded with
+    /// `decode`: the page also ends, early, before the documents it holds pass
+    /// [`MAX_PAGE_BYTES`]. Documents after the page's end are not decoded.
+    pub fn finish_docs<D: AsRef<str>, T>(
+        &self,
+        docs: &[D],
+        decode: impl Fn(&str) -> Result<T, DomainError>,
+        id_of: impl Fn(&T) -> &str,
+    ) -> Result<(Vec<T>, String), DomainError> {
+        let mut bytes = 0;
+        let fit = docs
+            .iter()
+            .take_while(|doc| {
+                bytes += doc.as_ref().len();
+                bytes <= MAX_PAGE_BYTES
+            })
+            .count()
+            .max(1);
+        let early = fit < docs.len().min(self.size as usize);
+        let end = if early { fit } else { docs.len() };
+        let items = docs[..end]
+            .iter()
+            .map(|doc| decode(doc.as_ref()))
+            .collect::<Result<Vec<T>, DomainError>>()?;
+        if early {
+            let token = items
+                .last()
+                .map(|item| self.next_token(id_of(item)))
+                .unwrap_or_default();
+            return Ok((items, token));
+        }
+        Ok(self.finish(items, id_of))
+    }
+
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
     pub fn fetch_limit(&self) -> u64 {
         self.size + 1
@@ -149,6 +187,33 @@ mod tests {
         assert!(PageRequest::parse("l", "", -1, "").is_err());
         assert!(PageRequest::parse("l", "", 501, "").is_err());
         assert_eq!(PageRequest::parse("l", "", 500, "").unwrap().size, 500);
+    }
+
+    /// A page of large documents ends before it passes MAX_PAGE_BYTES (with its first one
+    /// whatever its size), and its token goes on after its last item; small ones fill the page.
+    #[test]
+    fn pages_of_large_documents_end_early() {
+        let page = PageRequest::parse("l", "", 10, "").unwrap();
+        let third = MAX_PAGE_BYTES / 3;
+        let docs: Vec<String> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|id| format!("{id}{}", "x".repeat(third - 1)))
+            .collect();
+        let decode = |doc: &str| Ok(doc[..1].to_owned());
+        let (items, token) = page.finish_docs(&docs, decode, |s: &String| s).unwrap();
+        assert_eq!(items, ["a", "b", "c"]);
+        assert_eq!(token, page.next_token("c"));
+        let huge = vec!["h".repeat(MAX_PAGE_BYTES * 2), "i".into()];
+        let (items, token) = page.finish_docs(&huge, decode, |s: &String| s).unwrap();
+        assert_eq!(items, ["h"]);
+        assert_eq!(token, page.next_token("h"));
+        let small = vec!["a".to_owned(), "b".into()];
+        let (items, token) = page.finish_docs(&small, decode, |s: &String| s).unwrap();
+        assert_eq!((items.len(), token.as_str()), (2, ""));
+        let two = PageRequest::parse("l", "", 2, "").unwrap();
+        let (items, token) = two.finish_docs(&docs[..3], decode, |s: &String| s).unwrap();
+        assert_eq!(items, ["a", "b"]);
+        assert_eq!(token, two.next_token("b"));
     }
 
     #[test]

@@ -53,11 +53,8 @@ impl Store {
             .limit(page.fetch_limit())
             .all(&self.db)
             .await?;
-        let items = rows
-            .iter()
-            .map(|row| from_doc(doc(row)))
-            .collect::<Result<Vec<T>>>()?;
-        Ok(page.finish(items, id_of))
+        let docs: Vec<&str> = rows.iter().map(doc).collect();
+        page.finish_docs(&docs, |doc| from_doc(doc), id_of)
     }
 
     async fn keys_of(&self, owner_ids: &[&str]) -> Result<Vec<(String, ActorKey)>> {
@@ -365,13 +362,8 @@ impl Store {
             .filter(condition)
             .order_by_asc(Column::Id)
             .limit(page.fetch_limit());
-        let items = self
-            .texts(select, query.text.is_some())
-            .await?
-            .iter()
-            .map(|doc| from_doc(doc))
-            .collect::<Result<Vec<Qualification>>>()?;
-        let (items, next_page_token) = page.finish(items, |q| &q.id);
+        let docs = self.texts(select, query.text.is_some()).await?;
+        let (items, next_page_token) = page.finish_docs(&docs, |doc| from_doc::<Qualification>(doc), |q| &q.id)?;
         Ok(Page {
             items,
             next_page_token,
