@@ -165,16 +165,24 @@ pub async fn import_file(writes: &Writes, path: &Path, progress: bool) -> anyhow
     let started = Instant::now();
     let (mut count, mut retried_batches) = (0u64, 0u64);
     let mut lines = BufReader::new(open()?).lines().enumerate();
-    loop {
-        let chunk = next_chunk(&mut lines, path, BATCH_WRITES)?;
-        if chunk.is_empty() {
-            break;
-        }
-        let (numbers, pending): (Vec<usize>, Vec<(String, pb::SignedEnvelope)>) = chunk
-            .into_iter()
-            .map(|(number, line)| (number, (line.rpc, line.envelope)))
-            .unzip();
-        let outcome = writes.import_batch(&pending, Timestamp::now()).await?;
+    let read = |lines: &mut std::iter::Enumerate<std::io::Lines<BufReader<std::fs::File>>>| {
+        next_chunk(lines, path, BATCH_WRITES).map(|chunk| {
+            chunk
+                .into_iter()
+                .map(|(number, line)| (number, (line.rpc, line.envelope)))
+                .unzip::<_, _, Vec<usize>, Vec<(String, pb::SignedEnvelope)>>()
+        })
+    };
+    let (mut numbers, mut pending) = read(&mut lines)?;
+    let mut checked = writes.precheck(&pending).await?;
+    while !pending.is_empty() {
+        // The next chunk is read and its signatures checked while this one is applied.
+        let (outcome, next) = tokio::join!(writes.import_prechecked(&pending, Timestamp::now(), checked), async {
+            let (numbers, pending) = read(&mut lines)?;
+            let checked = writes.precheck(&pending).await?;
+            anyhow::Ok((numbers, pending, checked))
+        });
+        let outcome = outcome?;
         count += outcome.receipts.len() as u64;
         retried_batches += u64::from(outcome.retried);
         bar.inc(outcome.receipts.len() as u64);
@@ -187,6 +195,7 @@ pub async fn import_file(writes: &Writes, path: &Path, progress: bool) -> anyhow
                 pending[index].0
             );
         }
+        (numbers, pending, checked) = next?;
     }
     bar.finish_and_clear();
     Ok(ImportStats {

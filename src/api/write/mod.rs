@@ -236,6 +236,10 @@ pub struct CheckedWrite {
     command: Command,
 }
 
+/// The signatures of a batch verified before it takes the write lock (see
+/// [`Writes::precheck`]); none when the batch is to be applied write by write.
+pub struct Prechecked(Option<HashSet<String>>);
+
 /// What a batch did: the receipts of the writes applied, in order, and the first refused write
 /// (its index in the batch and why), after which nothing was applied.
 #[derive(Debug, Default)]
@@ -357,6 +361,29 @@ impl Writes {
         writes: &[(String, pb::SignedEnvelope)],
         received_at: Timestamp,
     ) -> Result<BatchOutcome, DomainError> {
+        let checked = self.precheck(writes).await?;
+        self.import_prechecked(writes, received_at, checked).await
+    }
+
+    /// What [`Writes::import_batch`] checks before it takes the write lock (see
+    /// `verify_ahead`). An importer may check the next batch while the last one is applied:
+    /// the check stays sound whatever is applied meanwhile, and at worst sends the batch the
+    /// slower way.
+    pub async fn precheck(&self, writes: &[(String, pb::SignedEnvelope)]) -> Result<Prechecked, DomainError> {
+        if writes.len() < 2 {
+            return Ok(Prechecked(None));
+        }
+        Ok(Prechecked(self.verify_ahead(writes).await?))
+    }
+
+    /// [`Writes::import_batch`] with its check made beforehand by [`Writes::precheck`] on the
+    /// same writes.
+    pub async fn import_prechecked(
+        &self,
+        writes: &[(String, pb::SignedEnvelope)],
+        received_at: Timestamp,
+        checked: Prechecked,
+    ) -> Result<BatchOutcome, DomainError> {
         // First the fast way, when every signature that can be checked before the batch
         // verifies and no write is in the log already (see `verify_ahead`): inserted rows
         // queued and sent a table at a time, nonces and new key ids checked by the unique
@@ -365,7 +392,7 @@ impl Writes {
         // back, and the writes are applied again with every check at once.
         let mut retried = false;
         if writes.len() > 1
-            && let Some(verified) = self.verify_ahead(writes).await?
+            && let Some(verified) = checked.0
         {
             if let Some(outcome) = self.import_deferred(writes, received_at, verified).await? {
                 return Ok(outcome);
