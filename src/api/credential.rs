@@ -64,6 +64,17 @@ impl Report {
     }
 }
 
+/// Reads a credential secured as `format` says; the error says why it is not a credential the
+/// registry can check. The command line reads the credential it sent the same way, to hold the
+/// answer's issuer verdict to the credential's issuer and issuance.
+pub fn parse(format: pb::CredentialFormat, text: &str) -> Result<credential::Credential, String> {
+    match format {
+        pb::CredentialFormat::Jws => credential::parse_jws(text.trim()),
+        pb::CredentialFormat::DataIntegrity => credential::parse_data_integrity(text.trim()),
+        pb::CredentialFormat::Unspecified | pb::CredentialFormat::Auto => credential::parse(text),
+    }
+}
+
 pub async fn verify(
     api: &TrustApi,
     request: pb::VerifyCredentialRequest,
@@ -101,12 +112,7 @@ pub async fn verify(
         CheckKind::Validity,
     ];
 
-    let parsed = match format {
-        pb::CredentialFormat::Jws => credential::parse_jws(text.trim()),
-        pb::CredentialFormat::DataIntegrity => credential::parse_data_integrity(text.trim()),
-        pb::CredentialFormat::Unspecified | pb::CredentialFormat::Auto => credential::parse(&text),
-    };
-    let credential = match parsed {
+    let credential = match parse(format, &text) {
         Ok(c) => c,
         Err(why) => {
             report.add(CheckKind::Format, CheckResult::Failed, why);
@@ -125,16 +131,7 @@ pub async fn verify(
     );
 
     // The issuer, from registry data only.
-    let issuer_ref = if credential.issuer_id.starts_with("did:") {
-        IssuerRef::Did(credential.issuer_id.clone())
-    } else if IdKind::Provider.check("issuer", &credential.issuer_id).is_ok() {
-        IssuerRef::ProviderId(credential.issuer_id.clone())
-    } else {
-        IssuerRef::External(
-            crate::domain::enums::IdentifierScheme::WebsiteDomain,
-            credential.issuer_id.clone(),
-        )
-    };
+    let issuer_ref = credential.issuer_ref();
     let facts = match api
         .store()
         .trust_facts(&issuer_ref, None, credential.issued_at)

@@ -1,6 +1,7 @@
 //! Commands for the people who write to the registry (`keygen`, `submit`) and for those who
 //! ask it (`check-issuer`, `verify`).
 
+pub mod answer;
 pub mod audit;
 pub mod import;
 pub mod keygen;

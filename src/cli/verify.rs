@@ -2,7 +2,8 @@
 //! the command line, answered for people (or as proto3 JSON with `--json`).
 //!
 //! Exit codes: 0 when the answer is positive (TRUSTED; PASSED), 1 when it is not, 2 when there
-//! is no answer (bad arguments, unreadable file, server unreachable, request refused).
+//! is no answer (bad arguments, unreadable file, server unreachable, request refused) or none
+//! that holds (a verdict that does not verify, or that answers another question).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use anyhow::{Context as _, bail};
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
+use super::answer;
 use crate::api::convert::timestamp;
 use crate::domain::{Timestamp, keys};
 use crate::pb;
@@ -31,7 +33,15 @@ pub struct ServerArgs {
     pub server: String,
     /// The registry's verdict-signing public key (multibase z6Mk..., base64 or 64 hex digits),
     /// known out of band; verdicts signed by any other key are refused. Default: the key the
-    /// registry names (TrustService.GetRegistryKey).
+    /// registry names (TrustService.GetRegistryKey), which whoever answers can choose.
+    ///
+    /// What the key covers: a verdict is accepted only when it verifies and answers the question
+    /// asked. For check-issuer that is the whole printed answer. For verify it is the issuer
+    /// verdict: the issuer as the credential names it was TRUSTED (or not) at the credential's
+    /// issuance, for the scope the verdict names; with this key set it must be in any answer
+    /// that names an issuer or says PASSED, and a PASSED result needs a TRUSTED verdict. The
+    /// other checks (signature, issuer key, qualification, validity) and the scope read from
+    /// the registry's record of the micro-credential are as the server sent them, unsigned.
     #[arg(long, env = "TRUST_REGISTRY_KEY")]
     pub registry_key: Option<String>,
 }
@@ -207,7 +217,9 @@ async fn run_check_issuer(args: &CheckIssuerArgs) -> anyhow::Result<bool> {
     let query = query(args)?;
     let mut registry = client(&args.server).await?;
     let response = registry
-        .check_issuer(pb::CheckIssuerRequest { query: Some(query) })
+        .check_issuer(pb::CheckIssuerRequest {
+            query: Some(query.clone()),
+        })
         .await
         .map_err(describe)?
         .into_inner();
@@ -216,6 +228,7 @@ async fn run_check_issuer(args: &CheckIssuerArgs) -> anyhow::Result<bool> {
         .as_ref()
         .context("the registry sent no verdict")?;
     let verdict = verified(&mut registry, args.server.registry_key.as_deref(), signed).await?;
+    answer::check_answers(&verdict, &query)?;
     let trusted = verdict.status == pb::TrustStatus::Trusted as i32;
     if args.json {
         let both = serde_json::json!({ "verdict": verdict, "signedVerdict": signed });
@@ -240,7 +253,7 @@ async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
     let mut registry = client(&args.server).await?;
     let response = registry
         .verify_credential(pb::VerifyCredentialRequest {
-            credential,
+            credential: credential.clone(),
             format: format as i32,
             at: args.at.map(timestamp),
         })
@@ -248,15 +261,45 @@ async fn run_verify(args: &VerifyArgs) -> anyhow::Result<bool> {
         .map_err(describe)?
         .into_inner();
     let passed = response.result == pb::CheckResult::Passed as i32;
-    if let Some(signed) = &response.issuer_verdict {
-        verified(&mut registry, args.server.registry_key.as_deref(), signed).await?;
-    }
+    let verdict = issuer_verdict(&mut registry, &args.server, format, &credential, &response).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&response)?);
     } else {
-        print!("{}", verification_summary(&response));
+        print!("{}", verification_summary(&response, verdict.as_ref()));
     }
     Ok(passed)
+}
+
+/// The issuer verdict of a `verify` answer, verified and held to the credential (see
+/// [`answer::check_about_credential`]). With a pinned registry key an answer that names an
+/// issuer or says PASSED must carry one: else its outcome would rest on unsigned fields alone,
+/// which anyone between here and the registry can write.
+async fn issuer_verdict(
+    registry: &mut TrustServiceClient<Channel>,
+    server: &ServerArgs,
+    format: pb::CredentialFormat,
+    credential: &str,
+    response: &pb::VerifyCredentialResponse,
+) -> anyhow::Result<Option<pb::Verdict>> {
+    let pinned = server.registry_key.as_deref();
+    let Some(signed) = &response.issuer_verdict else {
+        let passed = response.result == pb::CheckResult::Passed as i32;
+        if pinned.is_some() && (passed || response.issuer.is_some()) {
+            bail!(
+                "the answer {} but carries no signed issuer verdict: refused",
+                if passed { "says PASSED" } else { "names an issuer" }
+            );
+        }
+        return Ok(None);
+    };
+    let verdict = verified(registry, pinned, signed).await?;
+    let credential = crate::api::credential::parse(format, credential).map_err(|why| {
+        anyhow::anyhow!(
+            "the answer carries an issuer verdict, but the credential cannot be read here ({why}): refused"
+        )
+    })?;
+    answer::check_about_credential(&verdict, &credential, response)?;
+    Ok(Some(verdict))
 }
 
 fn when(t: Option<&pbjson_types::Timestamp>) -> String {
@@ -407,8 +450,11 @@ pub fn verdict_summary(v: &pb::Verdict, signed: &pb::SignedVerdict) -> String {
     out
 }
 
-/// A credential verification for people.
-pub fn verification_summary(response: &pb::VerifyCredentialResponse) -> String {
+/// A credential verification for people; `verdict` is the issuer verdict, verified.
+pub fn verification_summary(
+    response: &pb::VerifyCredentialResponse,
+    verdict: Option<&pb::Verdict>,
+) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let result = |value: i32| {
@@ -431,12 +477,41 @@ pub fn verification_summary(response: &pb::VerifyCredentialResponse) -> String {
     if response.issued_at.is_some() {
         let _ = writeln!(out, "issued at:         {}", when(response.issued_at.as_ref()));
     }
-    if let Some(signed) = &response.issuer_verdict {
+    if let (Some(signed), Some(v)) = (&response.issuer_verdict, verdict) {
+        let status = pb::TrustStatus::try_from(v.status).ok().map(|s| s.as_str_name());
+        let scope = v.query.as_ref().and_then(|q| q.scope.as_ref());
         let _ = writeln!(
             out,
-            "issuer verdict signed by {} (registry key)",
+            "issuer verdict:    {} for {}, signed by {} (registry key)",
+            enum_name(status, "TRUST_STATUS_"),
+            scope_text(scope),
             signed.registry_key_id
         );
     }
     out
+}
+
+/// The scope a verdict was asked for, for people: the part of the question `verify` cannot
+/// hold to the credential itself, so it is shown.
+fn scope_text(scope: Option<&pb::TrustScope>) -> String {
+    let mut parts = Vec::new();
+    if let Some(scope) = scope {
+        if let Some(level) = scope.eqf_level {
+            parts.push(format!("EQF level {level}"));
+        }
+        for (label, value) in [
+            ("type", &scope.credential_type),
+            ("field", &scope.field_of_study),
+            ("jurisdiction", &scope.jurisdiction),
+        ] {
+            if !value.is_empty() {
+                parts.push(format!("{label} {value}"));
+            }
+        }
+    }
+    if parts.is_empty() {
+        "any scope".into()
+    } else {
+        parts.join(", ")
+    }
 }

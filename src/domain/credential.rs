@@ -8,8 +8,11 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::enums::IdentifierScheme;
+use super::ids::IdKind;
 use super::keys;
 use super::time::Timestamp;
+use super::trust::IssuerRef;
 
 /// Largest credential accepted, in bytes.
 pub const MAX_CREDENTIAL_BYTES: usize = 64 * 1024;
@@ -45,6 +48,19 @@ pub struct Credential {
 }
 
 impl Credential {
+    /// The issuer as the registry looks it up: a DID, a registry provider id, or else a website
+    /// domain. One rule for the registry, which asks the issuer verdict about it, and for the
+    /// command line, which checks that the verdict it was sent is about this issuer.
+    pub fn issuer_ref(&self) -> IssuerRef {
+        if self.issuer_id.starts_with("did:") {
+            IssuerRef::Did(self.issuer_id.clone())
+        } else if IdKind::Provider.check("issuer", &self.issuer_id).is_ok() {
+            IssuerRef::ProviderId(self.issuer_id.clone())
+        } else {
+            IssuerRef::External(IdentifierScheme::WebsiteDomain, self.issuer_id.clone())
+        }
+    }
+
     /// The Ed25519 public key the securing mechanism names, when it names a did:key.
     pub fn did_key(&self) -> Option<[u8; 32]> {
         let method = match &self.securing {
