@@ -84,8 +84,14 @@ pub struct ServeArgs {
     )]
     pub registry_key_file: std::path::PathBuf,
 
-    /// The log's origin in checkpoints (and the checkpoint key's name), e.g. registry.example.org/log.
-    #[arg(long, env = "TRUST_REGISTRY_LOG_ORIGIN", default_value = crate::server::DEFAULT_LOG_ORIGIN)]
+    /// The log's origin in checkpoints (and the checkpoint key's name), e.g. registry.example.org/log:
+    /// no spaces, control characters or '+'.
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_LOG_ORIGIN",
+        default_value = crate::server::DEFAULT_LOG_ORIGIN,
+        value_parser = parse_log_origin
+    )]
     pub log_origin: String,
 
     /// Largest database connection pool.
@@ -102,4 +108,10 @@ pub struct ServeArgs {
     /// Server-side deadline of every call, in milliseconds.
     #[arg(long, env = "TRUST_REGISTRY_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
+}
+
+/// Reads `--log-origin`: refused here, with the rule, when it cannot name the checkpoint key,
+/// rather than by every checkpoint call of the running server.
+pub fn parse_log_origin(text: &str) -> Result<String, &'static str> {
+    crate::server::check_log_origin(text).map(|()| text.to_owned())
 }

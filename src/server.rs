@@ -29,6 +29,23 @@ pub const MAX_CONCURRENT_STREAMS: u32 = 256;
 /// The log origin when none is configured.
 pub const DEFAULT_LOG_ORIGIN: &str = "trust-registry";
 
+/// What a log origin must be, and why.
+pub const LOG_ORIGIN_RULE: &str = "the log origin is also the name of the key that signs \
+checkpoints (C2SP signed-note), so it must be non-empty, without spaces, control characters \
+or '+', e.g. registry.example.org/log";
+
+/// Checks a log origin. It is the first line of every checkpoint and the name of the checkpoint
+/// key in GetVerifierKey and in each checkpoint's signature line, where a space, a newline or a
+/// '+' would break the note format: a server started with such an origin would answer every
+/// GetCheckpoint and GetVerifierKey with INTERNAL, so it is refused before serving.
+pub fn check_log_origin(origin: &str) -> Result<(), &'static str> {
+    if crate::domain::note::is_valid_key_name(origin) {
+        Ok(())
+    } else {
+        Err(LOG_ORIGIN_RULE)
+    }
+}
+
 /// Settings of a running server.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -62,13 +79,16 @@ macro_rules! write_server {
     };
 }
 
-/// Serves on `listener` until `shutdown` completes, then drains in-flight calls.
+/// Serves on `listener` until `shutdown` completes, then drains in-flight calls. Refuses to
+/// start with a log origin that cannot name the checkpoint key (see [`check_log_origin`]).
 pub async fn serve(
     listener: TcpListener,
     store: Store,
     options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    check_log_origin(&options.log_origin)
+        .map_err(|rule| anyhow::anyhow!("--log-origin {:?} is refused: {rule}", options.log_origin))?;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_service_status("", ServingStatus::Serving)

@@ -40,7 +40,12 @@ pub struct RegistryKeyArgs {
     )]
     pub registry_key_file: PathBuf,
     /// The log's origin, which names the checkpoint key.
-    #[arg(long, env = "TRUST_REGISTRY_LOG_ORIGIN", default_value = crate::server::DEFAULT_LOG_ORIGIN)]
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_LOG_ORIGIN",
+        default_value = crate::server::DEFAULT_LOG_ORIGIN,
+        value_parser = crate::config::parse_log_origin
+    )]
     pub log_origin: String,
 }
 
