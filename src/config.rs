@@ -35,7 +35,8 @@ pub enum Command {
     Keygen(crate::cli::keygen::KeygenArgs),
     /// Sign a command written as JSON and send it to the registry.
     Submit(crate::cli::submit::SubmitArgs),
-    /// Check a registry against its log: checkpoint, consistency, signatures, replayed state.
+    /// Check a registry against its log: checkpoint, consistency, signatures, replayed state
+    /// (with --database-url, every row of every table of its database).
     Audit(crate::cli::audit::AuditArgs),
     /// Rebuild a store by replaying a registry's log.
     Rebuild(crate::cli::audit::RebuildArgs),

@@ -1,6 +1,8 @@
 //! `trust-registry audit` and `rebuild` against a real server, on SQLite and PostgreSQL: a
 //! clean registry passes; a row changed directly in the database, or a checkpoint checked
-//! with another key, is caught; a rebuilt store has the same log root.
+//! with another key, is caught; a rebuilt store has the same log root. With the live database
+//! (`--database-url`), a row that trust decisions read, changed outside the log, is caught and
+//! its table named, though every document stays as the log made it.
 
 mod common;
 
@@ -16,6 +18,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_trust-registry");
 async fn cli(args: &[&str]) -> (bool, String, String) {
     let output = tokio::process::Command::new(BIN)
         .args(args)
+        .env_remove("TRUST_REGISTRY_DATABASE_URL")
         .output()
         .await
         .expect("run trust-registry");
@@ -172,3 +175,159 @@ both_backends!(
         );
     }
 );
+
+/// Audits `app` with its live database; returns (success, stdout, stderr).
+async fn audit_database(app: &TestApp) -> (bool, String, String) {
+    let server = format!("http://{}", app.addr);
+    let operator = keys::multibase(&operator_key().verifying_key().to_bytes());
+    let vkey = note::verifier_key("trust-registry", &registry_key().verifying_key().to_bytes()).unwrap();
+    cli(&[
+        "audit",
+        "--server",
+        &server,
+        "--operator-key",
+        &operator,
+        "--verifier-key",
+        &vkey,
+        "--database-url",
+        &app.database_url,
+    ])
+    .await
+}
+
+/// Runs `sql` on the live database, behind the server's back.
+async fn tamper(app: &TestApp, sql: &str) {
+    let db = Database::connect(app.database_url.as_str()).await.unwrap();
+    db.execute_unprepared(sql).await.unwrap();
+    db.close().await.unwrap();
+}
+
+/// Audits a clean registry (which must pass), tampers with it by `sql`, audits again, and
+/// returns the failing audit's report.
+async fn audit_after_tampering(app: &TestApp, sql: &str) -> String {
+    let (ok, stdout, stderr) = audit_database(app).await;
+    assert!(ok, "a clean registry passes the database audit: {stdout}{stderr}");
+    assert!(stdout.contains("the live database matches the log"), "{stdout}");
+    tamper(app, sql).await;
+    let (ok, stdout, stderr) = audit_database(app).await;
+    assert!(!ok, "tampering must fail the audit: {stdout}");
+    stderr
+}
+
+both_backends!(
+    database_audit_catches_an_identifier_bound_outside_the_log,
+    async |app: &TestApp| {
+        let provider_id = populate(app, "one").await;
+        let stderr = audit_after_tampering(
+            app,
+            &format!(
+                "INSERT INTO external_identifier (owner_id, scheme, value) VALUES ('{provider_id}', 'did', 'did:web:diploma-mill.example')"
+            ),
+        )
+        .await;
+        // What the unlogged row does: the mill's DID is now a trusted issuer.
+        let signed = app
+            .trust()
+            .check_issuer(pb::CheckIssuerRequest {
+                query: Some(pb::IssuerQuery {
+                    issuer: Some(pb::issuer_query::Issuer::Did(
+                        "did:web:diploma-mill.example".into(),
+                    )),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("CheckIssuer")
+            .into_inner()
+            .verdict
+            .expect("verdict");
+        assert_eq!(common::decoded(&signed).status, pb::TrustStatus::Trusted as i32);
+        assert!(
+            stderr.contains("MISMATCH in table external_identifier")
+                && stderr.contains("did:web:diploma-mill.example"),
+            "{stderr}"
+        );
+    }
+);
+
+both_backends!(
+    database_audit_catches_an_accreditation_moved_to_another_provider,
+    async |app: &TestApp| {
+        let one = populate(app, "one").await;
+        let two = populate(app, "two").await;
+        let stderr = audit_after_tampering(
+            app,
+            &format!("UPDATE accreditation SET provider_id = '{two}' WHERE provider_id = '{one}'"),
+        )
+        .await;
+        assert!(
+            stderr.contains("MISMATCH in table accreditation, row accr_")
+                && stderr.contains("column provider_id"),
+            "{stderr}"
+        );
+    }
+);
+
+both_backends!(
+    database_audit_catches_a_key_revocation_cleared,
+    async |app: &TestApp| {
+        populate(app, "one").await;
+        let provider = key("audit provider one");
+        let key_id = keys::key_id(&provider.verifying_key().to_bytes());
+        let revoke = pb::RevokeKeyCommand {
+            header: header(),
+            actor_id: String::new(),
+            key_id: key_id.clone(),
+            revoked_at: None,
+            reason: "key leaked".into(),
+        };
+        app.keys()
+            .revoke_key(pb::RevokeKeyRequest {
+                envelope: envelope(&provider, "KeyService", "RevokeKey", &revoke),
+            })
+            .await
+            .expect("RevokeKey");
+        let stderr = audit_after_tampering(
+            app,
+            &format!(
+                "UPDATE actor_key SET revoked_at = NULL, revocation_reason = '' WHERE key_id = '{key_id}'"
+            ),
+        )
+        .await;
+        assert!(
+            stderr.contains(&format!("MISMATCH in table actor_key, row {key_id}")),
+            "{stderr}"
+        );
+    }
+);
+
+both_backends!(database_audit_compares_every_table, async |app: &TestApp| {
+    let db = Database::connect(app.database_url.as_str()).await.unwrap();
+    let sql = match app.backend {
+        common::Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        }
+        common::Backend::Postgres => {
+            "SELECT table_name::text AS name FROM information_schema.tables WHERE table_schema = 'public'"
+        }
+    };
+    let mut tables: Vec<String> = db
+        .query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String>("", "name").unwrap())
+        .filter(|name| name != "seaql_migrations")
+        .collect();
+    db.close().await.unwrap();
+    tables.sort();
+    let mut compared: Vec<String> = trust_registry::store::TABLES
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    compared.sort();
+    assert_eq!(
+        tables, compared,
+        "every table of the schema is compared by the audit"
+    );
+});

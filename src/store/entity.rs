@@ -1,5 +1,12 @@
 //! SeaORM entities, one module per table (see the migrations crate for the schema).
 //! Objects are kept as JSON documents in `doc`; the other columns serve lookups and filters.
+//! Each model serializes as its columns by name (bytes in hex): the canonical form in which an
+//! audit compares two stores row by row (see tables.rs).
+
+/// Bytes as lowercase hex, as an audit report shows them.
+fn hex_bytes<S: serde::Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&hex::encode(bytes))
+}
 
 macro_rules! no_relations {
     () => {
@@ -13,7 +20,7 @@ macro_rules! no_relations {
 pub mod framework {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "framework")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -27,7 +34,7 @@ pub mod framework {
 pub mod qa_agency {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "qa_agency")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -44,7 +51,7 @@ pub mod qa_agency {
 pub mod recognition_body {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "recognition_body")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -61,7 +68,7 @@ pub mod recognition_body {
 pub mod provider {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "provider")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -77,7 +84,7 @@ pub mod provider {
 pub mod external_identifier {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "external_identifier")]
     pub struct Model {
         #[sea_orm(primary_key)]
@@ -94,12 +101,13 @@ pub mod external_identifier {
 pub mod actor_key {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "actor_key")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub key_id: String,
         pub owner_id: String,
+        #[serde(serialize_with = "super::hex_bytes")]
         pub public_key: Vec<u8>,
         pub valid_from: i64,
         pub valid_until: Option<i64>,
@@ -112,7 +120,7 @@ pub mod actor_key {
 pub mod accreditation {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "accreditation")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -131,7 +139,7 @@ pub mod accreditation {
 pub mod accreditation_status {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "accreditation_status")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -149,7 +157,7 @@ pub mod accreditation_status {
 pub mod qualification {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "qualification")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -170,7 +178,7 @@ pub mod qualification {
 pub mod qualification_skill {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "qualification_skill")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -184,7 +192,7 @@ pub mod qualification_skill {
 pub mod recognition {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "recognition")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
@@ -204,21 +212,24 @@ pub mod recognition {
 pub mod signed_write {
     use sea_orm::entity::prelude::*;
 
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
     #[sea_orm(table_name = "signed_write")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub log_index: i64,
         pub id: String,
         pub rpc: String,
+        #[serde(serialize_with = "super::hex_bytes")]
         pub command: Vec<u8>,
         pub key_id: String,
+        #[serde(serialize_with = "super::hex_bytes")]
         pub signature: Vec<u8>,
         pub signer_id: String,
         pub nonce: String,
         pub issued_at: i64,
         pub received_at: i64,
         pub applied: String,
+        #[serde(serialize_with = "super::hex_bytes")]
         pub leaf_hash: Vec<u8>,
     }
     no_relations!();

@@ -9,6 +9,8 @@ pub use apply::{StoredWrite, WriteBatch, WriteTarget, nonce_reused};
 pub use cache::{Generation, QualificationScope};
 mod catalogue;
 mod log;
+mod tables;
+pub use tables::{TABLES, TableRow, Tables};
 mod trust;
 pub use trust::Resolved;
 mod entity;

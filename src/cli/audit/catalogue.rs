@@ -92,7 +92,7 @@ pub(super) async fn catalogue(channel: Channel) -> anyhow::Result<Vec<(&'static 
 }
 
 /// The path of the first difference between two JSON values.
-fn first_difference(path: &str, live: &Value, replayed: &Value) -> Option<String> {
+pub(super) fn first_difference(path: &str, live: &Value, replayed: &Value) -> Option<String> {
     match (live, replayed) {
         (Value::Object(a), Value::Object(b)) => {
             let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();

@@ -4,11 +4,20 @@
 //! Audit fetches the signed checkpoint and every entry, recomputes the Merkle root, checks the
 //! checkpoint signature and its consistency with a saved earlier checkpoint, replays every
 //! envelope (re-verifying its signature and every rule as of its time of receipt) into a
-//! scratch store, and compares that store with the live catalogue. It reports the first
+//! scratch store, and compares that store with the live registry. It reports the first
 //! mismatch precisely.
+//!
+//! The live registry is read in two ways. Its catalogue API serves the documents, which anyone
+//! can compare. Trust decisions and searches also read rows and columns the API never serves
+//! (identifier bindings, the `provider_id` by which accreditations are loaded, index columns),
+//! so a row changed there outside the log goes unseen remotely; given the database's URL (`--database-url`, which an operator has),
+//! the audit reads that database directly and compares every row of every table. The server
+//! does not offer such a comparison itself: a registry whose database was changed behind its
+//! back is the very thing under audit, and the operator can check the rows without trusting it.
 
 mod catalogue;
 mod log;
+mod tables;
 
 use std::path::PathBuf;
 
@@ -18,9 +27,10 @@ use tonic::transport::Channel;
 use crate::domain::merkle::{self, Hash};
 use crate::domain::note;
 use crate::pb::{self, log_service_client::LogServiceClient};
-use crate::store::{Store, StoreOptions};
+use crate::store::{Store, StoreOptions, TABLES, Tables};
 use catalogue::{catalogue, compare};
 use log::{fetch_log, replay};
+use tables::compare_tables;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct AuditArgs {
@@ -40,6 +50,16 @@ pub struct AuditArgs {
     /// The operator's public key, to re-verify governance writes.
     #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY")]
     pub operator_key: String,
+    /// The live registry's database (`sqlite://…` or `postgres://…`, as `serve` uses it), to
+    /// compare every row of every table with the log's replay; it is only read, never migrated.
+    ///
+    /// The API serves the catalogue's documents, not the rows and columns trust decisions and
+    /// searches read beside them (identifier bindings, the `provider_id` by which accreditations
+    /// are loaded, index columns): without this option a row changed in the database outside the
+    /// log can pass the audit. An operator
+    /// audits with it; a monitor without access to the database checks what the API serves.
+    #[arg(long, env = "TRUST_REGISTRY_DATABASE_URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -83,8 +103,23 @@ async fn serve_scratch(store: Store) -> anyhow::Result<(Channel, tokio::sync::on
     Ok((connect(&format!("http://{addr}")).await?, stop))
 }
 
+/// The live database's tables, or a warning that they will not be compared.
+async fn live_tables(database_url: Option<&str>) -> anyhow::Result<Option<Tables>> {
+    let Some(url) = database_url else {
+        eprintln!(
+            "warning: no --database-url given; only what the catalogue API serves is compared, not the identifier bindings and other rows and columns trust decisions read"
+        );
+        return Ok(None);
+    };
+    let tables = Tables::connect(url)
+        .await
+        .with_context(|| format!("opening the live database {url}"))?;
+    Ok(Some(tables))
+}
+
 pub async fn audit(args: &AuditArgs) -> anyhow::Result<()> {
     let channel = connect(&args.server).await?;
+    let live_tables = live_tables(args.database_url.as_deref()).await?;
     let log = fetch_log(channel.clone(), args.verifier_key.as_deref()).await?;
     println!(
         "checkpoint: {} entries, root {}, signature verified",
@@ -162,6 +197,14 @@ pub async fn audit(args: &AuditArgs) -> anyhow::Result<()> {
         log.entries.len()
     );
 
+    if let Some(live_tables) = live_tables {
+        let rows = compare_tables(&live_tables, &scratch.tables()).await?;
+        live_tables.close().await?;
+        println!(
+            "the live database matches the log: {rows} rows of {} tables compared",
+            TABLES.len()
+        );
+    }
     let (scratch_channel, stop) = serve_scratch(scratch).await?;
     let replayed = catalogue(scratch_channel).await?;
     let live = catalogue(channel).await?;
