@@ -2,13 +2,15 @@
 //! clean registry passes; a row changed directly in the database, or a checkpoint checked
 //! with another key, is caught; a rebuilt store has the same log root. With the live database
 //! (`--database-url`), a row that trust decisions read, changed outside the log, is caught and
-//! its table named, though every document stays as the log made it.
+//! its table named, though every document stays as the log made it. Writes accepted while the
+//! audit reads the live registry are followed, not reported as tampering.
 
 mod common;
 
 use common::TestApp;
 use common::signed::*;
 use sea_orm::{ConnectionTrait, Database};
+use trust_registry::cli::audit::{AuditArgs, audit_with};
 use trust_registry::domain::{keys, note};
 use trust_registry::pb;
 use trust_registry::store::{Store, StoreOptions};
@@ -331,3 +333,101 @@ both_backends!(database_audit_compares_every_table, async |app: &TestApp| {
         "every table of the schema is compared by the audit"
     );
 });
+
+/// The audit's arguments for `app`, with its live database.
+fn audit_args(app: &TestApp) -> AuditArgs {
+    AuditArgs {
+        server: format!("http://{}", app.addr),
+        since: None,
+        save: None,
+        verifier_key: Some(
+            note::verifier_key("trust-registry", &registry_key().verifying_key().to_bytes()).unwrap(),
+        ),
+        operator_key: keys::multibase(&operator_key().verifying_key().to_bytes()),
+        database_url: Some(app.database_url.clone()),
+    }
+}
+
+/// A write accepted while the audit runs: the agency of `populate(app, "one")` registers a
+/// provider.
+async fn late_write(app: &TestApp, n: u32) {
+    let name = format!("Late College {n}");
+    app.register_provider(&key("audit agency one"), &name, "IE", &key(&name))
+        .await;
+}
+
+both_backends!(
+    audit_follows_writes_accepted_while_it_reads,
+    async |app: &TestApp| {
+        populate(app, "one").await;
+        let dir = tempfile::tempdir().unwrap();
+        let saved = dir.path().join("checkpoint.txt");
+        let mut size = 4;
+        // With the live database, then through the API alone.
+        for database_url in [Some(app.database_url.clone()), None] {
+            let args = AuditArgs {
+                save: Some(saved.clone()),
+                database_url,
+                ..audit_args(app)
+            };
+            // Writes accepted after the audit fetched the log and replayed it, before it reads
+            // the live registry, in its first two readings.
+            let mut readings = 0;
+            audit_with(&args, async |reading| {
+                readings = reading;
+                if reading <= 2 {
+                    late_write(app, size + reading).await;
+                }
+            })
+            .await
+            .expect("a registry taking writes passes the audit");
+            assert_eq!(readings, 3, "read again after each reading the log grew during");
+            size += 2;
+            let vkey = args.verifier_key.as_deref().unwrap();
+            let saved = note::open_note(&std::fs::read_to_string(&saved).unwrap(), vkey).unwrap();
+            assert_eq!(
+                saved.size, size as u64,
+                "the checkpoint saved is the one the audit ended on"
+            );
+        }
+    }
+);
+
+both_backends!(
+    audit_reports_tampering_while_writes_are_accepted,
+    async |app: &TestApp| {
+        let provider_id = populate(app, "one").await;
+        tamper(
+            app,
+            &format!(
+                "INSERT INTO external_identifier (owner_id, scheme, value) VALUES ('{provider_id}', 'did', 'did:web:diploma-mill.example')"
+            ),
+        )
+        .await;
+        let err = audit_with(&audit_args(app), async |reading| {
+            if reading == 1 {
+                late_write(app, reading).await;
+            }
+        })
+        .await
+        .expect_err("tampering fails the audit");
+        assert!(
+            format!("{err:#}").contains("MISMATCH in table external_identifier"),
+            "{err:#}"
+        );
+    }
+);
+
+both_backends!(
+    audit_gives_up_when_the_log_grows_during_every_reading,
+    async |app: &TestApp| {
+        populate(app, "one").await;
+        let err = audit_with(&audit_args(app), async |reading| late_write(app, reading).await)
+            .await
+            .expect_err("no reading shows one checkpoint's state");
+        assert!(
+            format!("{err:#}").contains("the log grew during each of 5 readings"),
+            "{err:#}"
+        );
+    }
+);

@@ -1,4 +1,7 @@
-//! Fetching a registry's log, checking it against its signed checkpoint, and replaying it.
+//! Fetching a registry's log, checking it against its signed checkpoints, following it as it
+//! grows, and replaying it.
+
+use std::path::Path;
 
 use anyhow::{Context as _, bail};
 use prost::Message;
@@ -12,8 +15,11 @@ use crate::domain::note::{self, Checkpoint};
 use crate::pb::{self, log_service_client::LogServiceClient};
 use crate::store::Store;
 
-/// A verified log: its checkpoint and every entry.
+/// A verified log: its latest checkpoint and every entry up to it.
 pub(super) struct VerifiedLog {
+    client: LogServiceClient<Channel>,
+    /// The verifier key every checkpoint of this audit is checked with.
+    vkey: String,
     pub note: String,
     pub checkpoint: Checkpoint,
     pub entries: Vec<pb::LogEntry>,
@@ -22,11 +28,11 @@ pub(super) struct VerifiedLog {
 
 /// Fetches the checkpoint and all entries and checks they agree.
 pub(super) async fn fetch_log(channel: Channel, verifier_key: Option<&str>) -> anyhow::Result<VerifiedLog> {
-    let mut log = LogServiceClient::new(channel);
+    let mut client = LogServiceClient::new(channel);
     let vkey = match verifier_key {
         Some(vkey) => vkey.to_owned(),
         None => {
-            let vkey = log
+            let vkey = client
                 .get_verifier_key(pb::GetVerifierKeyRequest {})
                 .await?
                 .into_inner()
@@ -35,56 +41,197 @@ pub(super) async fn fetch_log(channel: Channel, verifier_key: Option<&str>) -> a
             vkey
         }
     };
-    let note_text = log
+    let (note, checkpoint) = signed_checkpoint(&mut client, &vkey).await?;
+    let mut log = VerifiedLog {
+        client,
+        vkey,
+        note: String::new(),
+        checkpoint: Checkpoint {
+            origin: checkpoint.origin.clone(),
+            size: 0,
+            root: merkle::root(&[]),
+        },
+        entries: Vec::new(),
+        leaves: Vec::new(),
+    };
+    log.advance(note, checkpoint).await?;
+    Ok(log)
+}
+
+/// The server's current checkpoint, as its signed note and its verified body.
+async fn signed_checkpoint(
+    client: &mut LogServiceClient<Channel>,
+    vkey: &str,
+) -> anyhow::Result<(String, Checkpoint)> {
+    let note = client
         .get_checkpoint(pb::GetCheckpointRequest {})
         .await?
         .into_inner()
         .checkpoint;
     let checkpoint =
-        note::open_note(&note_text, &vkey).map_err(|e| anyhow::anyhow!("checkpoint signature: {e}"))?;
-    let mut entries = Vec::with_capacity(checkpoint.size as usize);
-    let mut leaves = Vec::with_capacity(checkpoint.size as usize);
-    let mut start = 0;
-    while start < checkpoint.size {
-        let end = (start + crate::api::log::MAX_ENTRIES).min(checkpoint.size);
-        let page = log
-            .get_entries(pb::GetEntriesRequest { start, end })
+        note::open_note(&note, vkey).map_err(|e| anyhow::anyhow!("checkpoint signature: {e}"))?;
+    Ok((note, checkpoint))
+}
+
+/// Entries `[start, end)`, with their leaf hashes.
+async fn fetch_entries(
+    client: &mut LogServiceClient<Channel>,
+    start: u64,
+    end: u64,
+) -> anyhow::Result<(Vec<pb::LogEntry>, Vec<Hash>)> {
+    let mut entries = Vec::with_capacity((end - start) as usize);
+    let mut leaves = Vec::with_capacity((end - start) as usize);
+    let mut next = start;
+    while next < end {
+        let page_end = (next + crate::api::log::MAX_ENTRIES).min(end);
+        let page = client
+            .get_entries(pb::GetEntriesRequest {
+                start: next,
+                end: page_end,
+            })
             .await?
             .into_inner();
         if page.entries.is_empty() {
-            bail!("the server returned no entries from {start}");
+            bail!("the server returned no entries from {next}");
         }
         for bytes in page.entries {
+            let index = start + entries.len() as u64;
             leaves.push(merkle::leaf_hash(&bytes));
             entries.push(
                 pb::LogEntry::decode(bytes.as_slice())
-                    .with_context(|| format!("entry {} is not a LogEntry", entries.len()))?,
+                    .with_context(|| format!("entry {index} is not a LogEntry"))?,
             );
         }
-        start = entries.len() as u64;
+        next = start + entries.len() as u64;
     }
-    let root = merkle::root(&leaves[..checkpoint.size as usize]);
-    if root != checkpoint.root {
-        bail!(
-            "MISMATCH: the entries 0..{} hash to a root that differs from the signed checkpoint",
-            checkpoint.size
-        );
-    }
-    Ok(VerifiedLog {
-        note: note_text,
-        checkpoint,
-        entries,
-        leaves,
-    })
+    Ok((entries, leaves))
 }
 
-/// Replays entries into `store`; the error names the first entry that is refused.
-pub(super) async fn replay(store: &Store, entries: &[pb::LogEntry], operator_key: &str) -> anyhow::Result<()> {
+impl VerifiedLog {
+    /// Fetches the server's checkpoint again and, if the log grew, the new entries, checked
+    /// against the new checkpoint and by a consistency proof from the last one; returns the
+    /// size the log grew from, `None` if it did not grow.
+    pub async fn catch_up(&mut self) -> anyhow::Result<Option<u64>> {
+        let (note, latest) = signed_checkpoint(&mut self.client, &self.vkey).await?;
+        let old = self.checkpoint.clone();
+        if latest.size == old.size {
+            if latest != old {
+                bail!(
+                    "MISMATCH: the registry signed two different checkpoints of {} entries",
+                    old.size
+                );
+            }
+            return Ok(None);
+        }
+        self.advance(note, latest).await?;
+        check_extends(&mut self.client, &old, &self.checkpoint, &self.leaves).await?;
+        Ok(Some(old.size))
+    }
+
+    /// Appends the entries up to `checkpoint` and checks that the whole log hashes to its root.
+    async fn advance(&mut self, note: String, checkpoint: Checkpoint) -> anyhow::Result<()> {
+        if checkpoint.origin != self.checkpoint.origin {
+            bail!(
+                "MISMATCH: the checkpoint is for log {:?}, not {:?}",
+                checkpoint.origin,
+                self.checkpoint.origin
+            );
+        }
+        if checkpoint.size < self.checkpoint.size {
+            bail!(
+                "MISMATCH: the log shrank from {} to {} entries",
+                self.checkpoint.size,
+                checkpoint.size
+            );
+        }
+        let (entries, leaves) =
+            fetch_entries(&mut self.client, self.checkpoint.size, checkpoint.size).await?;
+        self.entries.extend(entries);
+        self.leaves.extend(leaves);
+        if merkle::root(&self.leaves) != checkpoint.root {
+            bail!(
+                "MISMATCH: the entries 0..{} hash to a root that differs from the signed checkpoint",
+                checkpoint.size
+            );
+        }
+        self.note = note;
+        self.checkpoint = checkpoint;
+        Ok(())
+    }
+
+    /// Checks that the log extends the checkpoint an earlier audit saved at `path`.
+    pub async fn check_since(&mut self, path: &Path) -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let old =
+            note::open_note(&text, &self.vkey).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if old.origin != self.checkpoint.origin {
+            bail!(
+                "MISMATCH: the saved checkpoint is for log {:?}, not {:?}",
+                old.origin,
+                self.checkpoint.origin
+            );
+        }
+        if old.size > self.checkpoint.size {
+            bail!(
+                "MISMATCH: the log shrank from {} to {} entries",
+                old.size,
+                self.checkpoint.size
+            );
+        }
+        check_extends(&mut self.client, &old, &self.checkpoint, &self.leaves).await?;
+        println!("consistent with the saved checkpoint of {} entries", old.size);
+        Ok(())
+    }
+}
+
+/// Checks that `new`, whose `leaves` are verified, extends `old`: by the server's consistency
+/// proof between them, and by the root of the first `old.size` leaves.
+async fn check_extends(
+    client: &mut LogServiceClient<Channel>,
+    old: &Checkpoint,
+    new: &Checkpoint,
+    leaves: &[Hash],
+) -> anyhow::Result<()> {
+    if old.size == 0 {
+        return Ok(());
+    }
+    let proof = client
+        .get_consistency_proof(pb::GetConsistencyProofRequest {
+            old_size: old.size,
+            new_size: new.size,
+        })
+        .await?
+        .into_inner();
+    let hashes: Vec<Hash> = proof
+        .hashes
+        .iter()
+        .map(|h| h.as_slice().try_into())
+        .collect::<Result<_, _>>()?;
+    if !merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &hashes)
+        || merkle::root(&leaves[..old.size as usize]) != old.root
+    {
+        bail!(
+            "MISMATCH: the log of {} entries is not an extension of the checkpoint of {}",
+            new.size,
+            old.size
+        );
+    }
+    Ok(())
+}
+
+/// Replays `entries`, the log's from index `first` on, into `store`; the error names the first
+/// entry that is refused.
+pub(super) async fn replay(
+    store: &Store,
+    first: usize,
+    entries: &[pb::LogEntry],
+    operator_key: &str,
+) -> anyhow::Result<()> {
     let writes = Writes::new(
         store.clone(),
         Some(OperatorKey::new(parse_public_key(operator_key)?)),
     );
-    for (index, entry) in entries.iter().enumerate() {
+    for (index, entry) in (first..).zip(entries) {
         let envelope = entry
             .envelope
             .clone()

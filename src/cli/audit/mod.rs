@@ -5,7 +5,8 @@
 //! checkpoint signature and its consistency with a saved earlier checkpoint, replays every
 //! envelope (re-verifying its signature and every rule as of its time of receipt) into a
 //! scratch store, and compares that store with the live registry. It reports the first
-//! mismatch precisely.
+//! mismatch precisely. A registry goes on taking writes meanwhile: when its log grew while it was
+//! read, the audit replays the new entries too and reads it again (see `compare_settled`).
 //!
 //! The live registry is read in two ways. Its catalogue API serves the documents, which anyone
 //! can compare. Trust decisions and searches also read rows and columns the API never serves
@@ -24,12 +25,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use tonic::transport::Channel;
 
-use crate::domain::merkle::{self, Hash};
-use crate::domain::note;
-use crate::pb::{self, log_service_client::LogServiceClient};
 use crate::store::{Store, StoreOptions, TABLES, Tables};
 use catalogue::{catalogue, compare};
-use log::{fetch_log, replay};
+use log::{VerifiedLog, fetch_log, replay};
 use tables::compare_tables;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -40,7 +38,8 @@ pub struct AuditArgs {
     /// A checkpoint saved by an earlier audit: the log must have grown from it.
     #[arg(long)]
     pub since: Option<PathBuf>,
-    /// Where to save the verified checkpoint, for the next `--since`.
+    /// Where to save the verified checkpoint (the last one, if the log grew during the audit),
+    /// for the next `--since`.
     #[arg(long)]
     pub save: Option<PathBuf>,
     /// The registry's note verifier key (C2SP vkey), as published out of band. Without it the
@@ -117,72 +116,42 @@ async fn live_tables(database_url: Option<&str>) -> anyhow::Result<Option<Tables
     Ok(Some(tables))
 }
 
+/// How many times the live registry is read, at most, while the log grows under the audit.
+const MAX_READINGS: u32 = 5;
+
+/// What one reading of the live registry compared.
+struct Compared {
+    /// Rows of the live database, when it is read.
+    rows: Option<usize>,
+    /// Objects of the live catalogue.
+    objects: usize,
+}
+
+/// The replayed log as a store, and the in-process server that lists its catalogue.
+struct Scratch {
+    store: Store,
+    channel: Channel,
+    operator_key: String,
+}
+
+/// `trust-registry audit`.
 pub async fn audit(args: &AuditArgs) -> anyhow::Result<()> {
+    audit_with(args, async |_| {}).await
+}
+
+/// The audit, awaiting `before_reading_live(reading)` before each reading of the live registry
+/// (from 1). A registry keeps taking writes while it is audited; tests take some there.
+pub async fn audit_with(args: &AuditArgs, before_reading_live: impl AsyncFnMut(u32)) -> anyhow::Result<()> {
     let channel = connect(&args.server).await?;
     let live_tables = live_tables(args.database_url.as_deref()).await?;
-    let log = fetch_log(channel.clone(), args.verifier_key.as_deref()).await?;
+    let mut log = fetch_log(channel.clone(), args.verifier_key.as_deref()).await?;
     println!(
         "checkpoint: {} entries, root {}, signature verified",
         log.checkpoint.size,
         hex::encode(log.checkpoint.root)
     );
-
     if let Some(path) = &args.since {
-        let vkey = match &args.verifier_key {
-            Some(vkey) => vkey.clone(),
-            None => {
-                LogServiceClient::new(channel.clone())
-                    .get_verifier_key(pb::GetVerifierKeyRequest {})
-                    .await?
-                    .into_inner()
-                    .verifier_key
-            }
-        };
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let old = note::open_note(&text, &vkey).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        if old.origin != log.checkpoint.origin {
-            bail!(
-                "MISMATCH: the saved checkpoint is for log {:?}, not {:?}",
-                old.origin,
-                log.checkpoint.origin
-            );
-        }
-        if old.size > log.checkpoint.size {
-            bail!(
-                "MISMATCH: the log shrank from {} to {} entries",
-                old.size,
-                log.checkpoint.size
-            );
-        }
-        if old.size > 0 {
-            let proof = LogServiceClient::new(channel.clone())
-                .get_consistency_proof(pb::GetConsistencyProofRequest {
-                    old_size: old.size,
-                    new_size: log.checkpoint.size,
-                })
-                .await?
-                .into_inner();
-            let hashes: Vec<Hash> = proof
-                .hashes
-                .iter()
-                .map(|h| h.as_slice().try_into())
-                .collect::<Result<_, _>>()?;
-            if !merkle::verify_consistency(
-                old.size,
-                log.checkpoint.size,
-                &old.root,
-                &log.checkpoint.root,
-                &hashes,
-            ) || merkle::root(&log.leaves[..old.size as usize]) != old.root
-            {
-                bail!(
-                    "MISMATCH: the log of {} entries is not an extension of the saved checkpoint of {}",
-                    log.checkpoint.size,
-                    old.size
-                );
-            }
-        }
-        println!("consistent with the saved checkpoint of {} entries", old.size);
+        log.check_since(path).await?;
     }
 
     let scratch_dir = tempfile::tempdir()?;
@@ -190,34 +159,104 @@ pub async fn audit(args: &AuditArgs) -> anyhow::Result<()> {
         "sqlite://{}?mode=rwc",
         scratch_dir.path().join("replay.db").display()
     );
-    let scratch = Store::open(&url, &StoreOptions::default()).await?;
-    replay(&scratch, &log.entries, &args.operator_key).await?;
+    let store = Store::open(&url, &StoreOptions::default()).await?;
+    replay(&store, 0, &log.entries, &args.operator_key).await?;
     println!(
         "replayed {} entries: every signature and rule re-verified",
         log.entries.len()
     );
-
+    let (scratch_channel, stop) = serve_scratch(store.clone()).await?;
+    let scratch = Scratch {
+        store,
+        channel: scratch_channel,
+        operator_key: args.operator_key.clone(),
+    };
+    let compared = compare_settled(
+        &mut log,
+        channel,
+        live_tables.as_ref(),
+        &scratch,
+        before_reading_live,
+    )
+    .await;
+    let _ = stop.send(());
     if let Some(live_tables) = live_tables {
-        let rows = compare_tables(&live_tables, &scratch.tables()).await?;
         live_tables.close().await?;
+    }
+    let compared = compared?;
+    if let Some(rows) = compared.rows {
         println!(
             "the live database matches the log: {rows} rows of {} tables compared",
             TABLES.len()
         );
     }
-    let (scratch_channel, stop) = serve_scratch(scratch).await?;
-    let replayed = catalogue(scratch_channel).await?;
-    let live = catalogue(channel).await?;
-    let _ = stop.send(());
-    compare(&live, &replayed)?;
-    let objects: usize = live.iter().map(|(_, items)| items.len()).sum();
-    println!("the live catalogue matches the log: {objects} objects compared");
+    println!(
+        "the live catalogue matches the log: {} objects compared",
+        compared.objects
+    );
     if let Some(path) = &args.save {
         std::fs::write(path, &log.note).with_context(|| format!("writing {}", path.display()))?;
         println!("checkpoint saved to {}", path.display());
     }
     println!("audit OK");
     Ok(())
+}
+
+/// Reads the live registry and compares it with the replay until a reading falls between two
+/// checkpoints of one size: only then does it show the state of exactly the replayed log, as a
+/// write accepted during a reading would otherwise look like a change made outside the log.
+/// When the log grew during a reading, its new entries are fetched (checked against the new
+/// checkpoint and by a consistency proof from the last), replayed, and the registry read again.
+async fn compare_settled(
+    log: &mut VerifiedLog,
+    live: Channel,
+    live_tables: Option<&Tables>,
+    scratch: &Scratch,
+    mut before_reading_live: impl AsyncFnMut(u32),
+) -> anyhow::Result<Compared> {
+    for reading in 1..=MAX_READINGS {
+        before_reading_live(reading).await;
+        let compared = compare_live(live.clone(), live_tables, scratch).await;
+        let Some(grown_from) = log.catch_up().await? else {
+            return compared;
+        };
+        println!(
+            "the log grew from {grown_from} to {} entries while the live registry was read: replaying the new entries and reading it again",
+            log.checkpoint.size
+        );
+        let first = grown_from as usize;
+        replay(
+            &scratch.store,
+            first,
+            &log.entries[first..],
+            &scratch.operator_key,
+        )
+        .await?;
+    }
+    bail!(
+        "the log grew during each of {MAX_READINGS} readings of the live registry (now {} entries), so no reading showed the state of one checkpoint and nothing was compared conclusively; audit again when the registry takes fewer writes",
+        log.checkpoint.size
+    )
+}
+
+/// One reading of the live registry (its database, when given, then its catalogue), compared
+/// with the replay; the error names the first mismatch.
+async fn compare_live(
+    live: Channel,
+    live_tables: Option<&Tables>,
+    scratch: &Scratch,
+) -> anyhow::Result<Compared> {
+    let rows = match live_tables {
+        Some(live_tables) => Some(compare_tables(live_tables, &scratch.store.tables()).await?),
+        None => None,
+    };
+    let replayed = catalogue(scratch.channel.clone()).await?;
+    let live = catalogue(live).await?;
+    compare(&live, &replayed)?;
+    Ok(Compared {
+        rows,
+        objects: live.iter().map(|(_, items)| items.len()).sum(),
+    })
 }
 
 pub async fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
@@ -229,7 +268,7 @@ pub async fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
             args.database_url
         );
     }
-    replay(&store, &log.entries, &args.operator_key).await?;
+    replay(&store, 0, &log.entries, &args.operator_key).await?;
     println!(
         "rebuilt {} entries into {}; root {} matches the signed checkpoint",
         log.entries.len(),
