@@ -91,9 +91,7 @@ async fn fetch_entries(
             })
             .await?
             .into_inner();
-        if page.entries.is_empty() {
-            bail!("the server returned no entries from {next}");
-        }
+        check_page(&page, next, page_end)?;
         for bytes in page.entries {
             let index = start + entries.len() as u64;
             leaves.push(merkle::leaf_hash(&bytes));
@@ -105,6 +103,29 @@ async fn fetch_entries(
         next = start + entries.len() as u64;
     }
     Ok((entries, leaves))
+}
+
+/// Checks that a page answers the request for entries `[start, end)`: it starts where asked
+/// and holds at least one entry and no more than asked for, so that each entry is counted at its
+/// own index and a server cannot make the audit hold more than the checkpoint's entries.
+fn check_page(page: &pb::GetEntriesResponse, start: u64, end: u64) -> anyhow::Result<()> {
+    if page.start != start {
+        bail!(
+            "the server answered a request for entries from {start} with entries from {}",
+            page.start
+        );
+    }
+    if page.entries.is_empty() {
+        bail!("the server returned no entries from {start}");
+    }
+    if page.entries.len() as u64 > end - start {
+        bail!(
+            "the server returned {} entries from {start} where at most {} were asked for",
+            page.entries.len(),
+            end - start
+        );
+    }
+    Ok(())
 }
 
 impl VerifiedLog {
