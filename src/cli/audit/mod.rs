@@ -55,9 +55,11 @@ pub struct AuditArgs {
     /// The API serves the catalogue's documents, not the rows and columns trust decisions and
     /// searches read beside them (identifier bindings, the `provider_id` by which accreditations
     /// are loaded, index columns): without this option a row changed in the database outside the
-    /// log can pass the audit. An operator
-    /// audits with it; a monitor without access to the database checks what the API serves.
-    #[arg(long, env = "TRUST_REGISTRY_DATABASE_URL")]
+    /// log can pass the audit. An operator audits with it; a monitor without access to the
+    /// database checks what the API serves. Given on the command line only (not from
+    /// `TRUST_REGISTRY_DATABASE_URL`, which `serve` reads), so that auditing another server
+    /// never compares it with a local database by accident.
+    #[arg(long)]
     pub database_url: Option<String>,
 }
 
