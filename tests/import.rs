@@ -749,16 +749,9 @@ both_backends!(a_call_applies_large_writes_early_and_stops_at_a_bad_one_at_once,
     let setup = import(app, writes(&agency_key, 1)).await.expect("setup");
     let college = provider_key(0);
     let big = |i: usize| {
-        let mut described = description(&format!("Large Import Course {i}"));
-        described.learning_outcomes = (0..30)
-            .map(|j| pb::LearningOutcome {
-                text: format!("{i} {j} {}", "x".repeat(7_900)),
-                skill_uris: vec![],
-            })
-            .collect();
         let command = pb::PublishQualificationCommand {
             header: header(),
-            description: Some(described),
+            description: Some(large_description(&format!("Large Import Course {i}"))),
         };
         request(&college, "ProviderService", "PublishQualification", &command)
     };

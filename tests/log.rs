@@ -1246,16 +1246,9 @@ both_backends!(large_writes_come_in_parts, async |app: &TestApp| {
     let (provider_id, _) = register(app.accreditations(), &agency, "Large Entries College", &college).await;
     let mut published = Vec::new();
     for i in 0..14 {
-        let mut described = description(&format!("Large Entries Course {i}"));
-        described.learning_outcomes = (0..30)
-            .map(|j| pb::LearningOutcome {
-                text: format!("{i} {j} {}", "x".repeat(7_900)),
-                skill_uris: vec![],
-            })
-            .collect();
         let command = pb::PublishQualificationCommand {
             header: header(),
-            description: Some(described),
+            description: Some(large_description(&format!("Large Entries Course {i}"))),
         };
         let answer = app
             .providers()

@@ -363,7 +363,7 @@ impl Store {
             .order_by_asc(Column::Id)
             .limit(page.fetch_limit());
         let docs = self.texts(select, query.text.is_some()).await?;
-        let (items, next_page_token) = page.finish_docs(&docs, |doc| from_doc::<Qualification>(doc), |q| &q.id)?;
+        let (items, next_page_token) = page.finish_docs(&docs, from_doc::<Qualification>, |q| &q.id)?;
         Ok(Page {
             items,
             next_page_token,

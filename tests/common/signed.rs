@@ -236,6 +236,21 @@ impl TestApp {
 }
 
 /// A complete Annex I description for tests.
+/// A description of ~240 KB (30 learning outcomes of ~7,900 characters), near the 256 KiB a
+/// command may take: fourteen of them pass the 3 MiB a page holds, seventy the 16 MiB an import
+/// call holds before applying them.
+pub fn large_description(title: &str) -> pb::QualificationDescription {
+    pb::QualificationDescription {
+        learning_outcomes: (0..30)
+            .map(|j| pb::LearningOutcome {
+                text: format!("{title} {j} {}", "x".repeat(7_900)),
+                skill_uris: vec![],
+            })
+            .collect(),
+        ..description(title)
+    }
+}
+
 pub fn description(title: &str) -> pb::QualificationDescription {
     pb::QualificationDescription {
         titles: en(title),
