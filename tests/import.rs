@@ -648,66 +648,84 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
 // of logged writes are found then too: a batch holding either is not applied as a whole and
 // rolled back at its commit (`retried`), but write by write at once. The writes before a
 // forged one stay applied and it is refused; copies are answered as replays.
-both_backends!(forged_or_copied_writes_are_found_before_the_lock, async |app: &TestApp| {
-    use trust_registry::api::write::{OperatorKey, Writes};
-    use trust_registry::domain::{DomainError, Timestamp};
+both_backends!(
+    forged_or_copied_writes_are_found_before_the_lock,
+    async |app: &TestApp| {
+        use trust_registry::api::write::{OperatorKey, Writes};
+        use trust_registry::domain::{DomainError, Timestamp};
 
-    let importer = Writes::new(
-        app.store.clone(),
-        Some(OperatorKey::new(operator_key().verifying_key().to_bytes())),
-    );
-    let agency_key = key("ahead agency");
-    let setup = writes(&agency_key, 2);
-    let outcome = importer
-        .import_batch(&pairs(&setup), Timestamp::now())
-        .await
-        .expect("import_batch");
-    assert!(outcome.refused.is_none() && !outcome.retried, "{outcome:?}");
+        let importer = Writes::new(
+            app.store.clone(),
+            Some(OperatorKey::new(operator_key().verifying_key().to_bytes())),
+        );
+        let agency_key = key("ahead agency");
+        let setup = writes(&agency_key, 2);
+        let outcome = importer
+            .import_batch(&pairs(&setup), Timestamp::now())
+            .await
+            .expect("import_batch");
+        assert!(outcome.refused.is_none() && !outcome.retried, "{outcome:?}");
 
-    // Control: fresh writes by the registered agency go the fast way, in one try.
-    let fresh: Vec<_> = (0..3)
-        .map(|i| registration(&agency_key, &format!("Ahead Control {i}"), &key(&format!("ahead control {i}"))))
-        .collect();
-    let outcome = importer
-        .import_batch(&pairs(&fresh), Timestamp::now())
-        .await
-        .expect("import_batch");
-    assert!(outcome.refused.is_none() && !outcome.retried, "{outcome:?}");
+        // Control: fresh writes by the registered agency go the fast way, in one try.
+        let fresh: Vec<_> = (0..3)
+            .map(|i| {
+                registration(
+                    &agency_key,
+                    &format!("Ahead Control {i}"),
+                    &key(&format!("ahead control {i}")),
+                )
+            })
+            .collect();
+        let outcome = importer
+            .import_batch(&pairs(&fresh), Timestamp::now())
+            .await
+            .expect("import_batch");
+        assert!(outcome.refused.is_none() && !outcome.retried, "{outcome:?}");
 
-    // A forged signature by the agency's registered key, third of five.
-    let mut forged: Vec<_> = (0..5)
-        .map(|i| registration(&agency_key, &format!("Ahead Forged {i}"), &key(&format!("ahead forged {i}"))))
-        .collect();
-    forged[2].envelope.as_mut().unwrap().signature[0] ^= 1;
-    let before = log_size(app).await;
-    let outcome = importer
-        .import_batch(&pairs(&forged), Timestamp::now())
-        .await
-        .expect("import_batch");
-    assert!(!outcome.retried, "the forged signature is found before the batch: {outcome:?}");
-    match &outcome.refused {
-        Some((2, DomainError::Unauthenticated(message))) => {
-            assert!(message.contains("envelope.signature"), "{message}")
+        // A forged signature by the agency's registered key, third of five.
+        let mut forged: Vec<_> = (0..5)
+            .map(|i| {
+                registration(
+                    &agency_key,
+                    &format!("Ahead Forged {i}"),
+                    &key(&format!("ahead forged {i}")),
+                )
+            })
+            .collect();
+        forged[2].envelope.as_mut().unwrap().signature[0] ^= 1;
+        let before = log_size(app).await;
+        let outcome = importer
+            .import_batch(&pairs(&forged), Timestamp::now())
+            .await
+            .expect("import_batch");
+        assert!(
+            !outcome.retried,
+            "the forged signature is found before the batch: {outcome:?}"
+        );
+        match &outcome.refused {
+            Some((2, DomainError::Unauthenticated(message))) => {
+                assert!(message.contains("envelope.signature"), "{message}")
+            }
+            other => panic!("the forged write is refused: {other:?}"),
         }
-        other => panic!("the forged write is refused: {other:?}"),
-    }
-    assert_eq!(outcome.receipts.len(), 2);
-    assert_eq!(log_size(app).await, before + 2);
-    assert_eq!(providers_named(app, "Ahead Forged").await, 2);
+        assert_eq!(outcome.receipts.len(), 2);
+        assert_eq!(log_size(app).await, before + 2);
+        assert_eq!(providers_named(app, "Ahead Forged").await, 2);
 
-    // The control's writes again, with a new one: the copies are replays, nothing twice.
-    let mut again = fresh.clone();
-    again.push(registration(&agency_key, "Ahead Late", &key("ahead late")));
-    let before = log_size(app).await;
-    let outcome = importer
-        .import_batch(&pairs(&again), Timestamp::now())
-        .await
-        .expect("import_batch");
-    assert!(outcome.refused.is_none() && !outcome.retried, "{outcome:?}");
-    let replayed: Vec<bool> = outcome.receipts.iter().map(|r| r.replayed).collect();
-    assert_eq!(replayed, [true, true, true, false]);
-    assert_eq!(log_size(app).await, before + 1);
-});
+        // The control's writes again, with a new one: the copies are replays, nothing twice.
+        let mut again = fresh.clone();
+        again.push(registration(&agency_key, "Ahead Late", &key("ahead late")));
+        let before = log_size(app).await;
+        let outcome = importer
+            .import_batch(&pairs(&again), Timestamp::now())
+            .await
+            .expect("import_batch");
+        assert!(outcome.refused.is_none() && !outcome.retried, "{outcome:?}");
+        let replayed: Vec<bool> = outcome.receipts.iter().map(|r| r.replayed).collect();
+        assert_eq!(replayed, [true, true, true, false]);
+        assert_eq!(log_size(app).await, before + 1);
+    }
+);
 
 /// A call whose writes are sent through the returned sender, the stream open until it is dropped.
 fn open_call(
@@ -735,54 +753,64 @@ async fn log_reaches(app: &TestApp, size: u64) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("the log did not reach {size} writes (it has {})", log_size(app).await);
+    panic!(
+        "the log did not reach {size} writes (it has {})",
+        log_size(app).await
+    );
 }
 
 // A call holds at most BATCH_BYTES of commands before applying them, and a write that cannot
 // be applied whatever the registry holds (here a signature of the wrong length) stops the call
 // when it arrives, not when the sender closes the stream.
-both_backends!(a_call_applies_large_writes_early_and_stops_at_a_bad_one_at_once, async |app: &TestApp| {
-    use trust_registry::api::import::BATCH_BYTES;
+both_backends!(
+    a_call_applies_large_writes_early_and_stops_at_a_bad_one_at_once,
+    async |app: &TestApp| {
+        use trust_registry::api::import::BATCH_BYTES;
 
-    let agency_key = key("large import agency");
-    let before = log_size(app).await;
-    let setup = import(app, writes(&agency_key, 1)).await.expect("setup");
-    let college = provider_key(0);
-    let big = |i: usize| {
-        let command = pb::PublishQualificationCommand {
-            header: header(),
-            description: Some(large_description(&format!("Large Import Course {i}"))),
+        let agency_key = key("large import agency");
+        let before = log_size(app).await;
+        let setup = import(app, writes(&agency_key, 1)).await.expect("setup");
+        let college = provider_key(0);
+        let big = |i: usize| {
+            let command = pb::PublishQualificationCommand {
+                header: header(),
+                description: Some(large_description(&format!("Large Import Course {i}"))),
+            };
+            request(&college, "ProviderService", "PublishQualification", &command)
         };
-        request(&college, "ProviderService", "PublishQualification", &command)
-    };
-    let size = big(0).envelope.unwrap().command.len();
-    let enough = BATCH_BYTES.div_ceil(size);
-    assert!(enough < BATCH_WRITES, "{enough} writes of {size} bytes fill BATCH_BYTES");
-    let after_setup = before + setup.accepted;
-    assert_eq!(log_size(app).await, after_setup);
+        let size = big(0).envelope.unwrap().command.len();
+        let enough = BATCH_BYTES.div_ceil(size);
+        assert!(
+            enough < BATCH_WRITES,
+            "{enough} writes of {size} bytes fill BATCH_BYTES"
+        );
+        let after_setup = before + setup.accepted;
+        assert_eq!(log_size(app).await, after_setup);
 
-    let (sender, call) = open_call(app);
-    for i in 0..enough {
-        sender.send(big(i)).unwrap();
+        let (sender, call) = open_call(app);
+        for i in 0..enough {
+            sender.send(big(i)).unwrap();
+        }
+        // Applied while the stream is still open.
+        log_reaches(app, after_setup + enough as u64).await;
+        let mut bad = big(enough);
+        bad.envelope.as_mut().unwrap().signature.truncate(10);
+        sender.send(bad).unwrap();
+        let status = tokio::time::timeout(std::time::Duration::from_secs(60), call)
+            .await
+            .expect("the call ends while its stream is open")
+            .unwrap()
+            .expect_err("the short signature is refused");
+        assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+        assert!(
+            status.message().starts_with(&format!("writes[{enough}] "))
+                && status.message().contains("64-byte"),
+            "{status:?}"
+        );
+        assert_eq!(log_size(app).await, after_setup + enough as u64);
+        drop(sender);
     }
-    // Applied while the stream is still open.
-    log_reaches(app, after_setup + enough as u64).await;
-    let mut bad = big(enough);
-    bad.envelope.as_mut().unwrap().signature.truncate(10);
-    sender.send(bad).unwrap();
-    let status = tokio::time::timeout(std::time::Duration::from_secs(60), call)
-        .await
-        .expect("the call ends while its stream is open")
-        .unwrap()
-        .expect_err("the short signature is refused");
-    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
-    assert!(
-        status.message().starts_with(&format!("writes[{enough}] ")) && status.message().contains("64-byte"),
-        "{status:?}"
-    );
-    assert_eq!(log_size(app).await, after_setup + enough as u64);
-    drop(sender);
-});
+);
 
 // At most MAX_CALLS calls are served at once; one more is refused with RESOURCE_EXHAUSTED,
 // and served again once a call has ended.
@@ -815,7 +843,10 @@ both_backends!(calls_beyond_the_limit_are_refused, async |app: &TestApp| {
     let Some((open, refused)) = found else {
         panic!("no call beyond the limit was refused; the open calls ended with {ended:?}");
     };
-    assert!(refused.message().contains(&format!("{MAX_CALLS} Import calls")), "{refused:?}");
+    assert!(
+        refused.message().contains(&format!("{MAX_CALLS} Import calls")),
+        "{refused:?}"
+    );
     let mut open = open.into_iter();
     let (sender, call) = open.next().unwrap();
     drop(sender);

@@ -1301,7 +1301,11 @@ both_backends!(large_writes_come_in_parts, async |app: &TestApp| {
             .await
             .expect("SearchQualifications")
             .into_inner();
-        assert!(page.encoded_len() <= 4 * 1024 * 1024, "{} bytes", page.encoded_len());
+        assert!(
+            page.encoded_len() <= 4 * 1024 * 1024,
+            "{} bytes",
+            page.encoded_len()
+        );
         pages.push(page.qualifications.len());
         ids.extend(page.qualifications.into_iter().map(|q| q.id));
         token = page.next_page_token;
@@ -1309,7 +1313,10 @@ both_backends!(large_writes_come_in_parts, async |app: &TestApp| {
             break;
         }
     }
-    assert!(pages.len() >= 2, "one page for ~3.4 MB of descriptions: {pages:?}");
+    assert!(
+        pages.len() >= 2,
+        "one page for ~3.4 MB of descriptions: {pages:?}"
+    );
     assert_eq!(ids, published);
 });
 

@@ -413,8 +413,12 @@ fn mismatches(
                         // About the issuer as the credential names it (these name DIDs).
                         let named = vc::parse(&case.credential).map(|c| c.issuer_id);
                         let expected = named.clone().ok().map(pb::issuer_query::Issuer::Did);
-                        if named.as_ref().is_ok_and(|id| !id.starts_with("did:")) || asked != expected.as_ref() {
-                            say(format!("verdict asked about {asked:?}, the credential names {named:?}"));
+                        if named.as_ref().is_ok_and(|id| !id.starts_with("did:"))
+                            || asked != expected.as_ref()
+                        {
+                            say(format!(
+                                "verdict asked about {asked:?}, the credential names {named:?}"
+                            ));
                         }
                         if query.and_then(|q| q.at) != response.issued_at
                             || verdict.evaluated_at != response.issued_at
@@ -858,9 +862,24 @@ both_backends!(issuer_as_named_must_hold_at_issuance, async |app: &TestApp| {
     let kid = |key: &SigningKey| Some(format!("{}#key-1", did_key(key)));
     let web = "did:web:lapsed-domain.example";
     let cases = [
-        ("DID while bound", credential(&old, None, web, "2022-06-01T00:00:00Z"), true, ""),
-        ("DID after its binding ended", credential(&old, None, web, "2024-06-01T00:00:00Z"), false, "identifier"),
-        ("did:key issuer, its own key", credential(&new, kid(&new), &did_key(&new), "2024-10-01T00:00:00Z"), true, ""),
+        (
+            "DID while bound",
+            credential(&old, None, web, "2022-06-01T00:00:00Z"),
+            true,
+            "",
+        ),
+        (
+            "DID after its binding ended",
+            credential(&old, None, web, "2024-06-01T00:00:00Z"),
+            false,
+            "identifier",
+        ),
+        (
+            "did:key issuer, its own key",
+            credential(&new, kid(&new), &did_key(&new), "2024-10-01T00:00:00Z"),
+            true,
+            "",
+        ),
         (
             "did:key issuer, signed by another key of the provider",
             credential(&new, kid(&new), &did_key(&old), "2024-10-01T00:00:00Z"),
@@ -869,7 +888,9 @@ both_backends!(issuer_as_named_must_hold_at_issuance, async |app: &TestApp| {
         ),
     ];
     for (what, text, passes, reason) in cases {
-        let response = verify(app, &text, "AUTO", "2025-06-01T00:00:00Z").await.expect(what);
+        let response = verify(app, &text, "AUTO", "2025-06-01T00:00:00Z")
+            .await
+            .expect(what);
         let checks = checks_of(&response);
         assert_eq!(
             checks[&(CheckKind::Signature as i32)].0,

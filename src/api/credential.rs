@@ -319,13 +319,17 @@ pub async fn verify(
         let raw_issuer = match &issuer_ref {
             IssuerRef::ProviderId(id) => pb::issuer_query::Issuer::ProviderId(id.clone()),
             IssuerRef::Did(did) => pb::issuer_query::Issuer::Did(did.clone()),
-            IssuerRef::PublicKey(public) => pb::issuer_query::Issuer::PublicKeyMultibase(keys::multibase(public)),
-            IssuerRef::External(scheme, value) => pb::issuer_query::Issuer::ExternalIdentifier(pb::ExternalIdentifier {
-                scheme: pb::IdentifierScheme::from(*scheme).into(),
-                value: value.clone(),
-                valid_from: None,
-                valid_until: None,
-            }),
+            IssuerRef::PublicKey(public) => {
+                pb::issuer_query::Issuer::PublicKeyMultibase(keys::multibase(public))
+            }
+            IssuerRef::External(scheme, value) => {
+                pb::issuer_query::Issuer::ExternalIdentifier(pb::ExternalIdentifier {
+                    scheme: pb::IdentifierScheme::from(*scheme).into(),
+                    value: value.clone(),
+                    valid_from: None,
+                    valid_until: None,
+                })
+            }
         };
         let query = Query {
             issuer: issuer_ref.clone(),

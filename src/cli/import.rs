@@ -177,11 +177,14 @@ pub async fn import_file(writes: &Writes, path: &Path, progress: bool) -> anyhow
     let mut checked = writes.precheck(&pending).await?;
     while !pending.is_empty() {
         // The next chunk is read and its signatures checked while this one is applied.
-        let (outcome, next) = tokio::join!(writes.import_prechecked(&pending, Timestamp::now(), checked), async {
-            let (numbers, pending) = read(&mut lines)?;
-            let checked = writes.precheck(&pending).await?;
-            anyhow::Ok((numbers, pending, checked))
-        });
+        let (outcome, next) = tokio::join!(
+            writes.import_prechecked(&pending, Timestamp::now(), checked),
+            async {
+                let (numbers, pending) = read(&mut lines)?;
+                let checked = writes.precheck(&pending).await?;
+                anyhow::Ok((numbers, pending, checked))
+            }
+        );
         let outcome = outcome?;
         count += outcome.receipts.len() as u64;
         retried_batches += u64::from(outcome.retried);

@@ -462,7 +462,10 @@ mod tests {
         let longest = format!("z{}", bs58::encode([0xff; 64]).into_string());
         assert!(parse_data_integrity(&credential(&longest)).is_ok());
         for proof_value in [format!("z{}", "z".repeat(20_000)), "z0OIl".to_owned()] {
-            assert_eq!(parse_data_integrity(&credential(&proof_value)).unwrap_err(), refused);
+            assert_eq!(
+                parse_data_integrity(&credential(&proof_value)).unwrap_err(),
+                refused
+            );
         }
     }
 

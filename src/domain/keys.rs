@@ -124,7 +124,10 @@ impl ActorKey {
     /// Refuses a write signed with this key unless the key may sign both when the write says it
     /// was issued and when the registry received it.
     pub fn check_signs(&self, issued_at: Timestamp, received_at: Timestamp) -> Result<(), DomainError> {
-        for (at, what) in [(issued_at, "header.issued_at"), (received_at, "the time of receipt")] {
+        for (at, what) in [
+            (issued_at, "header.issued_at"),
+            (received_at, "the time of receipt"),
+        ] {
             if !self.usable_at(at) {
                 return Err(DomainError::Unauthenticated(format!(
                     "envelope.key_id: key {} is not valid at {what} ({}){}",

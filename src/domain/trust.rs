@@ -166,7 +166,8 @@ fn allows(list: &[String], asked: Option<&String>, matches: impl Fn(&str, &str) 
 /// The ISCED-F code a field URI ends with (`.../isced-f/0613` -> `0613`), with the URI before
 /// it; `None` for a URI outside that vocabulary.
 fn isced_f(uri: &str) -> Option<(&str, &str)> {
-    uri.rsplit_once('/').filter(|(base, _)| base.ends_with("/isced-f"))
+    uri.rsplit_once('/')
+        .filter(|(base, _)| base.ends_with("/isced-f"))
 }
 
 /// Whether `code` is an ISCED-F 2013 field code: 2 digits (broad), 3 (narrow) or 4 (detailed).
@@ -604,7 +605,12 @@ mod tests {
         for code in ["", "0", "12345", "06a", "x6"] {
             assert!(check_field_of_study(&field(code)).is_err(), "{code:?}");
         }
-        for ok in [field("06"), field("061"), field("0613"), "http://example.org/fields/robotics".into()] {
+        for ok in [
+            field("06"),
+            field("061"),
+            field("0613"),
+            "http://example.org/fields/robotics".into(),
+        ] {
             assert!(check_field_of_study(&ok).is_ok(), "{ok}");
         }
     }

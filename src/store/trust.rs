@@ -117,7 +117,13 @@ impl Store {
             IssuerRef::Did(did) | IssuerRef::External(IdentifierScheme::Did, did) => {
                 let local = self.did_key_owner(generation, did).await?;
                 let registered = self
-                    .identifier_owner(generation, IdentifierScheme::Did, did, at, &mut identifier_changes)
+                    .identifier_owner(
+                        generation,
+                        IdentifierScheme::Did,
+                        did,
+                        at,
+                        &mut identifier_changes,
+                    )
                     .await?;
                 match local {
                     Some((owner, key)) => {

@@ -335,7 +335,9 @@ both_backends!(key_states, async |app: &TestApp| {
 async fn checked(writes: &Writes, key: &SigningKey, method: &str, bytes: Vec<u8>) -> CheckedWrite {
     match writes.check(&rpc_name(method), seal(key, method, bytes)).await {
         Ok(Checked::Ready(write)) => write,
-        Ok(Checked::Replayed(receipt)) => panic!("{method}: a fresh envelope was taken for a replay: {receipt:?}"),
+        Ok(Checked::Replayed(receipt)) => {
+            panic!("{method}: a fresh envelope was taken for a replay: {receipt:?}")
+        }
         Err(refusal) => panic!("{method}: refused before any change: {refusal}"),
     }
 }
@@ -345,53 +347,72 @@ async fn checked(writes: &Writes, key: &SigningKey, method: &str, bytes: Vec<u8>
 // meanwhile is): it is checked again under the lock and refused, as it would have been had it
 // arrived after the change, and nothing is written. Applied, it would stand in the log after a
 // revocation that covers its time of receipt, and replaying the log would refuse it.
-both_backends!(checked_before_a_revocation_applied_after, async |app: &TestApp| {
-    let w = World::build(app).await;
-    let op = w.signer(Who::Operator).clone();
-    let writes = Writes::new(
-        app.store.clone(),
-        Some(OperatorKey::new(op.verifying_key().to_bytes())),
-    );
-    let doomed = w.provider.spare().clone();
-    let by_revoked_key = checked(&writes, &doomed, PUBLISH, publish_qualification("Late").encode_to_vec()).await;
-    let by_retired_agency = checked(
-        &writes,
-        &w.retirable_agency.key,
-        "RegisterProvider",
-        register_provider().encode_to_vec(),
-    )
-    .await;
-    let revoke = pb::RevokeKeyCommand {
-        revoked_at: secs_from_now(-60),
-        ..pb::RevokeKeyCommand::decode(key_command("RevokeKey", "", &key_id_of(&doomed)).as_slice())
-            .expect("a RevokeKey command")
-    };
-    w.ok(app, &w.provider.key, "RevokeKey", revoke.encode_to_vec()).await;
-    let retire = pb::RetireQaAgencyCommand {
-        retired_at: secs_from_now(-60),
-        ..retire_qa_agency(&w.retirable_agency.id)
-    };
-    w.ok(app, &op, "RetireQaAgency", retire.encode_to_vec()).await;
+both_backends!(
+    checked_before_a_revocation_applied_after,
+    async |app: &TestApp| {
+        let w = World::build(app).await;
+        let op = w.signer(Who::Operator).clone();
+        let writes = Writes::new(
+            app.store.clone(),
+            Some(OperatorKey::new(op.verifying_key().to_bytes())),
+        );
+        let doomed = w.provider.spare().clone();
+        let by_revoked_key = checked(
+            &writes,
+            &doomed,
+            PUBLISH,
+            publish_qualification("Late").encode_to_vec(),
+        )
+        .await;
+        let by_retired_agency = checked(
+            &writes,
+            &w.retirable_agency.key,
+            "RegisterProvider",
+            register_provider().encode_to_vec(),
+        )
+        .await;
+        let revoke = pb::RevokeKeyCommand {
+            revoked_at: secs_from_now(-60),
+            ..pb::RevokeKeyCommand::decode(key_command("RevokeKey", "", &key_id_of(&doomed)).as_slice())
+                .expect("a RevokeKey command")
+        };
+        w.ok(app, &w.provider.key, "RevokeKey", revoke.encode_to_vec())
+            .await;
+        let retire = pb::RetireQaAgencyCommand {
+            retired_at: secs_from_now(-60),
+            ..retire_qa_agency(&w.retirable_agency.id)
+        };
+        w.ok(app, &op, "RetireQaAgency", retire.encode_to_vec()).await;
 
-    let before = snapshot(app).await;
-    let log_size = app.store.log_head().await.expect("log head").0;
-    match writes.apply(by_revoked_key).await {
-        Err(DomainError::Unauthenticated(message)) => assert!(
-            message.contains(&key_id_of(&doomed)) && message.contains("revoked at"),
-            "{message}"
-        ),
-        other => panic!("a write by a key revoked after its check: {other:?}"),
-    }
-    match writes.apply(by_retired_agency).await {
-        Err(DomainError::PermissionDenied(message)) => assert!(message.contains("retired"), "{message}"),
-        other => panic!("a write by an agency retired after its check: {other:?}"),
-    }
-    assert!(snapshot(app).await == before, "a refused write changed the catalogue");
-    assert_eq!(app.store.log_head().await.expect("log head").0, log_size);
+        let before = snapshot(app).await;
+        let log_size = app.store.log_head().await.expect("log head").0;
+        match writes.apply(by_revoked_key).await {
+            Err(DomainError::Unauthenticated(message)) => assert!(
+                message.contains(&key_id_of(&doomed)) && message.contains("revoked at"),
+                "{message}"
+            ),
+            other => panic!("a write by a key revoked after its check: {other:?}"),
+        }
+        match writes.apply(by_retired_agency).await {
+            Err(DomainError::PermissionDenied(message)) => assert!(message.contains("retired"), "{message}"),
+            other => panic!("a write by an agency retired after its check: {other:?}"),
+        }
+        assert!(
+            snapshot(app).await == before,
+            "a refused write changed the catalogue"
+        );
+        assert_eq!(app.store.log_head().await.expect("log head").0, log_size);
 
-    // Control: checked and applied with nothing changed between, the same kind of write is
-    // applied, at the next position in the log.
-    let fine = checked(&writes, &w.provider.key, PUBLISH, publish_qualification("On time").encode_to_vec()).await;
-    let receipt = writes.apply(fine).await.expect("applied");
-    assert_eq!(receipt.log_index, log_size);
-});
+        // Control: checked and applied with nothing changed between, the same kind of write is
+        // applied, at the next position in the log.
+        let fine = checked(
+            &writes,
+            &w.provider.key,
+            PUBLISH,
+            publish_qualification("On time").encode_to_vec(),
+        )
+        .await;
+        let receipt = writes.apply(fine).await.expect("applied");
+        assert_eq!(receipt.log_index, log_size);
+    }
+);

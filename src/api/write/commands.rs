@@ -371,7 +371,10 @@ mod convert {
             scope: AccreditationScope {
                 eqf_levels,
                 credential_types: uris("scope.credential_types", credential_types)?,
-                fields_of_study: crate::api::write::fields::fields_of_study("scope.fields_of_study", fields_of_study)?,
+                fields_of_study: crate::api::write::fields::fields_of_study(
+                    "scope.fields_of_study",
+                    fields_of_study,
+                )?,
                 jurisdictions: countries("scope.jurisdictions", jurisdictions)?,
             },
             valid_from,

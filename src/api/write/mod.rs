@@ -275,7 +275,9 @@ pub fn check_form(rpc: &str, envelope: &pb::SignedEnvelope) -> Result<(), Domain
     }
     check_command_size(&envelope.command)?;
     if envelope.key_id.is_empty() {
-        return Err(DomainError::Unauthenticated("envelope.key_id: is required".into()));
+        return Err(DomainError::Unauthenticated(
+            "envelope.key_id: is required".into(),
+        ));
     }
     if envelope.signature.len() != ed25519_dalek::SIGNATURE_LENGTH {
         return Err(DomainError::Unauthenticated(
@@ -495,7 +497,13 @@ impl Writes {
         let mut chunk = Vec::with_capacity(PER_TASK);
         let checks = writes.iter().zip(ids).filter_map(|((rpc, e), id)| {
             let public_key = *keys.get(&e.key_id)?;
-            Some((id, public_key, rpc.clone(), e.command.clone(), e.signature.clone()))
+            Some((
+                id,
+                public_key,
+                rpc.clone(),
+                e.command.clone(),
+                e.signature.clone(),
+            ))
         });
         for check in checks {
             chunk.push(check);
