@@ -461,15 +461,25 @@ struct SignatureChecks {
 }
 
 /// What one signature check needs.
-struct SignatureCheck {
-    public_key: [u8; 32],
-    rpc: String,
-    command: Vec<u8>,
-    signature: Vec<u8>,
+pub struct SignatureCheck {
+    pub public_key: [u8; 32],
+    pub rpc: String,
+    pub command: Vec<u8>,
+    pub signature: Vec<u8>,
 }
 
 /// Signatures checked by one blocking task: enough that starting it costs little beside them.
-const CHECKS_PER_TASK: usize = 32;
+pub const CHECKS_PER_TASK: usize = 32;
+
+/// Checks `checks` on a blocking thread: whether every signature verifies.
+pub fn verify_on_blocking_thread(checks: Vec<SignatureCheck>) -> tokio::task::JoinHandle<bool> {
+    tokio::task::spawn_blocking(move || {
+        checks.iter().all(|check| {
+            crate::domain::envelope::verify(&check.public_key, &check.rpc, &check.command, &check.signature)
+                .is_ok()
+        })
+    })
+}
 
 impl SignatureChecks {
     /// Starts checking the waiting signatures on a blocking thread.
@@ -477,18 +487,8 @@ impl SignatureChecks {
         if self.waiting.is_empty() {
             return;
         }
-        let checks = std::mem::take(&mut self.waiting);
-        self.running.push(tokio::task::spawn_blocking(move || {
-            checks.iter().all(|check| {
-                crate::domain::envelope::verify(
-                    &check.public_key,
-                    &check.rpc,
-                    &check.command,
-                    &check.signature,
-                )
-                .is_ok()
-            })
-        }));
+        self.running
+            .push(verify_on_blocking_thread(std::mem::take(&mut self.waiting)));
     }
 }
 
@@ -600,20 +600,20 @@ pub enum WriteTarget<'a> {
 }
 
 impl WriteTarget<'_> {
-    /// Checks an envelope's signature: at once, or in a batch with deferred rows on another
-    /// thread, before the batch commits (a signature that does not verify then fails the batch,
-    /// and the caller applies its writes again, each checked at once).
-    pub fn verify(&self, public_key: &[u8; 32], rpc: &str, command: &[u8], signature: &[u8]) -> Result<()> {
+    /// Checks the signature of envelope `envelope_id`: at once; or, in a batch with deferred
+    /// rows, not again if it was verified before the batch began, else on another thread before
+    /// the batch commits (a signature that does not verify then fails the batch, and the caller
+    /// applies its writes again, each checked at once).
+    pub fn verify(
+        &self,
+        envelope_id: &str,
+        public_key: &[u8; 32],
+        rpc: &str,
+        command: &[u8],
+        signature: &[u8],
+    ) -> Result<()> {
         match self {
-            WriteTarget::Batch(batch)
-                if batch.queue.is_some()
-                    && batch.verified.contains(&crate::domain::envelope::envelope_id(
-                        rpc,
-                        command,
-                        &crate::domain::keys::key_id(public_key),
-                        signature,
-                    )) =>
-            {
+            WriteTarget::Batch(batch) if batch.queue.is_some() && batch.verified.contains(envelope_id) => {
                 Ok(())
             }
             WriteTarget::Batch(batch) if batch.queue.is_some() => {

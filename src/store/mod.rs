@@ -5,7 +5,10 @@ mod cache;
 mod coalesce;
 mod commits;
 mod direct;
-pub use apply::{StoredWrite, WriteBatch, WriteTarget, nonce_reused};
+pub use apply::{
+    CHECKS_PER_TASK, SignatureCheck, StoredWrite, WriteBatch, WriteTarget, nonce_reused,
+    verify_on_blocking_thread,
+};
 pub use cache::{Generation, QualificationScope};
 mod catalogue;
 mod log;

@@ -17,7 +17,7 @@ use crate::domain::keys::key_id;
 use crate::domain::write::*;
 use crate::domain::{DomainError, Timestamp};
 use crate::pb;
-use crate::store::{Store, WriteTarget};
+use crate::store::{CHECKS_PER_TASK, SignatureCheck, Store, WriteTarget, verify_on_blocking_thread};
 
 /// The registry operator's public key, from configuration.
 #[derive(Debug, Clone)]
@@ -117,7 +117,8 @@ impl Writes {
 
         // Who signed: the operator key from configuration, or a registered actor key.
         let (signer, key) = self.signer(target, &key_id).await?;
-        target.verify(&key.public_key, rpc, &bytes, &signature)?;
+        let id = envelope::envelope_id(rpc, &bytes, &key_id, &signature);
+        target.verify(&id, &key.public_key, rpc, &bytes, &signature)?;
 
         let command = C::decode(bytes.as_slice()).map_err(|err| {
             DomainError::invalid(
@@ -132,7 +133,7 @@ impl Writes {
             .ok_or_else(|| DomainError::invalid("header.issued_at", "is required"))?;
         envelope::check_nonce(&header.nonce)?;
         let mut record = EnvelopeRecord {
-            id: envelope::envelope_id(rpc, &bytes, &key_id, &signature),
+            id,
             rpc: rpc.to_owned(),
             nonce: header.nonce.clone(),
             command: bytes,
@@ -285,23 +286,6 @@ pub fn check_form(rpc: &str, envelope: &pb::SignedEnvelope) -> Result<(), Domain
         ));
     }
     Ok(())
-}
-
-/// A signature to verify: (envelope id, public key, RPC, command, signature).
-type SignatureCheck = (String, [u8; 32], String, Vec<u8>, Vec<u8>);
-
-/// Verifies `checks` on a blocking thread: the ids of their envelopes if all verify.
-fn verify_on_blocking_thread(checks: Vec<SignatureCheck>) -> tokio::task::JoinHandle<Option<Vec<String>>> {
-    tokio::task::spawn_blocking(move || {
-        checks
-            .into_iter()
-            .map(|(id, public_key, rpc, command, signature)| {
-                envelope::verify(&public_key, &rpc, &command, &signature)
-                    .is_ok()
-                    .then_some(id)
-            })
-            .collect()
-    })
 }
 
 /// The log entry a write becomes: the encoded `LogEntry` (RPC name, envelope as received,
@@ -473,8 +457,6 @@ impl Writes {
         &self,
         writes: &[(String, pb::SignedEnvelope)],
     ) -> Result<Option<HashSet<String>>, DomainError> {
-        /// Signatures verified by one blocking task.
-        const PER_TASK: usize = 64;
         let ids: Vec<String> = writes
             .iter()
             .map(|(rpc, e)| envelope::envelope_id(rpc, &e.command, &e.key_id, &e.signature))
@@ -493,35 +475,31 @@ impl Writes {
         if let Some(operator) = &self.operator {
             keys.insert(operator.key_id.clone(), operator.public_key);
         }
-        let mut tasks = Vec::new();
-        let mut chunk = Vec::with_capacity(PER_TASK);
-        let checks = writes.iter().zip(ids).filter_map(|((rpc, e), id)| {
-            let public_key = *keys.get(&e.key_id)?;
-            Some((
-                id,
-                public_key,
-                rpc.clone(),
-                e.command.clone(),
-                e.signature.clone(),
-            ))
-        });
-        for check in checks {
-            chunk.push(check);
-            if chunk.len() == PER_TASK {
-                tasks.push(verify_on_blocking_thread(std::mem::take(&mut chunk)));
-            }
-        }
-        if !chunk.is_empty() {
-            tasks.push(verify_on_blocking_thread(chunk));
-        }
         let mut verified = HashSet::new();
+        let mut checks = Vec::new();
+        for ((rpc, e), id) in writes.iter().zip(ids) {
+            let Some(public_key) = keys.get(&e.key_id) else {
+                continue;
+            };
+            verified.insert(id);
+            checks.push(SignatureCheck {
+                public_key: *public_key,
+                rpc: rpc.clone(),
+                command: e.command.clone(),
+                signature: e.signature.clone(),
+            });
+        }
+        let mut tasks = Vec::new();
+        while !checks.is_empty() {
+            let rest = checks.split_off(checks.len().min(CHECKS_PER_TASK));
+            tasks.push(verify_on_blocking_thread(std::mem::replace(&mut checks, rest)));
+        }
         for task in tasks {
-            match task
+            let all_verify = task
                 .await
-                .map_err(|e| DomainError::Storage(format!("a signature check stopped: {e}")))?
-            {
-                Some(ids) => verified.extend(ids),
-                None => return Ok(None),
+                .map_err(|e| DomainError::Storage(format!("a signature check stopped: {e}")))?;
+            if !all_verify {
+                return Ok(None);
             }
         }
         Ok(Some(verified))
