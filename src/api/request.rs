@@ -75,6 +75,16 @@ pub fn optional_uri(field: impl FieldPath, uri: &str) -> Result<Option<String>, 
     Ok(Some(uri.to_owned()))
 }
 
+/// A field of study: an absolute URI ([`optional_uri`]) and, in the ISCED-F vocabulary, one
+/// ending in a field code; `None` when empty.
+pub fn optional_field_of_study(field: impl FieldPath, uri: &str) -> Result<Option<String>, DomainError> {
+    let uri = optional_uri(field, uri)?;
+    if let Some(uri) = &uri {
+        crate::domain::trust::check_field_of_study(uri).map_err(|rule| DomainError::invalid(field, rule))?;
+    }
+    Ok(uri)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

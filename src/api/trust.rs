@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::convert::{FromPbEnum, actor_keys, from_timestamp, localized, opt_timestamp, timestamp};
-use super::request::optional_uri;
+use super::request::{optional_field_of_study, optional_uri};
 use super::signing::VerdictSigner;
 use crate::domain::enums::IdentifierScheme;
 use crate::domain::ids::IdKind;
@@ -141,13 +141,7 @@ impl Query {
             scope: ScopeQuery {
                 credential_type: optional_uri(&f("scope.credential_type"), &credential_type)?,
                 eqf_level,
-                field_of_study: optional_uri(&f("scope.field_of_study"), &field_of_study)?
-                    .map(|uri| {
-                        crate::domain::trust::check_field_of_study(&uri)
-                            .map(|()| uri)
-                            .map_err(|rule| DomainError::invalid(f("scope.field_of_study"), rule))
-                    })
-                    .transpose()?,
+                field_of_study: optional_field_of_study(&f("scope.field_of_study"), &field_of_study)?,
                 jurisdiction,
             },
             at: from_timestamp(&f("at"), at.as_ref())?,

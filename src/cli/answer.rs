@@ -22,16 +22,7 @@ pub fn check_answers(verdict: &pb::Verdict, asked: &pb::IssuerQuery) -> anyhow::
             json(asked)
         );
     }
-    let hash = Query::from_pb("query", Some(asked.clone()))
-        .map_err(|e| anyhow!("the query asked: {e}"))?
-        .hash();
-    if verdict.query_hash != hash {
-        bail!(
-            "the verdict's query_hash {} is not the hash of the question asked ({hash}): refused",
-            verdict.query_hash
-        );
-    }
-    Ok(())
+    signed_query(verdict).map(drop)
 }
 
 /// Checks that `verdict`, the issuer verdict of a `verify` answer, is about `credential` (its
