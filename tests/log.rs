@@ -1088,7 +1088,7 @@ async fn verdict_checkpoint(app: &TestApp, provider_id: &str) -> String {
         .checkpoint
 }
 
-both_backends!(verdicts_name_the_current_checkpoint, async |app: &TestApp| {
+both_backends!(verdicts_name_their_facts_checkpoint, async |app: &TestApp| {
     // Before any write: the empty tree.
     let empty = verdict_checkpoint(app, UNKNOWN_PROVIDER).await;
     assert_eq!(empty, format!("{ORIGIN}\n0\n{}\n", b64(&merkle::empty_root())));
@@ -1117,6 +1117,16 @@ both_backends!(verdicts_name_the_current_checkpoint, async |app: &TestApp| {
     assert_eq!(second, head.body());
     // An unknown issuer's verdict names it too.
     assert_eq!(verdict_checkpoint(app, UNKNOWN_PROVIDER).await, head.body());
+
+    // A verdict names the log size its facts were loaded under, which the log may have grown
+    // past by the time it is signed: the root of an earlier size is the one that size had.
+    let earlier = Checkpoint::from_body(&first).expect("a checkpoint body");
+    assert_eq!(app.store.log_root(earlier.size).await.ok(), Some(earlier.root));
+    assert_eq!(app.store.log_root(head.size).await.ok(), Some(head.root));
+    assert!(
+        app.store.log_root(head.size + 1).await.is_err(),
+        "no root beyond the log"
+    );
 });
 
 // ---------------------------------------------------------------------------------------------

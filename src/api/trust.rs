@@ -7,6 +7,7 @@ use super::request::{optional_field_of_study, optional_uri};
 use super::signing::VerdictSigner;
 use crate::domain::enums::IdentifierScheme;
 use crate::domain::ids::IdKind;
+use crate::domain::note::Checkpoint;
 use crate::domain::query::Keyed;
 use crate::domain::trust::*;
 use crate::domain::verdict::{RegistryKey, query_hash};
@@ -230,14 +231,26 @@ impl TrustApi {
         }
     }
 
-    /// The body of the checkpoint of the log as last synced.
-    async fn checkpoint_body(&self) -> Result<String, DomainError> {
-        let checkpoint = super::log::current_checkpoint(&self.store, &self.origin).await?;
-        let mut last = self.checkpoint.lock().expect("checkpoint lock");
-        if last.0 != checkpoint.size {
-            *last = (checkpoint.size, checkpoint.body());
+    /// The body of the checkpoint of the first `size` entries of the log.
+    async fn checkpoint_body(&self, size: u64) -> Result<String, DomainError> {
+        {
+            let last = self.checkpoint.lock().expect("checkpoint lock");
+            if last.0 == size {
+                return Ok(last.1.clone());
+            }
         }
-        Ok(last.1.clone())
+        let body = Checkpoint {
+            origin: self.origin.clone(),
+            size,
+            root: self.store.log_root(size).await?,
+        }
+        .body();
+        let mut last = self.checkpoint.lock().expect("checkpoint lock");
+        // Keep the newest: a verdict naming an older size is the exception.
+        if last.0 == u64::MAX || last.0 < size {
+            *last = (size, body.clone());
+        }
+        Ok(body)
     }
 
     /// Evaluates one query and signs the verdict: the verdict and its signed form.
@@ -255,11 +268,14 @@ impl TrustApi {
     async fn evaluate(&self, query: &Query, raw: pb::IssuerQuery) -> Result<pb::Verdict, DomainError> {
         let now = Timestamp::now();
         let at = query.at.unwrap_or(now);
-        let (evaluation, provider) = match self
+        // The verdict names the checkpoint of the log size its facts were loaded under, not
+        // the log's head when it is signed: a write that commits in between is not in the
+        // facts, so naming it would claim the verdict reflects a write it does not.
+        let (resolved, log_size) = self
             .store
-            .trust_facts(&query.issuer, query.key_id.as_deref(), at)
-            .await?
-        {
+            .trust_facts_sized(&query.issuer, query.key_id.as_deref(), at)
+            .await?;
+        let (evaluation, provider) = match resolved {
             Resolved::Unknown(why) => (Evaluation::unknown(why), None),
             Resolved::Known(facts) => (
                 evaluate(&facts, &query.scope, at),
@@ -330,7 +346,7 @@ impl TrustApi {
             }),
             next_update: opt_timestamp(next_update),
             issued_at: Some(timestamp(now)),
-            checkpoint: self.checkpoint_body().await?,
+            checkpoint: self.checkpoint_body(log_size).await?,
             blinding: crate::cli::random_bytes::<16>()
                 .map_err(|e| DomainError::Storage(format!("drawing a verdict's blinding bytes: {e}")))?
                 .to_vec(),

@@ -82,6 +82,18 @@ impl Store {
         Ok((size, root))
     }
 
+    /// The root of the first `size` entries of the log; `size` must not exceed the size the log
+    /// was last synced to (a generation's log size never does).
+    pub async fn log_root(&self, size: u64) -> Result<Hash> {
+        if let Some((known, root)) = *self.log.head.lock().expect("log head lock")
+            && known == size
+        {
+            return Ok(root);
+        }
+        let tree = self.log.tree.read().await;
+        tree.root(size).map_err(|e| DomainError::Storage(e.to_string()))
+    }
+
     /// Runs `f` on the tree after bringing it up to date.
     pub async fn with_log<T>(&self, f: impl FnOnce(&Tree) -> T) -> Result<T> {
         self.sync_log().await?;

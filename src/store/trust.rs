@@ -106,6 +106,30 @@ impl Store {
         at: Timestamp,
     ) -> Result<Resolved> {
         let generation = self.generation().await?;
+        self.trust_facts_of(generation, issuer, key_id, at).await
+    }
+
+    /// Resolves the issuer and loads the facts for a decision at `at`, with the size of the log
+    /// they reflect: every write in the first `log_size` entries, and none that committed after
+    /// the call ended (writes that commit while it runs may or may not be reflected).
+    pub async fn trust_facts_sized(
+        &self,
+        issuer: &IssuerRef,
+        key_id: Option<&str>,
+        at: Timestamp,
+    ) -> Result<(Resolved, u64)> {
+        let generation = self.generation().await?;
+        let resolved = self.trust_facts_of(generation, issuer, key_id, at).await?;
+        Ok((resolved, generation.log_size))
+    }
+
+    async fn trust_facts_of(
+        &self,
+        generation: Generation,
+        issuer: &IssuerRef,
+        key_id: Option<&str>,
+        at: Timestamp,
+    ) -> Result<Resolved> {
         let mut identifier = None;
         let mut identifier_changes = Vec::new();
         let mut implied_key = None;
