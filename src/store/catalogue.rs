@@ -43,17 +43,18 @@ impl Store {
         &self,
         condition: Condition,
         id: E::Column,
+        doc: E::Column,
         page: &PageRequest,
-        doc: impl Fn(&E::Model) -> &str,
         id_of: impl Fn(&T) -> &str,
     ) -> Result<(Vec<T>, String)> {
-        let rows = E::find()
+        let select = E::find()
+            .select_only()
+            .column(doc)
             .filter(condition.add(after(id, page)))
             .order_by_asc(id)
-            .limit(page.fetch_limit())
-            .all(&self.db)
-            .await?;
-        let docs: Vec<&str> = rows.iter().map(doc).collect();
+            .limit(page.fetch_limit());
+        // Filters may scan (a substring of names, say).
+        let docs = self.page_texts(select, true).await?;
         page.finish_docs(&docs, |doc| from_doc(doc), id_of)
     }
 
@@ -100,8 +101,8 @@ impl Store {
             .doc_page::<framework::Entity, Framework>(
                 Condition::all(),
                 framework::Column::Id,
+                framework::Column::Doc,
                 page,
-                |row| &row.doc,
                 |item| &item.id,
             )
             .await?;
@@ -152,8 +153,8 @@ impl Store {
             .doc_page::<provider::Entity, Provider>(
                 condition,
                 provider::Column::Id,
+                provider::Column::Doc,
                 page,
-                |row| &row.doc,
                 |item| &item.id,
             )
             .await?;
@@ -187,8 +188,8 @@ impl Store {
             .doc_page::<qa_agency::Entity, QaAgency>(
                 condition,
                 qa_agency::Column::Id,
+                qa_agency::Column::Doc,
                 page,
-                |row| &row.doc,
                 |item| &item.id,
             )
             .await?;
@@ -223,8 +224,8 @@ impl Store {
             .doc_page::<recognition_body::Entity, RecognitionBody>(
                 condition,
                 recognition_body::Column::Id,
+                recognition_body::Column::Doc,
                 page,
-                |row| &row.doc,
                 |item| &item.id,
             )
             .await?;
@@ -264,8 +265,8 @@ impl Store {
             .doc_page::<accreditation::Entity, Accreditation>(
                 condition,
                 accreditation::Column::Id,
+                accreditation::Column::Doc,
                 page,
-                |row| &row.doc,
                 |item| &item.id,
             )
             .await?;
@@ -362,7 +363,7 @@ impl Store {
             .filter(condition)
             .order_by_asc(Column::Id)
             .limit(page.fetch_limit());
-        let docs = self.texts(select, query.text.is_some()).await?;
+        let docs = self.page_texts(select, query.text.is_some()).await?;
         let (items, next_page_token) = page.finish_docs(&docs, from_doc::<Qualification>, |q| &q.id)?;
         Ok(Page {
             items,
@@ -401,13 +402,9 @@ impl Store {
             condition = condition.add(Column::RetractedAt.is_null());
         }
         let (items, next_page_token) = self
-            .doc_page::<recognition::Entity, Recognition>(
-                condition,
-                Column::Id,
-                page,
-                |row| &row.doc,
-                |item| &item.id,
-            )
+            .doc_page::<recognition::Entity, Recognition>(condition, Column::Id, Column::Doc, page, |item| {
+                &item.id
+            })
             .await?;
         Ok(Page {
             items,

@@ -51,7 +51,7 @@ impl Store {
             });
             let statement =
                 Statement::from_sql_and_values(DbBackend::Sqlite, DOC_BY_ID.as_str(), [id.into()]);
-            return Ok(direct.texts(&statement)?.pop());
+            return Ok(direct.texts(&statement, usize::MAX)?.pop());
         }
         let (sender, receiver) = oneshot::channel();
         let lead = {

@@ -68,8 +68,8 @@ impl DirectReads {
     }
 
     /// Runs `statement` (built by SeaORM for SQLite) and returns its first column as text, one
-    /// value per row.
-    pub fn texts(&self, statement: &Statement) -> Result<Vec<String>, DomainError> {
+    /// value per row, stopping after the row that brings the total over `max_bytes`.
+    pub fn texts(&self, statement: &Statement, max_bytes: usize) -> Result<Vec<String>, DomainError> {
         let params = statement
             .values
             .iter()
@@ -83,9 +83,18 @@ impl DirectReads {
         };
         let rows = (|| {
             let mut prepared = connection.prepare_cached(&statement.sql)?;
-            let rows =
-                prepared.query_map(rusqlite::params_from_iter(params), |row| row.get::<_, String>(0))?;
-            rows.collect::<rusqlite::Result<Vec<String>>>()
+            let mut rows = prepared.query(rusqlite::params_from_iter(params))?;
+            let mut texts = Vec::new();
+            let mut bytes = 0;
+            while let Some(row) = rows.next()? {
+                let text: String = row.get(0)?;
+                bytes += text.len();
+                texts.push(text);
+                if bytes > max_bytes {
+                    break;
+                }
+            }
+            Ok(texts)
         })();
         let mut idle = self.idle.lock().expect("direct reads pool");
         if idle.len() < MAX_IDLE {
@@ -181,19 +190,19 @@ mod tests {
             values: Some(sea_orm::sea_query::Values(vec![Value::BigInt(Some(n))])),
             db_backend: sea_orm::DbBackend::Sqlite,
         };
-        assert!(reads.texts(&select(0)).unwrap().is_empty());
+        assert!(reads.texts(&select(0), usize::MAX).unwrap().is_empty());
         writer
             .execute("INSERT INTO t VALUES ('a', 1), ('b', 2)", [])
             .unwrap();
-        assert_eq!(reads.texts(&select(2)).unwrap(), ["b"]);
+        assert_eq!(reads.texts(&select(2), usize::MAX).unwrap(), ["b"]);
         writer.execute("UPDATE t SET n = 3 WHERE id = 'a'", []).unwrap();
-        assert_eq!(reads.texts(&select(2)).unwrap(), ["a", "b"]);
+        assert_eq!(reads.texts(&select(2), usize::MAX).unwrap(), ["a", "b"]);
         let write = Statement {
             sql: "DELETE FROM t RETURNING id".into(),
             values: None,
             db_backend: sea_orm::DbBackend::Sqlite,
         };
-        let refused = reads.texts(&write).unwrap_err().to_string();
+        let refused = reads.texts(&write, usize::MAX).unwrap_err().to_string();
         assert!(
             refused.contains("readonly") || refused.contains("read-only"),
             "{refused}"
@@ -260,6 +269,26 @@ mod tests {
             .expect("a SQLite file has a writing connection");
         let mut writing = write_db.get_sqlite_connection_pool().acquire().await.unwrap();
         assert!(plans_kept(&mut writing).await);
+    }
+
+    #[test]
+    fn reads_stop_after_the_row_that_crosses_the_byte_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (id TEXT PRIMARY KEY, doc TEXT);
+                 INSERT INTO t VALUES ('a', 'xxxx'), ('b', 'yyyy'), ('c', 'zzzz'), ('d', 'wwww');",
+            )
+            .unwrap();
+        let reads = DirectReads::open(&path).unwrap();
+        let all = Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT doc FROM t ORDER BY id");
+        assert_eq!(reads.texts(&all, usize::MAX).unwrap().len(), 4);
+        // 4 + 4 bytes fit in 8; the third row crosses 8 and is the last one read.
+        assert_eq!(reads.texts(&all, 8).unwrap(), ["xxxx", "yyyy", "zzzz"]);
+        assert_eq!(reads.texts(&all, 7).unwrap(), ["xxxx", "yyyy"]);
+        assert_eq!(reads.texts(&all, 0).unwrap(), ["xxxx"]);
     }
 
     #[test]

@@ -30,6 +30,7 @@ use sea_orm::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::domain::DomainError;
+use crate::domain::page::MAX_PAGE_BYTES;
 
 /// Connection settings of the store.
 #[derive(Debug, Clone)]
@@ -160,10 +161,13 @@ impl Store {
         Ok(Some(started.elapsed()))
     }
 
-    /// The first selected column of each row of `select`, as text. On a SQLite file the
-    /// statement runs on this thread; one that may scan many rows (`may_scan`) first tells a
-    /// multi-threaded runtime to move its other tasks to another worker.
-    async fn texts<E: EntityTrait>(
+    /// The first selected column of each row of `select`, as text, for a page: rows stop
+    /// once they hold more than [`MAX_PAGE_BYTES`] (the row that crossed it is the last one
+    /// read), so a page of large documents is never held whole, only what one answer can send
+    /// and one row more. On a SQLite file the statement runs on this thread; one that may scan
+    /// many rows (`may_scan`) first tells a multi-threaded runtime to move its other tasks to
+    /// another worker.
+    async fn page_texts<E: EntityTrait>(
         &self,
         select: Select<E>,
         may_scan: bool,
@@ -171,15 +175,30 @@ impl Store {
         let Some(direct) = &self.direct else {
             // On the heap: the driver's future is large, and the direct reads below need not
             // carry it.
-            return Ok(Box::pin(select.into_tuple::<String>().all(&self.db)).await?);
+            return Box::pin(async {
+                use tokio_stream::StreamExt as _;
+                let mut rows = select.into_tuple::<String>().stream(&self.db).await?;
+                let mut texts = Vec::new();
+                let mut bytes = 0;
+                while let Some(text) = rows.next().await {
+                    let text = text?;
+                    bytes += text.len();
+                    texts.push(text);
+                    if bytes > MAX_PAGE_BYTES {
+                        break;
+                    }
+                }
+                Ok(texts)
+            })
+            .await;
         };
         let statement = select.build(DbBackend::Sqlite);
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         if may_scan && multi_thread {
-            tokio::task::block_in_place(|| direct.texts(&statement))
+            tokio::task::block_in_place(|| direct.texts(&statement, MAX_PAGE_BYTES))
         } else {
-            direct.texts(&statement)
+            direct.texts(&statement, MAX_PAGE_BYTES)
         }
     }
 
