@@ -503,6 +503,48 @@ const BAD_COMMANDS: &[Bad] = &[
         field: "framework.levels[1].code",
     },
     Bad {
+        method: "AddFramework",
+        who: Who::Operator,
+        command: |_| {
+            // Georgia's case: the referencing report is in preparation, so no level has an
+            // EQF level yet; one given anyway would be a guess.
+            let mut command = add_framework();
+            command.framework.as_mut().unwrap().referencing = pb::ReferencingStatus::InPreparation as i32;
+            command.encode_to_vec()
+        },
+        field: "framework.levels[0].eqf_level",
+    },
+    Bad {
+        method: "AddFramework",
+        who: Who::Operator,
+        command: |_| {
+            let mut command = add_framework();
+            let framework = command.framework.as_mut().unwrap();
+            framework.referencing = pb::ReferencingStatus::None as i32;
+            framework.levels.insert(
+                0,
+                pb::FrameworkLevel {
+                    code: "0".into(),
+                    ordinal: 1,
+                    title: "Entry level".into(),
+                    ..Default::default()
+                },
+            );
+            command.encode_to_vec()
+        },
+        field: "framework.levels[1].eqf_level",
+    },
+    Bad {
+        method: "AddFramework",
+        who: Who::Operator,
+        command: |_| {
+            let mut command = add_framework();
+            command.framework.as_mut().unwrap().is_eqf = true;
+            command.encode_to_vec()
+        },
+        field: "framework.is_eqf",
+    },
+    Bad {
         method: "AddKey",
         who: Who::Provider,
         command: |_| {

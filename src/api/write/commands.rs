@@ -290,6 +290,26 @@ mod convert {
                 ));
             }
         }
+        if is_eqf != (referencing == ReferencingStatus::SelfReference) {
+            return Err(DomainError::invalid(
+                "framework.is_eqf",
+                "must be true exactly when framework.referencing is REFERENCING_STATUS_IS_EQF",
+            ));
+        }
+        // A level's EQF level is a published referencing or comparison, never a guess: a
+        // framework without one has no level linked to the EQF, so none of its qualifications
+        // gets an EQF level.
+        if matches!(
+            referencing,
+            ReferencingStatus::InPreparation | ReferencingStatus::None
+        ) && let Some(i) = levels.iter().position(|l| l.eqf_level.is_some())
+        {
+            return Err(DomainError::invalid(
+                format!("framework.levels[{i}].eqf_level"),
+                "must be unset when framework.referencing is IN_PREPARATION or NONE: \
+                 no EQF referencing is published for the framework",
+            ));
+        }
         Ok(Command::AddFramework(Framework {
             id: fid,
             code: required_text("framework.code", code, 32)?,
