@@ -942,6 +942,15 @@ async fn apply_command(
                     "recognition {recognition_id} is retracted already"
                 )));
             }
+            if retracted_at < recognition.decided_at {
+                return Err(DomainError::invalid(
+                    "retracted_at",
+                    format!(
+                        "must not be before the decision (decided_at {})",
+                        recognition.decided_at.to_rfc3339()
+                    ),
+                ));
+            }
             recognition.retracted_at = Some(retracted_at);
             update_recognition(tx, &recognition).await?;
             Ok(Applied::Recognition(recognition))

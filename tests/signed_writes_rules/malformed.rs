@@ -454,6 +454,20 @@ const BAD_COMMANDS: &[Bad] = &[
         field: "qualification_id",
     },
     Bad {
+        method: "RetractRecognition",
+        who: Who::Body,
+        command: |w| {
+            // The recognition was decided on 2025-03-01: it cannot be retracted before it existed.
+            let retracted_at = at("2025-02-28T00:00:00Z");
+            pb::RetractRecognitionCommand {
+                retracted_at,
+                ..retract_recognition(&w.retractable)
+            }
+            .encode_to_vec()
+        },
+        field: "retracted_at",
+    },
+    Bad {
         method: "AdmitQaAgency",
         who: Who::Operator,
         command: |_| {
