@@ -733,6 +733,7 @@ async fn apply_command(
     match command {
         Command::AdmitQaAgency { agency, keys } => {
             ensure_new_keys(tx, &keys).await?;
+            ensure_free_identifiers(tx, &agency.identifiers).await?;
             insert_qa_agency(tx, &agency, &keys).await?;
             Ok(Applied::QaAgency(Keyed { item: agency, keys }))
         }
@@ -750,6 +751,7 @@ async fn apply_command(
         }
         Command::AdmitRecognitionBody { body, keys } => {
             ensure_new_keys(tx, &keys).await?;
+            ensure_free_identifiers(tx, &body.identifiers).await?;
             insert_recognition_body(tx, &body, &keys).await?;
             Ok(Applied::RecognitionBody(Keyed { item: body, keys }))
         }
@@ -782,6 +784,7 @@ async fn apply_command(
         }
         Command::RegisterProvider { mut provider, keys } => {
             ensure_new_keys(tx, &keys).await?;
+            ensure_free_identifiers(tx, &provider.identifiers).await?;
             provider.registered_by = signer.actor_id.clone();
             provider.registered_at = now;
             insert_provider(tx, &provider, &keys).await?;
@@ -1066,6 +1069,45 @@ async fn ensure_new_keys(tx: &impl Rows, keys: &[ActorKey]) -> Result<()> {
             return Err(DomainError::AlreadyExists(format!(
                 "key {} is registered already",
                 key.key_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an external identifier that another actor holds for a time that overlaps the new
+/// binding's validity. An identifier (a DID, a DEQAR id ...) names the issuer in trust queries:
+/// two actors holding it at once would let the later registration answer for the earlier one
+/// wherever the earlier binding does not cover the time asked about.
+async fn ensure_free_identifiers(
+    tx: &impl ConnectionTrait,
+    identifiers: &[ExternalIdentifier],
+) -> Result<()> {
+    for (index, identifier) in identifiers.iter().enumerate() {
+        let bound = external_identifier::Entity::find()
+            .filter(external_identifier::Column::Scheme.eq(identifier.scheme.as_str()))
+            .filter(external_identifier::Column::Value.eq(identifier.value.as_str()))
+            .all(tx)
+            .await?;
+        let overlapping = bound.into_iter().find(|row| {
+            let starts_before_end = match (row.valid_from, identifier.valid_until) {
+                (Some(from), Some(until)) => from < until.as_micros(),
+                _ => true,
+            };
+            let ends_after_start = match (row.valid_until, identifier.valid_from) {
+                (Some(until), Some(from)) => from.as_micros() < until,
+                _ => true,
+            };
+            starts_before_end && ends_after_start
+        });
+        if let Some(row) = overlapping {
+            return Err(DomainError::AlreadyExists(format!(
+                "{}: {} {} is bound to {} for a time that overlaps this binding's validity; \
+                 an identifier names one actor at a time",
+                Item("identifiers", index),
+                identifier.scheme.as_str(),
+                identifier.value,
+                row.owner_id
             )));
         }
     }

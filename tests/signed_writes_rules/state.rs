@@ -443,3 +443,75 @@ both_backends!(state_rules, async |app: &TestApp| {
     let rotate = key_command("RotateKey", "", &key_id_of(&w.provider.spares[2]));
     w.ok(app, &w.provider.key, "RotateKey", rotate).await;
 });
+
+fn did(value: &str, from: Option<&str>, until: Option<&str>) -> pb::ExternalIdentifier {
+    pb::ExternalIdentifier {
+        scheme: pb::IdentifierScheme::Did as i32,
+        value: value.into(),
+        valid_from: from.and_then(at),
+        valid_until: until.and_then(at),
+    }
+}
+
+fn registration_with(identifiers: Vec<pb::ExternalIdentifier>) -> Vec<u8> {
+    pb::RegisterProviderCommand {
+        identifiers,
+        ..register_provider()
+    }
+    .encode_to_vec()
+}
+
+// An external identifier names one actor at a time: registering another actor under an
+// identifier held by someone else for an overlapping time -> ALREADY_EXISTS naming the entry,
+// changing nothing. A binding that follows the other one's end is accepted.
+both_backends!(identifier_held_by_another_actor, async |app: &TestApp| {
+    let w = World::build(app).await;
+    let held = "did:web:held.example";
+    let from_2022 = registration_with(vec![did(held, Some("2022-01-01T00:00:00Z"), None)]);
+    w.ok(app, &w.agency.key, "RegisterProvider", from_2022).await;
+
+    // Another agency's provider claiming the DID without end, or for a time reaching into 2022.
+    for identifiers in [
+        vec![did(held, None, None)],
+        vec![
+            did("did:web:other.example", None, None),
+            did(held, Some("2015-01-01T00:00:00Z"), Some("2022-01-02T00:00:00Z")),
+        ],
+    ] {
+        let index = identifiers.len() - 1;
+        let bytes = registration_with(identifiers);
+        w.refused(
+            app,
+            "RegisterProvider",
+            Some(seal(&w.agency2.key, "RegisterProvider", bytes)),
+            Code::AlreadyExists,
+            &format!("identifiers[{index}]: did {held} is bound to prov_"),
+        )
+        .await;
+    }
+    // The operator cannot admit an agency under it either.
+    let admit = pb::AdmitQaAgencyCommand {
+        identifiers: vec![did(held, None, None)],
+        ..admit_qa_agency()
+    };
+    w.refused(
+        app,
+        "AdmitQaAgency",
+        Some(seal(
+            w.signer(Who::Operator),
+            "AdmitQaAgency",
+            admit.encode_to_vec(),
+        )),
+        Code::AlreadyExists,
+        "identifiers[0]: did",
+    )
+    .await;
+
+    // Held before 2022 by another provider: the periods meet without overlapping.
+    let until_2022 = registration_with(vec![did(
+        held,
+        Some("2015-01-01T00:00:00Z"),
+        Some("2022-01-01T00:00:00Z"),
+    )]);
+    w.ok(app, &w.agency2.key, "RegisterProvider", until_2022).await;
+});
