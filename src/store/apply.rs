@@ -1228,6 +1228,12 @@ async fn check_description(
         }
     }
     for (index, target) in qualification.stackability.stacks_into.iter().enumerate() {
+        if *target == qualification.id {
+            return Err(DomainError::invalid(
+                Item("description.stackability.stacks_into", index),
+                "must not name the qualification itself",
+            ));
+        }
         exists(
             tx,
             qualification::Entity::find_by_id(target.as_str()),

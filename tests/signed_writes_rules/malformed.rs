@@ -409,6 +409,20 @@ const BAD_COMMANDS: &[Bad] = &[
         field: "description.learning_outcomes",
     },
     Bad {
+        method: "ReviseQualification",
+        who: Who::Provider,
+        command: |w| {
+            let mut command = revise_qualification(&w.qualification);
+            command.description.as_mut().unwrap().stackability = Some(pb::StackabilityOptions {
+                stackability: pb::Stackability::Stackable as i32,
+                description: String::new(),
+                stacks_into: vec![w.qualification2.clone(), w.qualification.clone()],
+            });
+            command.encode_to_vec()
+        },
+        field: "description.stackability.stacks_into[1]",
+    },
+    Bad {
         method: "WithdrawQualification",
         who: Who::Provider,
         command: |w| {
