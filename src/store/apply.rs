@@ -897,6 +897,7 @@ async fn apply_command(
         Command::WithdrawQualification {
             qualification_id,
             withdrawn_at,
+            defaulted,
             reason: _,
         } => {
             let mut qualification: Qualification =
@@ -910,6 +911,11 @@ async fn apply_command(
                     "qualification {qualification_id} is withdrawn already"
                 )));
             }
+            let withdrawn_at = if defaulted {
+                withdrawn_at.max(qualification.published_at)
+            } else {
+                withdrawn_at
+            };
             if withdrawn_at < qualification.published_at {
                 return Err(DomainError::invalid(
                     "withdrawn_at",

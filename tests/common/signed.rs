@@ -123,6 +123,9 @@ impl TestApp {
     pub fn log(&self) -> LogServiceClient<Channel> {
         LogServiceClient::new(self.channel.clone())
     }
+    pub fn catalogue(&self) -> trust_registry::pb::catalogue_service_client::CatalogueServiceClient<Channel> {
+        trust_registry::pb::catalogue_service_client::CatalogueServiceClient::new(self.channel.clone())
+    }
 
     /// The operator admits a QA agency holding `key`; returns its registry id.
     pub async fn admit_agency(&self, name: &str, country: &str, key: &SigningKey) -> String {

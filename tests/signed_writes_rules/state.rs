@@ -3,13 +3,14 @@
 use ed25519_dalek::SigningKey;
 use prost::Message;
 use tonic::Code;
+use trust_registry::domain::Timestamp;
 use trust_registry::domain::ids::IdKind;
 use trust_registry::pb;
 
 use crate::both_backends;
 use crate::commands::*;
 use crate::common::TestApp;
-use crate::common::signed::{header, key_spec};
+use crate::common::signed::{header, header_at, key_spec};
 use crate::world::*;
 
 /// One write of a state-rule row.
@@ -515,3 +516,74 @@ both_backends!(identifier_held_by_another_actor, async |app: &TestApp| {
     )]);
     w.ok(app, &w.agency2.key, "RegisterProvider", until_2022).await;
 });
+
+// A withdrawal without `withdrawn_at` takes effect at its issue time, or at the publication
+// when that is later: a publication is stamped with the registry's clock, and a signer whose
+// clock runs a minute behind (inside the accepted window) can still withdraw what it has just
+// published. A `withdrawn_at` the signer gives must still not be before the publication.
+both_backends!(
+    withdrawal_by_a_clock_behind_the_registry,
+    async |app: &TestApp| {
+        let w = World::build(app).await;
+        let published = w
+            .ok(
+                app,
+                &w.provider.key,
+                "PublishQualification",
+                publish_qualification("Just Published Course").encode_to_vec(),
+            )
+            .await
+            .id;
+        let published_at = app
+            .catalogue()
+            .get_qualification(pb::GetQualificationRequest {
+                id: published.clone(),
+            })
+            .await
+            .expect("GetQualification")
+            .into_inner()
+            .qualification
+            .and_then(|q| q.published_at)
+            .expect("a publication time");
+        let behind = Timestamp::from_micros(Timestamp::now().as_micros() - 60_000_000);
+
+        let explicit = pb::WithdrawQualificationCommand {
+            header: header_at(behind),
+            withdrawn_at: header_at(behind).and_then(|h| h.issued_at),
+            ..withdraw_qualification(&published)
+        };
+        w.refused(
+            app,
+            "WithdrawQualification",
+            Some(seal(
+                &w.provider.key,
+                "WithdrawQualification",
+                explicit.encode_to_vec(),
+            )),
+            Code::InvalidArgument,
+            "withdrawn_at: must not be before the publication",
+        )
+        .await;
+
+        let defaulted = pb::WithdrawQualificationCommand {
+            header: header_at(behind),
+            ..withdraw_qualification(&published)
+        };
+        w.ok(
+            app,
+            &w.provider.key,
+            "WithdrawQualification",
+            defaulted.encode_to_vec(),
+        )
+        .await;
+        let withdrawn = app
+            .catalogue()
+            .get_qualification(pb::GetQualificationRequest { id: published })
+            .await
+            .expect("GetQualification")
+            .into_inner()
+            .qualification
+            .expect("the qualification");
+        assert_eq!(withdrawn.withdrawn_at, Some(published_at));
+    }
+);

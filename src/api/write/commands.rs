@@ -478,6 +478,7 @@ mod convert {
         } = c;
         Ok(Command::WithdrawQualification {
             qualification_id: id(IdKind::Qualification, "qualification_id", qualification_id)?,
+            defaulted: withdrawn_at.is_none(),
             withdrawn_at: time_or("withdrawn_at", withdrawn_at, cx.issued_at)?,
             reason: text("reason", reason, MAX_TEXT)?,
         })
