@@ -999,9 +999,14 @@ async fn apply_command(
         } => {
             let owner = key_target(tx, signer, actor_id).await?;
             let mut key = owned_key(tx, &owner, &key_id, "key_id").await?;
-            if key.revoked_at.is_some() {
+            // A revocation may be brought forward (a key revoked from a future date and then
+            // compromised must stop signing now), never put off.
+            if let Some(revoked) = key.revoked_at
+                && revoked_at >= revoked
+            {
                 return Err(DomainError::FailedPrecondition(format!(
-                    "key {key_id} is revoked already"
+                    "key {key_id} is revoked already, from {}; a revocation can only be brought forward",
+                    revoked.to_rfc3339()
                 )));
             }
             key.revoked_at = Some(revoked_at);
@@ -1050,9 +1055,16 @@ fn not_registered(field: impl std::fmt::Display, kind: &str) -> DomainError {
     DomainError::invalid(field, format!("names no registered {kind}"))
 }
 
+/// A retirement may be brought forward (an agency or body retired from a future date whose
+/// decisions must stop counting sooner), never put off.
 fn check_retirement(admitted_at: Timestamp, retired_at: Option<Timestamp>, at: Timestamp) -> Result<()> {
-    if retired_at.is_some() {
-        return Err(DomainError::FailedPrecondition("retired already".into()));
+    if let Some(retired) = retired_at
+        && at >= retired
+    {
+        return Err(DomainError::FailedPrecondition(format!(
+            "retired already, from {}; a retirement can only be brought forward",
+            retired.to_rfc3339()
+        )));
     }
     if at <= admitted_at {
         return Err(DomainError::invalid("retired_at", "must be after the admission"));

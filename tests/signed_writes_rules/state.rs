@@ -3,6 +3,7 @@
 use ed25519_dalek::SigningKey;
 use prost::Message;
 use tonic::Code;
+use trust_registry::api::convert::timestamp;
 use trust_registry::domain::Timestamp;
 use trust_registry::domain::ids::IdKind;
 use trust_registry::pb;
@@ -585,5 +586,101 @@ both_backends!(
             .qualification
             .expect("the qualification");
         assert_eq!(withdrawn.withdrawn_at, Some(published_at));
+    }
+);
+
+fn in_days(days: i64) -> Timestamp {
+    Timestamp::from_micros(Timestamp::now().as_micros() + days * 86_400_000_000)
+}
+
+fn revoke_at(key_id: &str, revoked_at: Timestamp) -> Vec<u8> {
+    pb::RevokeKeyCommand {
+        header: header(),
+        actor_id: String::new(),
+        key_id: key_id.into(),
+        revoked_at: Some(timestamp(revoked_at)),
+        reason: "compromised".into(),
+    }
+    .encode_to_vec()
+}
+
+async fn revoked_at(app: &TestApp, provider_id: &str, key_id: &str) -> Option<pbjson_types::Timestamp> {
+    app.catalogue()
+        .get_provider(pb::GetProviderRequest {
+            id: provider_id.into(),
+        })
+        .await
+        .expect("GetProvider")
+        .into_inner()
+        .provider
+        .expect("the provider")
+        .keys
+        .into_iter()
+        .find(|k| k.key_id == key_id)
+        .expect("the key")
+        .revoked_at
+}
+
+// A revocation or a retirement dated in the future can be brought forward (a key scheduled to
+// be revoked and then compromised must stop signing now), never put off.
+both_backends!(
+    revocations_and_retirements_come_forward_only,
+    async |app: &TestApp| {
+        let w = World::build(app).await;
+        let spare = key_id_of(&w.provider.spares[3]);
+        let (later, sooner) = (in_days(30), in_days(1));
+        w.ok(app, &w.provider.key, "RevokeKey", revoke_at(&spare, later))
+            .await;
+        assert_eq!(
+            revoked_at(app, &w.provider.id, &spare).await,
+            Some(timestamp(later))
+        );
+        w.ok(app, &w.provider.key, "RevokeKey", revoke_at(&spare, sooner))
+            .await;
+        assert_eq!(
+            revoked_at(app, &w.provider.id, &spare).await,
+            Some(timestamp(sooner))
+        );
+        for put_off in [sooner, later] {
+            w.refused(
+                app,
+                "RevokeKey",
+                Some(seal(&w.provider.key, "RevokeKey", revoke_at(&spare, put_off))),
+                Code::FailedPrecondition,
+                "a revocation can only be brought forward",
+            )
+            .await;
+        }
+
+        let retire = |at: Timestamp| pb::RetireQaAgencyCommand {
+            retired_at: Some(timestamp(at)),
+            ..retire_qa_agency(&w.retirable_agency.id)
+        };
+        let retired_at = async || {
+            app.catalogue()
+                .get_qa_agency(pb::GetQaAgencyRequest {
+                    id: w.retirable_agency.id.clone(),
+                })
+                .await
+                .expect("GetQaAgency")
+                .into_inner()
+                .qa_agency
+                .expect("the agency")
+                .retired_at
+        };
+        let operator = w.signer(Who::Operator);
+        w.ok(app, operator, "RetireQaAgency", retire(later).encode_to_vec())
+            .await;
+        w.ok(app, operator, "RetireQaAgency", retire(sooner).encode_to_vec())
+            .await;
+        assert_eq!(retired_at().await, Some(timestamp(sooner)));
+        w.refused(
+            app,
+            "RetireQaAgency",
+            Some(seal(operator, "RetireQaAgency", retire(later).encode_to_vec())),
+            Code::FailedPrecondition,
+            "a retirement can only be brought forward",
+        )
+        .await;
     }
 );
