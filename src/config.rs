@@ -74,7 +74,7 @@ pub struct ServeArgs {
 
     /// The registry operator's Ed25519 public key (multibase z6Mk..., base64 or hex).
     /// Without it every governance write is refused.
-    #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY")]
+    #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY", value_parser = parse_operator_key)]
     pub operator_key: Option<String>,
 
     /// The registry's own Ed25519 signing key (PKCS#8 PEM), created with mode 0600 when missing.
@@ -109,6 +109,16 @@ pub struct ServeArgs {
     /// Server-side deadline of every call, in milliseconds.
     #[arg(long, env = "TRUST_REGISTRY_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
+}
+
+/// Reads `--operator-key`: a text that is not an Ed25519 public key is refused here, naming
+/// the flag, before any database is opened, rather than once the server (or an import or an
+/// audit) has started working.
+pub fn parse_operator_key(text: &str) -> Result<String, String> {
+    let public = crate::domain::keys::parse_public_key(text).map_err(|err| err.to_string())?;
+    ed25519_dalek::VerifyingKey::from_bytes(&public)
+        .map_err(|_| "the 32 bytes are not an Ed25519 public key (not a point of the curve)".to_owned())?;
+    Ok(text.to_owned())
 }
 
 /// Reads `--log-origin`: refused here, with the rule, when it cannot name the checkpoint key,

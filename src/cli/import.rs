@@ -34,7 +34,7 @@ pub struct ImportArgs {
 
     /// The registry operator's Ed25519 public key (multibase z6Mk..., base64 or hex).
     /// Without it every governance write is refused.
-    #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY")]
+    #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY", value_parser = crate::config::parse_operator_key)]
     pub operator_key: Option<String>,
 
     /// Send the writes to a running server (e.g. http://127.0.0.1:50051) with

@@ -47,7 +47,7 @@ pub struct AuditArgs {
     #[arg(long, env = "TRUST_REGISTRY_VERIFIER_KEY")]
     pub verifier_key: Option<String>,
     /// The operator's public key, to re-verify governance writes.
-    #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY")]
+    #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY", value_parser = crate::config::parse_operator_key)]
     pub operator_key: String,
     /// The live registry's database (`sqlite://…` or `postgres://…`, as `serve` uses it), to
     /// compare every row of every table with the log's replay; it is only read, never migrated.
@@ -75,7 +75,7 @@ pub struct RebuildArgs {
     #[arg(long, env = "TRUST_REGISTRY_VERIFIER_KEY")]
     pub verifier_key: Option<String>,
     /// The operator's public key.
-    #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY")]
+    #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY", value_parser = crate::config::parse_operator_key)]
     pub operator_key: String,
 }
 

@@ -1,0 +1,100 @@
+//! What an operator meets when starting and running the service: flags refused at start with
+//! the flag named, nothing created before they are checked.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use clap::Parser as _;
+use common::signed::operator_key;
+use trust_registry::config::Cli;
+use trust_registry::domain::keys;
+
+const BIN: &str = env!("CARGO_BIN_EXE_trust-registry");
+
+/// Runs the binary in `dir` with none of the `TRUST_REGISTRY_*` settings of the environment.
+async fn run(dir: &Path, args: &[&str]) -> Output {
+    let mut command = tokio::process::Command::new(BIN);
+    command.args(args).current_dir(dir).kill_on_drop(true);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TRUST_REGISTRY_") {
+            command.env_remove(name);
+        }
+    }
+    tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .unwrap_or_else(|_| panic!("trust-registry {args:?} did not stop"))
+        .expect("run trust-registry")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// 32 bytes that are not an Ed25519 public key (no point of the curve has them).
+fn not_a_point() -> [u8; 32] {
+    (0u8..=255)
+        .map(|b| [b; 32])
+        .find(|bytes| ed25519_dalek::VerifyingKey::from_bytes(bytes).is_err())
+        .expect("some repeated byte is not a point")
+}
+
+#[test]
+fn every_command_taking_an_operator_key_refuses_a_bad_one_when_it_reads_its_flags() {
+    let good = keys::multibase(&operator_key().verifying_key().to_bytes());
+    let short = base64_of(&[7u8; 16]);
+    let off_curve = hex::encode(not_a_point());
+    let commands: [&[&str]; 4] = [
+        &["serve"],
+        &["import", "registry.jsonl"],
+        &["audit"],
+        &[
+            "rebuild",
+            "--from-log",
+            "http://127.0.0.1:50051",
+            "--database-url",
+            "sqlite://x.db",
+        ],
+    ];
+    for command in commands {
+        for bad in ["nonsense", "z6MkNotAKey", short.as_str(), off_curve.as_str()] {
+            let args = [&["trust-registry"], command, &["--operator-key", bad]].concat();
+            let error = Cli::try_parse_from(&args).expect_err(&format!("{args:?} is refused"));
+            assert!(error.to_string().contains("--operator-key"), "{args:?}: {error}");
+        }
+        let args = [&["trust-registry"], command, &["--operator-key", good.as_str()]].concat();
+        Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    }
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn serve_refuses_bad_flags_before_it_creates_a_store() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let database = dir.path().join("registry.db");
+    let url = sqlite_url(&database);
+    let cases: &[&[&str]] = &[
+        &["--operator-key", "nonsense"],
+    ];
+    for &case in cases {
+        let args = [
+            &["serve", "--listen", "127.0.0.1:0", "--database-url", url.as_str()],
+            case,
+        ]
+        .concat();
+        let output = run(dir.path(), &args).await;
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains(case[0]), "{args:?}: {}", stderr(&output));
+        assert!(!database.exists(), "{args:?} created the store before refusing");
+    }
+}
