@@ -95,8 +95,13 @@ pub struct ServeArgs {
     )]
     pub log_origin: String,
 
-    /// Largest database connection pool.
-    #[arg(long, env = "TRUST_REGISTRY_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    /// Largest database connection pool (at least 1: a pool of none cannot be built).
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     pub db_max_connections: u32,
 
     /// Entries of each kind in the read cache of trust facts (issuer keys, identifiers,

@@ -78,6 +78,20 @@ fn base64_of(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// `serve FLAG 0` is refused when the command line is read, naming the flag; 1 is accepted.
+fn refuses_zero(flag: &str) {
+    let error = Cli::try_parse_from(["trust-registry", "serve", flag, "0"])
+        .expect_err(&format!("serve {flag} 0 is refused"));
+    assert!(error.to_string().contains(flag), "{flag}: {error}");
+    Cli::try_parse_from(["trust-registry", "serve", flag, "1"])
+        .unwrap_or_else(|e| panic!("serve {flag} 1: {e}"));
+}
+
+#[test]
+fn serve_refuses_an_empty_connection_pool_when_it_reads_its_flags() {
+    refuses_zero("--db-max-connections");
+}
+
 #[tokio::test]
 async fn serve_refuses_bad_flags_before_it_creates_a_store() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -85,6 +99,7 @@ async fn serve_refuses_bad_flags_before_it_creates_a_store() {
     let url = sqlite_url(&database);
     let cases: &[&[&str]] = &[
         &["--operator-key", "nonsense"],
+        &["--db-max-connections", "0"],
     ];
     for &case in cases {
         let args = [
