@@ -111,8 +111,14 @@ pub struct ServeArgs {
     #[arg(long, env = "TRUST_REGISTRY_CACHE_ENTRIES", default_value_t = 250_000)]
     pub cache_entries: usize,
 
-    /// Server-side deadline of every call, in milliseconds.
-    #[arg(long, env = "TRUST_REGISTRY_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    /// Server-side deadline of every call, in milliseconds (at least 1: with 0 every call that
+    /// has to wait for anything, such as the database, would be cancelled).
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_REQUEST_TIMEOUT_MS",
+        default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     pub request_timeout_ms: u64,
 }
 

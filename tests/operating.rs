@@ -92,6 +92,11 @@ fn serve_refuses_an_empty_connection_pool_when_it_reads_its_flags() {
     refuses_zero("--db-max-connections");
 }
 
+#[test]
+fn serve_refuses_a_zero_request_deadline_when_it_reads_its_flags() {
+    refuses_zero("--request-timeout-ms");
+}
+
 #[tokio::test]
 async fn serve_refuses_bad_flags_before_it_creates_a_store() {
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -100,6 +105,7 @@ async fn serve_refuses_bad_flags_before_it_creates_a_store() {
     let cases: &[&[&str]] = &[
         &["--operator-key", "nonsense"],
         &["--db-max-connections", "0"],
+        &["--request-timeout-ms", "0"],
     ];
     for &case in cases {
         let args = [
