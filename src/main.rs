@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::Parser;
 use trust_registry::api::write::OperatorKey;
 use trust_registry::config::{Cli, Command, ServeArgs};
@@ -51,7 +52,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cache_entries: args.cache_entries,
         ..StoreOptions::default()
     };
-    let store = Store::open(&args.database_url, &store_options).await?;
+    // Bound first: an address already in use is refused before the store is created or migrated.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("--listen {}: cannot listen on this address", args.listen))?;
+    let store = Store::open(&args.database_url, &store_options)
+        .await
+        .context("--database-url: cannot open the store")?;
     tracing::info!(backend = ?store.backend(), "store open, schema up to date");
     if args.demo {
         match demo::load(&store).await? {
@@ -63,7 +70,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             None => tracing::info!("store is not empty; demo dataset not loaded"),
         }
     }
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "serving trustregistry.v1");
     let operator_key = match &args.operator_key {
         Some(text) => Some(OperatorKey::new(parse_public_key(text)?)),

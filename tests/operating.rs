@@ -119,3 +119,44 @@ async fn serve_refuses_bad_flags_before_it_creates_a_store() {
         assert!(!database.exists(), "{args:?} created the store before refusing");
     }
 }
+
+#[tokio::test]
+async fn serve_names_the_flag_when_it_cannot_listen_or_open_the_store() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let database = dir.path().join("registry.db");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let address = taken.local_addr().expect("local address").to_string();
+    let output = run(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            &address,
+            "--database-url",
+            &sqlite_url(&database),
+        ],
+    )
+    .await;
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(text.contains(&format!("--listen {address}")), "{text}");
+    assert!(
+        !database.exists(),
+        "the store was created for a server that cannot listen"
+    );
+
+    let nowhere = dir.path().join("no-such-directory").join("registry.db");
+    let output = run(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &sqlite_url(&nowhere),
+        ],
+    )
+    .await;
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("--database-url"), "{}", stderr(&output));
+}
