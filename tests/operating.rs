@@ -1,5 +1,6 @@
 //! What an operator meets when starting and running the service: flags refused at start with
-//! the flag named, nothing created before they are checked.
+//! the flag named, nothing created before they are checked, and `registry-key` printing only
+//! the key the registry uses.
 
 mod common;
 
@@ -159,4 +160,44 @@ async fn serve_names_the_flag_when_it_cannot_listen_or_open_the_store() {
     .await;
     assert!(!output.status.success());
     assert!(stderr(&output).contains("--database-url"), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn registry_key_prints_the_existing_key_and_never_makes_one() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let missing = dir.path().join("registry.key");
+    let output = run(
+        dir.path(),
+        &["registry-key", "--registry-key-file", missing.to_str().unwrap()],
+    )
+    .await;
+    assert!(
+        !output.status.success(),
+        "registry-key printed a key from no file"
+    );
+    assert!(
+        stderr(&output).contains("--registry-key-file"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!missing.exists(), "registry-key created a key file");
+    let output = run(dir.path(), &["registry-key"]).await;
+    assert!(
+        !output.status.success(),
+        "registry-key printed a key from no file"
+    );
+    assert!(!dir.path().join("trust-registry-registry.key").exists());
+
+    let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    trust_registry::cli::write_private_key(&missing, &key).expect("write the key");
+    let output = run(
+        dir.path(),
+        &["registry-key", "--registry-key-file", missing.to_str().unwrap()],
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let public = key.verifying_key().to_bytes();
+    assert!(stdout.contains(&keys::key_id(&public)), "{stdout}");
+    assert!(stdout.contains(&keys::multibase(&public)), "{stdout}");
 }

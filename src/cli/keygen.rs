@@ -32,7 +32,7 @@ pub fn run(args: &KeygenArgs) -> anyhow::Result<()> {
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RegistryKeyArgs {
-    /// The registry's signing key (created on first `serve` when missing).
+    /// The registry's signing key (created by the first `serve`; never created here).
     #[arg(
         long,
         env = "TRUST_REGISTRY_REGISTRY_KEY_FILE",
@@ -49,9 +49,20 @@ pub struct RegistryKeyArgs {
     pub log_origin: String,
 }
 
-/// Prints the registry's public key, which verifiers use to check verdicts offline.
+/// Prints the registry's public key, which verifiers use to check verdicts offline. Only reads
+/// the key: a missing file is an error, never a new key, since a key made here would be printed
+/// as the registry's while the registry signs with another (for instance when this runs in
+/// another directory than `serve`), and verifiers pinning it would refuse every verdict.
 pub fn print_registry_key(args: &RegistryKeyArgs) -> anyhow::Result<()> {
-    let key = super::load_or_create_registry_key(&args.registry_key_file)?;
+    let path = &args.registry_key_file;
+    if !path.exists() {
+        anyhow::bail!(
+            "--registry-key-file {}: no such file; the registry's key is created by the first \
+             `trust-registry serve`: give the path that server uses",
+            path.display()
+        );
+    }
+    let key = crate::domain::verdict::RegistryKey::new(super::read_private_key(path)?);
     let public = key.public_key();
     println!("key id:      {}", key.key_id());
     println!(
