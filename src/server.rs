@@ -136,6 +136,9 @@ pub async fn serve(
     ))
     .max_decoding_message_size(MAX_REQUEST_BYTES)
     .max_encoding_message_size(MAX_RESPONSE_BYTES);
+    health_reporter
+        .set_serving::<pb::log_service_server::LogServiceServer<LogApi>>()
+        .await;
     use crate::api::import::ImportApi;
     use crate::pb::import_service_server::ImportServiceServer;
     use pb::{

@@ -1,6 +1,6 @@
 //! What an operator meets when starting and running the service: flags refused at start with
-//! the flag named, nothing created before they are checked, and `registry-key` printing only
-//! the key the registry uses.
+//! the flag named, nothing created before they are checked, the health service covering every
+//! service, and `registry-key` printing only the key the registry uses.
 
 mod common;
 
@@ -9,6 +9,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use clap::Parser as _;
+use common::TestApp;
 use common::signed::operator_key;
 use trust_registry::config::Cli;
 use trust_registry::domain::keys;
@@ -201,3 +202,35 @@ async fn registry_key_prints_the_existing_key_and_never_makes_one() {
     assert!(stdout.contains(&keys::key_id(&public)), "{stdout}");
     assert!(stdout.contains(&keys::multibase(&public)), "{stdout}");
 }
+
+both_backends!(
+    the_health_service_reports_every_service_serving,
+    async |app: &TestApp| {
+        use prost::Message as _;
+        use tonic_health::pb::health_check_response::ServingStatus;
+        use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+        let descriptors = prost_types::FileDescriptorSet::decode(trust_registry::pb::FILE_DESCRIPTOR_SET)
+            .expect("the descriptor set decodes");
+        let services: Vec<String> = descriptors
+            .file
+            .iter()
+            .flat_map(|file| {
+                file.service
+                    .iter()
+                    .map(move |service| format!("{}.{}", file.package(), service.name()))
+            })
+            .collect();
+        assert!(services.len() >= 9, "{services:?}");
+        let mut health = HealthClient::new(app.channel.clone());
+        for service in [String::new()].into_iter().chain(services) {
+            let answer = health
+                .check(HealthCheckRequest {
+                    service: service.clone(),
+                })
+                .await
+                .unwrap_or_else(|status| panic!("health of {service:?}: {status:?}"))
+                .into_inner();
+            assert_eq!(answer.status, ServingStatus::Serving as i32, "{service:?}");
+        }
+    }
+);
