@@ -1,6 +1,7 @@
 //! What an operator meets when starting and running the service: flags refused at start with
 //! the flag named, nothing created before they are checked, the health service covering every
-//! service, and `registry-key` printing only the key the registry uses.
+//! service, `registry-key` printing only the key the registry uses, and one meaning for each
+//! environment variable.
 
 mod common;
 
@@ -201,6 +202,37 @@ async fn registry_key_prints_the_existing_key_and_never_makes_one() {
     let public = key.verifying_key().to_bytes();
     assert!(stdout.contains(&keys::key_id(&public)), "{stdout}");
     assert!(stdout.contains(&keys::multibase(&public)), "{stdout}");
+}
+
+/// An environment variable names one setting: a variable that two commands read as different
+/// flags (a private key file for one, a public key for the other, say) breaks one of them for
+/// whoever sets it for the other.
+#[test]
+fn each_environment_variable_means_one_setting_in_every_command() {
+    use clap::CommandFactory as _;
+    use std::collections::BTreeMap;
+    fn collect(command: &clap::Command, path: &str, seen: &mut BTreeMap<String, Vec<(String, String)>>) {
+        for arg in command.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                seen.entry(env.to_string_lossy().into_owned())
+                    .or_default()
+                    .push((path.to_owned(), arg.get_id().to_string()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            collect(sub, &format!("{path} {}", sub.get_name()), seen);
+        }
+    }
+    let mut seen = BTreeMap::new();
+    collect(&Cli::command(), "trust-registry", &mut seen);
+    assert!(seen.contains_key("TRUST_REGISTRY_SERVER"), "{seen:?}");
+    for (env, uses) in &seen {
+        let first = &uses[0].1;
+        assert!(
+            uses.iter().all(|(_, id)| id == first),
+            "{env} is read as different settings: {uses:?}"
+        );
+    }
 }
 
 both_backends!(

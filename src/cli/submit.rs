@@ -20,8 +20,9 @@ use crate::pb;
 pub struct SubmitArgs {
     /// The command file (JSON).
     pub file: PathBuf,
-    /// The signer's private key (PKCS#8 PEM, as written by `keygen`).
-    #[arg(long, env = "TRUST_REGISTRY_KEY")]
+    /// The signer's private key (PKCS#8 PEM, as written by `keygen`). Not TRUST_REGISTRY_KEY,
+    /// which `check-issuer` and `verify` read as the registry's public key.
+    #[arg(long, env = "TRUST_REGISTRY_SIGNING_KEY")]
     pub key: PathBuf,
     /// The registry's gRPC address.
     #[arg(long, env = "TRUST_REGISTRY_SERVER", default_value = "http://127.0.0.1:50051")]
