@@ -18,7 +18,7 @@ use trust_registry::domain::keys;
 const BIN: &str = env!("CARGO_BIN_EXE_trust-registry");
 
 /// Runs the binary in `dir` with none of the `TRUST_REGISTRY_*` settings of the environment.
-async fn run(dir: &Path, args: &[&str]) -> Output {
+async fn run_cli(dir: &Path, args: &[&str]) -> Output {
     let mut command = tokio::process::Command::new(BIN);
     command.args(args).current_dir(dir).kill_on_drop(true);
     for (name, _) in std::env::vars_os() {
@@ -116,7 +116,7 @@ async fn serve_refuses_bad_flags_before_it_creates_a_store() {
             case,
         ]
         .concat();
-        let output = run(dir.path(), &args).await;
+        let output = run_cli(dir.path(), &args).await;
         assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
         assert!(stderr(&output).contains(case[0]), "{args:?}: {}", stderr(&output));
         assert!(!database.exists(), "{args:?} created the store before refusing");
@@ -129,7 +129,7 @@ async fn serve_names_the_flag_when_it_cannot_listen_or_open_the_store() {
     let database = dir.path().join("registry.db");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let address = taken.local_addr().expect("local address").to_string();
-    let output = run(
+    let output = run_cli(
         dir.path(),
         &[
             "serve",
@@ -149,7 +149,7 @@ async fn serve_names_the_flag_when_it_cannot_listen_or_open_the_store() {
     );
 
     let nowhere = dir.path().join("no-such-directory").join("registry.db");
-    let output = run(
+    let output = run_cli(
         dir.path(),
         &[
             "serve",
@@ -168,7 +168,7 @@ async fn serve_names_the_flag_when_it_cannot_listen_or_open_the_store() {
 async fn registry_key_prints_the_existing_key_and_never_makes_one() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let missing = dir.path().join("registry.key");
-    let output = run(
+    let output = run_cli(
         dir.path(),
         &["registry-key", "--registry-key-file", missing.to_str().unwrap()],
     )
@@ -183,7 +183,7 @@ async fn registry_key_prints_the_existing_key_and_never_makes_one() {
         stderr(&output)
     );
     assert!(!missing.exists(), "registry-key created a key file");
-    let output = run(dir.path(), &["registry-key"]).await;
+    let output = run_cli(dir.path(), &["registry-key"]).await;
     assert!(
         !output.status.success(),
         "registry-key printed a key from no file"
@@ -192,7 +192,7 @@ async fn registry_key_prints_the_existing_key_and_never_makes_one() {
 
     let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
     trust_registry::cli::write_private_key(&missing, &key).expect("write the key");
-    let output = run(
+    let output = run_cli(
         dir.path(),
         &["registry-key", "--registry-key-file", missing.to_str().unwrap()],
     )
@@ -266,3 +266,69 @@ both_backends!(
         }
     }
 );
+
+both_backends!(database_passwords_are_not_printed, async |app: &TestApp| {
+    const PASSWORD: &str = "s3cret-pw";
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let server = format!("http://{}", app.addr);
+    let operator = keys::multibase(&operator_key().verifying_key().to_bytes());
+    let unreachable = format!("postgres://registry:{PASSWORD}@127.0.0.1:1/registry");
+    let output = run_cli(
+        dir.path(),
+        &[
+            "audit",
+            "--server",
+            &server,
+            "--operator-key",
+            &operator,
+            "--database-url",
+            &unreachable,
+        ],
+    )
+    .await;
+    assert!(
+        !output.status.success(),
+        "the audit opened an unreachable database"
+    );
+    let text = stderr(&output);
+    assert!(
+        text.contains("postgres://registry:***@127.0.0.1:1/registry"),
+        "{text}"
+    );
+    assert!(!text.contains(PASSWORD), "{text}");
+
+    // The test server trusts local connections, so a password in the URL is accepted and
+    // ignored: rebuild succeeds and prints the URL it rebuilt into.
+    if app.backend == common::Backend::Postgres {
+        let (url, admin_url, name) = common::fresh_postgres_database().await.expect("PostgreSQL");
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let (user, host) = rest.split_once('@').expect("a user in the test URL");
+        let with_password = format!("{scheme}://{user}:{PASSWORD}@{host}");
+        let output = run_cli(
+            dir.path(),
+            &[
+                "rebuild",
+                "--from-log",
+                &server,
+                "--database-url",
+                &with_password,
+                "--operator-key",
+                &operator,
+            ],
+        )
+        .await;
+        let admin = sea_orm::Database::connect(admin_url.as_str())
+            .await
+            .expect("connect");
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+        )
+        .await
+        .expect("drop the rebuilt database");
+        assert!(output.status.success(), "{}", stderr(&output));
+        let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr(&output));
+        assert!(printed.contains("rebuilt 0 entries into"), "{printed}");
+        assert!(!printed.contains(PASSWORD), "{printed}");
+    }
+});

@@ -27,6 +27,24 @@ pub fn read_private_key(path: &Path) -> anyhow::Result<SigningKey> {
     })
 }
 
+/// A database URL as it may be printed: the password of `scheme://user:password@host/...` (a
+/// PostgreSQL URL may carry one) replaced with `***`, so that output kept in logs or CI records
+/// does not hold it.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((user_info, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match user_info.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
+        None => url.to_owned(),
+    }
+}
+
 /// Fresh random bytes from the operating system.
 pub fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
     let mut bytes = [0u8; N];
@@ -61,4 +79,28 @@ pub fn write_private_key(path: &Path, key: &SigningKey) -> anyhow::Result<()> {
         .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
     file.write_all(pem.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn a_database_password_is_redacted() {
+        assert_eq!(
+            redacted_url("postgres://registry:s3cret@db.example:5432/registry?sslmode=require"),
+            "postgres://registry:***@db.example:5432/registry?sslmode=require"
+        );
+        assert_eq!(
+            redacted_url("postgres://p:a@b@host/db"),
+            "postgres://p:***@host/db"
+        );
+        for kept in [
+            "postgres://registry@db.example/registry",
+            "sqlite://copy.db?mode=rwc",
+            "sqlite:///var/lib/registry/x@y.db",
+        ] {
+            assert_eq!(redacted_url(kept), kept);
+        }
+    }
 }

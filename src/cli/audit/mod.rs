@@ -114,7 +114,7 @@ async fn live_tables(database_url: Option<&str>) -> anyhow::Result<Option<Tables
     };
     let tables = Tables::connect(url)
         .await
-        .with_context(|| format!("opening the live database {url}"))?;
+        .with_context(|| format!("opening the live database {}", super::redacted_url(url)))?;
     Ok(Some(tables))
 }
 
@@ -267,14 +267,14 @@ pub async fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
     if store.sync_log().await? != 0 {
         bail!(
             "{} already holds writes; rebuild into an empty store",
-            args.database_url
+            super::redacted_url(&args.database_url)
         );
     }
     replay(&store, 0, &log.entries, &args.operator_key).await?;
     println!(
         "rebuilt {} entries into {}; root {} matches the signed checkpoint",
         log.entries.len(),
-        args.database_url,
+        super::redacted_url(&args.database_url),
         hex::encode(log.checkpoint.root)
     );
     Ok(())
