@@ -173,7 +173,7 @@ pub async fn serve(
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .layer(tower_http::trace::TraceLayer::new_for_grpc())
+        .layer(tower_http::trace::TraceLayer::new_for_grpc().on_failure(crate::telemetry::log_failure))
         .layer(tonic_web::GrpcWebLayer::new())
         .add_service(health_service)
         .add_service(reflection_v1)
