@@ -332,3 +332,35 @@ both_backends!(database_passwords_are_not_printed, async |app: &TestApp| {
         assert!(!printed.contains(PASSWORD), "{printed}");
     }
 });
+
+// Something that accepts connections and never answers (a registry that hangs, a wrong port)
+// ends a client command with an error once its call times out (30 s), instead of hanging it.
+#[tokio::test]
+async fn client_commands_give_up_on_a_registry_that_never_answers() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = tokio::process::Command::new(BIN);
+    command
+        .args([
+            "check-issuer",
+            "--server",
+            &server,
+            "--provider-id",
+            "prov_0000000000000000000a",
+        ])
+        .current_dir(dir.path())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(150), command.output())
+        .await
+        .expect("check-issuer kept waiting for a registry that never answers")
+        .expect("run trust-registry");
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("Timeout expired"), "{}", stderr(&output));
+}

@@ -75,6 +75,8 @@ async fn import_remote(server: &str, path: &Path) -> anyhow::Result<ImportStats>
     let channel = tonic::transport::Endpoint::from_shared(server.to_owned())
         .with_context(|| format!("--server {server}"))?
         .tcp_nodelay(true)
+        // No per-call limit: a call streams thousands of writes, under the server's deadline.
+        .connect_timeout(super::CONNECT_TIMEOUT)
         .connect()
         .await
         .with_context(|| format!("connecting to {server}"))?;

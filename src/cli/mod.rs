@@ -45,6 +45,27 @@ pub fn redacted_url(url: &str) -> String {
     }
 }
 
+/// How long a command waits to connect to a registry.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a command waits for one answer: well beyond the server's own deadline (10 s by
+/// default), so only a registry that stopped answering runs into it.
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A channel to the registry at `server` (a URL such as `http://127.0.0.1:50051`). A command
+/// never waits for ever: connecting and each call have a time limit, so a registry (or
+/// anything else listening there) that accepts the connection and never answers ends the
+/// command with an error instead of hanging it.
+pub async fn connect(server: &str) -> anyhow::Result<tonic::transport::Channel> {
+    tonic::transport::Endpoint::from_shared(server.to_owned())
+        .context("--server must be a URL such as http://127.0.0.1:50051")?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(CALL_TIMEOUT)
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {server}"))
+}
+
 /// Fresh random bytes from the operating system.
 pub fn random_bytes<const N: usize>() -> anyhow::Result<[u8; N]> {
     let mut bytes = [0u8; N];

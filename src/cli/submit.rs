@@ -8,7 +8,6 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 use crate::api::convert::timestamp;
@@ -109,11 +108,7 @@ pub async fn run(args: &SubmitArgs) -> anyhow::Result<()> {
             args.file.display()
         )
     })?;
-    let channel = Channel::from_shared(args.server.clone())
-        .context("--server must be a URL such as http://127.0.0.1:50051")?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", args.server))?;
+    let channel = super::connect(&args.server).await?;
     let json = file.command;
     let output = dispatch!(file.rpc.as_str(), json, &key, channel,
         "GovernanceService/AdmitQaAgency" => governance_service_client::GovernanceServiceClient.admit_qa_agency(AdmitQaAgencyCommand, AdmitQaAgencyRequest),

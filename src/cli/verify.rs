@@ -151,12 +151,7 @@ fn exit(result: anyhow::Result<bool>) -> ExitCode {
 }
 
 async fn client(server: &ServerArgs) -> anyhow::Result<TrustServiceClient<Channel>> {
-    let channel = Channel::from_shared(server.server.clone())
-        .context("--server must be a URL such as http://127.0.0.1:50051")?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", server.server))?;
-    Ok(TrustServiceClient::new(channel))
+    Ok(TrustServiceClient::new(super::connect(&server.server).await?))
 }
 
 fn describe(status: tonic::Status) -> anyhow::Error {

@@ -80,11 +80,7 @@ pub struct RebuildArgs {
 }
 
 async fn connect(server: &str) -> anyhow::Result<Channel> {
-    Channel::from_shared(server.to_owned())
-        .context("--server must be a URL such as http://127.0.0.1:50051")?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {server}"))
+    crate::cli::connect(server).await
 }
 
 /// Starts an in-process server over `store` on a loopback port, for reading it back.
