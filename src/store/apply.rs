@@ -338,7 +338,7 @@ impl Store {
         signer: &Signer,
         command: Command,
     ) -> Result<(StoredWrite, bool)> {
-        let _turn = self.writer.lock().await;
+        let turn = self.writer.clone().lock_owned().await;
         let tx = self.begin_write().await?;
         let log_index = next_log_index(&tx).await?;
         let now = Deferring {
@@ -350,16 +350,33 @@ impl Store {
         if replayed {
             return Ok((stored, true));
         }
-        self.commit_counted(tx).await?;
+        self.commit_counted(tx, turn).await?;
         self.sync_log().await?;
         Ok((stored, false))
     }
 
     /// Commits a write transaction, counted for the other processes on the database (see
-    /// commits.rs) before the caller acknowledges anything.
-    async fn commit_counted(&self, tx: DatabaseTransaction) -> Result<()> {
-        let _counted = self.commits.begin();
-        tx.commit().await.map_err(Into::into)
+    /// commits.rs) before the caller acknowledges anything, and releases the write lock `turn`
+    /// once the commit has ended.
+    ///
+    /// The commit runs in a task of its own, which ends whatever becomes of the caller: a caller
+    /// dropped while it waits (a client that cancels its call, or whose deadline passes) no
+    /// longer counts the commit as finished while the database's driver still carries it out.
+    /// Counted early, the commit let a read take the log size from before it under the count
+    /// after it, and every later read served that old state until the next write.
+    async fn commit_counted<T: Send + 'static>(&self, tx: DatabaseTransaction, turn: T) -> Result<()> {
+        let commits = self.commits.clone();
+        let committed = tokio::spawn(async move {
+            let counted = commits.begin();
+            let committed = tx.commit().await;
+            drop(counted);
+            drop(turn);
+            committed
+        });
+        committed
+            .await
+            .map_err(|e| DomainError::Storage(format!("a commit stopped: {e}")))?
+            .map_err(Into::into)
     }
 
     /// Opens a batch: many writes in one transaction under the write lock, committed together.
@@ -585,8 +602,7 @@ impl WriteBatch {
         // Every background send finished in `send` above, and dropped its share.
         let tx = Arc::try_unwrap(tx)
             .map_err(|_| DomainError::Storage("a send of queued rows still holds the batch".into()))?;
-        store.commit_counted(tx).await?;
-        drop(turn);
+        store.commit_counted(tx, turn).await?;
         store.sync_log().await?;
         Ok(())
     }
@@ -1261,4 +1277,65 @@ async fn check_description(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::task::Poll;
+
+    use super::*;
+
+    /// Inserts log entry `index` (a bare row: the freshness check reads the log's size alone).
+    async fn log_row(tx: &DatabaseTransaction, index: i64) {
+        let row = signed_write::ActiveModel {
+            log_index: Set(index),
+            id: Set(format!("envelope {index}")),
+            rpc: Set("rpc".into()),
+            command: Set(vec![1]),
+            key_id: Set("key".into()),
+            signature: Set(vec![0; 64]),
+            signer_id: Set("signer".into()),
+            nonce: Set(format!("nonce {index}")),
+            issued_at: Set(0),
+            received_at: Set(0),
+            applied: Set("null".into()),
+            leaf_hash: Set(vec![7; 32]),
+        };
+        signed_write::Entity::insert(row).exec(tx).await.unwrap();
+    }
+
+    /// A write whose caller is dropped while its commit is under way (a cancelled call) is
+    /// still seen by the reads after that commit: the commit was counted as finished when the
+    /// caller was dropped, while SQLite's driver thread still had it to do, so a read at that
+    /// moment took the log size from before it under the count after it, and every later read
+    /// trusted that old size until the next write.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_commit_whose_caller_is_dropped_is_seen_by_later_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("r.db").display());
+        let store = Store::open(&url, &super::super::StoreOptions::default())
+            .await
+            .unwrap();
+        for index in 0..20 {
+            assert_eq!(store.generation().await.unwrap().log_size, index as u64);
+            let turn = store.writer.clone().lock_owned().await;
+            let tx = store.begin_write().await.unwrap();
+            log_row(&tx, index).await;
+            let mut commit = Box::pin(store.commit_counted(tx, turn));
+            // Polled once, so that the commit is under way (or done), then dropped.
+            let _ = std::future::poll_fn(|cx| Poll::Ready(commit.as_mut().poll(cx))).await;
+            drop(commit);
+            // A read while the commit is under way may or may not see it.
+            store.generation().await.unwrap();
+            // Once it has been carried out and counted, every read sees it.
+            while next_log_index(&store.db).await.unwrap() <= index || store.commits.settled().is_none() {
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(
+                store.generation().await.unwrap().log_size,
+                index as u64 + 1,
+                "write {index}, committed after its caller was dropped, is seen"
+            );
+        }
+    }
 }
