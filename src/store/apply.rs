@@ -1338,4 +1338,37 @@ mod tests {
             );
         }
     }
+
+    /// A database opened by two names (one a symbolic link to the file, which SQLite follows)
+    /// counts its commits in one place: a write through one name is seen by the next read
+    /// through the other, whose generation was taken before it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_through_one_name_of_the_file_is_seen_through_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("r.db");
+        let link = dir.path().join("link.db");
+        let options = super::super::StoreOptions::default();
+        let writer = Store::open(&format!("sqlite://{}?mode=rwc", file.display()), &options)
+            .await
+            .unwrap();
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let reader = Store::open(&format!("sqlite://{}", link.display()), &options)
+            .await
+            .unwrap();
+        assert_eq!(reader.generation().await.unwrap().log_size, 0);
+        let turn = writer.writer.clone().lock_owned().await;
+        let tx = writer.begin_write().await.unwrap();
+        log_row(&tx, 0).await;
+        writer.commit_counted(tx, turn).await.unwrap();
+        assert_eq!(
+            next_log_index(&reader.db).await.unwrap(),
+            1,
+            "the reader's database has it"
+        );
+        assert_eq!(
+            reader.generation().await.unwrap().log_size,
+            1,
+            "and its next read sees it"
+        );
+    }
 }

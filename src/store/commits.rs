@@ -45,7 +45,12 @@ const FILE_LEN: u64 = 16;
 impl SharedCounters {
     /// Maps (creating if needed) the counter file of the SQLite database at `database`.
     pub fn open(database: &Path) -> Result<Self, DomainError> {
-        let path = counter_path(database);
+        // Beside the file itself, whatever name it was opened by: SQLite follows symbolic links
+        // to the file and shares its WAL index with every name, so must the counters.
+        let database = std::fs::canonicalize(database).map_err(|e| {
+            DomainError::Storage(format!("resolving the database path {}: {e}", database.display()))
+        })?;
+        let path = counter_path(&database);
         let fail = |what: &str, e: std::io::Error| {
             DomainError::Storage(format!("{what} the commit counter file {}: {e}", path.display()))
         };
@@ -175,6 +180,24 @@ mod tests {
         drop(second);
         let third = Commits::for_database(Some(&db), true).unwrap();
         assert_eq!(third.settled(), Some(0));
+    }
+
+    /// SQLite finds the file behind a symbolic link and shares its WAL index with every name
+    /// of it; the commit counters must be shared the same way, or a process that opened the
+    /// database by another name never sees this one's commits.
+    #[test]
+    fn every_name_of_a_database_shares_its_counters() {
+        let (dir, db) = database_file();
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&db, &link).unwrap();
+        let by_link = Commits::for_database(Some(&link), true).unwrap();
+        let by_path = Commits::for_database(Some(&db), true).unwrap();
+        drop(by_path.begin());
+        assert_eq!(
+            by_link.settled(),
+            Some(1),
+            "a commit through another name is counted"
+        );
     }
 
     #[test]
