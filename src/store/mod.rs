@@ -97,7 +97,7 @@ impl Store {
             db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
                 .await?;
         }
-        Migrator::up(&db, None).await?;
+        migrate(&db).await?;
         let file = sqlite_file(url);
         let commits = commits::Commits::for_database(file.as_deref(), sqlite)?;
         // A database in a file of its own (not in-memory): direct reads and a writing connection.
@@ -225,6 +225,34 @@ impl Store {
         }
         self.db.close().await.map_err(Into::into)
     }
+}
+
+/// Brings the schema up to date, one process at a time. Replicas started together on a fresh
+/// database each found the migrations pending and ran them: all but the first failed to start
+/// ("table already exists"). Here the migrations, and the look at which are pending, run in one
+/// transaction that first takes a lock every migrating process takes: an advisory lock on
+/// PostgreSQL, the write lock (`BEGIN IMMEDIATE`) on SQLite. The next process waits for the
+/// first to commit, then finds nothing pending. A database already up to date is only read
+/// (no lock is taken, so a start does not wait for another server's long write).
+async fn migrate(db: &DatabaseConnection) -> Result<(), DomainError> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    if Migrator::get_pending_migrations_read_only(db).await?.is_empty() {
+        return Ok(());
+    }
+    /// The advisory lock's key on PostgreSQL: "trustreg" in ASCII.
+    const MIGRATION_LOCK: i64 = 0x7472_7573_7472_6567;
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    let tx = db.begin_with_options(options).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await?;
+    }
+    Migrator::up(&tx, None).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The file a SQLite URL names (for an in-memory database, a name that is no file).
