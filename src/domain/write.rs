@@ -164,12 +164,10 @@ pub enum Command {
     },
     WithdrawQualification {
         qualification_id: String,
-        withdrawn_at: Timestamp,
-        /// `withdrawn_at` is the command's issue time, not a time the signer gave: when the
-        /// qualification was published later than that (a publication is stamped with the
-        /// registry's clock, which may run ahead of the signer's), the withdrawal takes effect at
-        /// the publication.
-        defaulted: bool,
+        /// `None`: the command's issue time, or the publication when that is later (a
+        /// publication is stamped with the registry's clock, which may run ahead of the
+        /// signer's).
+        withdrawn_at: Option<Timestamp>,
         reason: String,
     },
     /// `body_id` is set from the signer when applied.

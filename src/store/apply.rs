@@ -913,7 +913,6 @@ async fn apply_command(
         Command::WithdrawQualification {
             qualification_id,
             withdrawn_at,
-            defaulted,
             reason: _,
         } => {
             let mut qualification: Qualification =
@@ -927,11 +926,8 @@ async fn apply_command(
                     "qualification {qualification_id} is withdrawn already"
                 )));
             }
-            let withdrawn_at = if defaulted {
-                withdrawn_at.max(qualification.published_at)
-            } else {
-                withdrawn_at
-            };
+            let withdrawn_at =
+                withdrawn_at.unwrap_or_else(|| envelope.issued_at.max(qualification.published_at));
             if withdrawn_at < qualification.published_at {
                 return Err(DomainError::invalid(
                     "withdrawn_at",

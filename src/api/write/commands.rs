@@ -2,7 +2,7 @@
 //! command's issued_at and the envelope id, so that replaying the log mints the same ids.
 
 use super::fields::*;
-use crate::api::convert::FromPbEnum;
+use crate::api::convert::{FromPbEnum, from_timestamp};
 use crate::domain::enums::*;
 use crate::domain::ids::{IdKind, check_framework_id};
 use crate::domain::model::*;
@@ -468,7 +468,7 @@ mod convert {
 
     pub fn WithdrawQualificationCommand(
         c: pb::WithdrawQualificationCommand,
-        cx: &Context<'_>,
+        _cx: &Context<'_>,
     ) -> Result<Command> {
         let pb::WithdrawQualificationCommand {
             header: _,
@@ -478,8 +478,7 @@ mod convert {
         } = c;
         Ok(Command::WithdrawQualification {
             qualification_id: id(IdKind::Qualification, "qualification_id", qualification_id)?,
-            defaulted: withdrawn_at.is_none(),
-            withdrawn_at: time_or("withdrawn_at", withdrawn_at, cx.issued_at)?,
+            withdrawn_at: from_timestamp("withdrawn_at", withdrawn_at.as_ref())?,
             reason: text("reason", reason, MAX_TEXT)?,
         })
     }
