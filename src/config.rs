@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::api::write::OperatorKey;
+
 /// A gRPC registry of trusted issuers and qualifications for micro-credentials.
 #[derive(Debug, Parser)]
 #[command(name = "trust-registry", version, about)]
@@ -75,7 +77,7 @@ pub struct ServeArgs {
     /// The registry operator's Ed25519 public key (multibase z6Mk..., base64 or hex).
     /// Without it every governance write is refused.
     #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY", value_parser = parse_operator_key)]
-    pub operator_key: Option<String>,
+    pub operator_key: Option<OperatorKey>,
 
     /// The registry's own Ed25519 signing key (PKCS#8 PEM), created with mode 0600 when missing.
     #[arg(
@@ -125,11 +127,11 @@ pub struct ServeArgs {
 /// Reads `--operator-key`: a text that is not an Ed25519 public key is refused here, naming
 /// the flag, before any database is opened, rather than once the server (or an import or an
 /// audit) has started working.
-pub fn parse_operator_key(text: &str) -> Result<String, String> {
+pub fn parse_operator_key(text: &str) -> Result<OperatorKey, String> {
     let public = crate::domain::keys::parse_public_key(text).map_err(|err| err.to_string())?;
     ed25519_dalek::VerifyingKey::from_bytes(&public)
         .map_err(|_| "the 32 bytes are not an Ed25519 public key (not a point of the curve)".to_owned())?;
-    Ok(text.to_owned())
+    Ok(OperatorKey::new(public))
 }
 
 /// Reads `--log-origin`: refused here, with the rule, when it cannot name the checkpoint key,

@@ -3,9 +3,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
-use trust_registry::api::write::OperatorKey;
 use trust_registry::config::{Cli, Command, ServeArgs};
-use trust_registry::domain::keys::parse_public_key;
 use trust_registry::server::{self, ServerOptions};
 use trust_registry::store::{Store, StoreOptions};
 use trust_registry::{demo, telemetry};
@@ -71,13 +69,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     tracing::info!(listen = %listener.local_addr()?, "serving trustregistry.v1");
-    let operator_key = match &args.operator_key {
-        Some(text) => Some(OperatorKey::new(parse_public_key(text)?)),
-        None => {
-            tracing::warn!("no operator key configured (--operator-key): governance writes are refused");
-            None
-        }
-    };
+    let operator_key = args.operator_key.clone();
+    if operator_key.is_none() {
+        tracing::warn!("no operator key configured (--operator-key): governance writes are refused");
+    }
     if let Some(key) = &operator_key {
         tracing::info!(operator_key_id = %key.key_id, "operator key configured");
     }

@@ -10,6 +10,7 @@ mod common;
 use common::TestApp;
 use common::signed::*;
 use sea_orm::{ConnectionTrait, Database};
+use trust_registry::api::write::OperatorKey;
 use trust_registry::cli::audit::{AuditArgs, audit_with};
 use trust_registry::domain::{keys, note};
 use trust_registry::pb;
@@ -343,7 +344,7 @@ fn audit_args(app: &TestApp) -> AuditArgs {
         verifier_key: Some(
             note::verifier_key("trust-registry", &registry_key().verifying_key().to_bytes()).unwrap(),
         ),
-        operator_key: keys::multibase(&operator_key().verifying_key().to_bytes()),
+        operator_key: OperatorKey::new(operator_key().verifying_key().to_bytes()),
         database_url: Some(app.database_url.clone()),
     }
 }

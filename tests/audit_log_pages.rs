@@ -9,9 +9,10 @@ use common::signed::*;
 use tonic::{Request, Response, Status};
 use trust_registry::api::CatalogueApi;
 use trust_registry::api::log::LogApi;
+use trust_registry::api::write::OperatorKey;
 use trust_registry::cli::audit::{AuditArgs, audit_with};
 use trust_registry::domain::verdict::RegistryKey;
-use trust_registry::domain::{keys, note};
+use trust_registry::domain::note;
 use trust_registry::pb;
 use trust_registry::pb::catalogue_service_server::CatalogueServiceServer;
 use trust_registry::pb::log_service_server::{LogService, LogServiceServer};
@@ -89,7 +90,7 @@ async fn audit_through(app: &TestApp, bad_page: fn(&mut pb::GetEntriesResponse))
         verifier_key: Some(
             note::verifier_key("trust-registry", &registry_key().verifying_key().to_bytes()).unwrap(),
         ),
-        operator_key: keys::multibase(&operator_key().verifying_key().to_bytes()),
+        operator_key: OperatorKey::new(operator_key().verifying_key().to_bytes()),
         database_url: None,
     };
     let result = audit_with(&args, async |_| {}).await;

@@ -13,7 +13,6 @@ use serde::Deserialize;
 use crate::api::import::BATCH_WRITES;
 use crate::api::write::{OperatorKey, Writes};
 use crate::domain::Timestamp;
-use crate::domain::keys::parse_public_key;
 use crate::pb;
 use crate::store::{Store, StoreOptions};
 
@@ -35,7 +34,7 @@ pub struct ImportArgs {
     /// The registry operator's Ed25519 public key (multibase z6Mk..., base64 or hex).
     /// Without it every governance write is refused.
     #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY", value_parser = crate::config::parse_operator_key)]
-    pub operator_key: Option<String>,
+    pub operator_key: Option<OperatorKey>,
 
     /// Send the writes to a running server (e.g. http://127.0.0.1:50051) with
     /// `ImportService.Import`, 2,000 writes a call, instead of opening the database.
@@ -232,11 +231,7 @@ pub async fn run(args: &ImportArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let store = Store::open(&args.database_url, &StoreOptions::default()).await?;
-    let operator = match &args.operator_key {
-        Some(text) => Some(OperatorKey::new(parse_public_key(text)?)),
-        None => None,
-    };
-    let writes = Writes::new(store.clone(), operator);
+    let writes = Writes::new(store.clone(), args.operator_key.clone());
     let result = import_file(&writes, &args.file, true).await;
     // Also after a refused line: the writes before it stay applied.
     let statistics = store.refresh_statistics().await;

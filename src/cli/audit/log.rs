@@ -9,7 +9,6 @@ use tonic::transport::Channel;
 
 use crate::api::convert::from_timestamp;
 use crate::api::write::{OperatorKey, Writes};
-use crate::domain::keys::parse_public_key;
 use crate::domain::merkle::{self, Hash};
 use crate::domain::note::{self, Checkpoint};
 use crate::pb::{self, log_service_client::LogServiceClient};
@@ -246,12 +245,9 @@ pub(super) async fn replay(
     store: &Store,
     first: usize,
     entries: &[pb::LogEntry],
-    operator_key: &str,
+    operator_key: &OperatorKey,
 ) -> anyhow::Result<()> {
-    let writes = Writes::new(
-        store.clone(),
-        Some(OperatorKey::new(parse_public_key(operator_key)?)),
-    );
+    let writes = Writes::new(store.clone(), Some(operator_key.clone()));
     for (index, entry) in (first..).zip(entries) {
         let envelope = entry
             .envelope

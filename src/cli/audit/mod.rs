@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use tonic::transport::Channel;
 
+use crate::api::write::OperatorKey;
 use crate::store::{Store, StoreOptions, TABLES, Tables};
 use catalogue::{catalogue, compare};
 use log::{VerifiedLog, fetch_log, replay};
@@ -48,7 +49,7 @@ pub struct AuditArgs {
     pub verifier_key: Option<String>,
     /// The operator's public key, to re-verify governance writes.
     #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY", value_parser = crate::config::parse_operator_key)]
-    pub operator_key: String,
+    pub operator_key: OperatorKey,
     /// The live registry's database (`sqlite://…` or `postgres://…`, as `serve` uses it), to
     /// compare every row of every table with the log's replay; it is only read, never migrated.
     ///
@@ -76,7 +77,7 @@ pub struct RebuildArgs {
     pub verifier_key: Option<String>,
     /// The operator's public key.
     #[arg(long, env = "TRUST_REGISTRY_OPERATOR_KEY", value_parser = crate::config::parse_operator_key)]
-    pub operator_key: String,
+    pub operator_key: OperatorKey,
 }
 
 async fn connect(server: &str) -> anyhow::Result<Channel> {
@@ -129,7 +130,7 @@ struct Compared {
 struct Scratch {
     store: Store,
     channel: Channel,
-    operator_key: String,
+    operator_key: OperatorKey,
 }
 
 /// `trust-registry audit`.
