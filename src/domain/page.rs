@@ -87,7 +87,8 @@ impl PageRequest {
         }
     }
 
-    /// As [`PageRequest::finish`] for items fetched as stored documents, decoded with
+    /// As [`PageRequest::finish`] for items fetched as stored documents (read with
+    /// [`PageTexts`]), decoded with
     /// `decode`: the page also ends, early, before the documents it holds pass
     /// [`MAX_PAGE_BYTES`]. Documents after the page's end are not decoded.
     pub fn finish_docs<D: AsRef<str>, T>(
@@ -124,6 +125,37 @@ impl PageRequest {
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
     pub fn fetch_limit(&self) -> u64 {
         self.size + 1
+    }
+}
+
+/// The stored documents read for one page, in order: full once they hold more than `max`
+/// bytes. The document that crossed the limit is kept, so [`PageRequest::finish_docs`] sees that
+/// more follow and ends the page before it; no document after it is read, so a page of large
+/// documents is never held whole.
+pub struct PageTexts {
+    texts: Vec<String>,
+    bytes: usize,
+    max: usize,
+}
+
+impl PageTexts {
+    pub fn new(max: usize) -> Self {
+        Self {
+            texts: Vec::new(),
+            bytes: 0,
+            max,
+        }
+    }
+
+    /// Adds the next document; false once the page is full and no more should be read.
+    pub fn push(&mut self, text: String) -> bool {
+        self.bytes += text.len();
+        self.texts.push(text);
+        self.bytes <= self.max
+    }
+
+    pub fn into_texts(self) -> Vec<String> {
+        self.texts
     }
 }
 

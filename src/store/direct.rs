@@ -20,6 +20,7 @@ use sea_orm::Statement;
 use sea_orm::sea_query::Value;
 
 use crate::domain::DomainError;
+use crate::domain::page::PageTexts;
 
 /// Idle connections kept: one per runtime worker and a few for searches moved off them.
 const MAX_IDLE: usize = 8;
@@ -84,17 +85,13 @@ impl DirectReads {
         let rows = (|| {
             let mut prepared = connection.prepare_cached(&statement.sql)?;
             let mut rows = prepared.query(rusqlite::params_from_iter(params))?;
-            let mut texts = Vec::new();
-            let mut bytes = 0;
+            let mut texts = PageTexts::new(max_bytes);
             while let Some(row) = rows.next()? {
-                let text: String = row.get(0)?;
-                bytes += text.len();
-                texts.push(text);
-                if bytes > max_bytes {
+                if !texts.push(row.get(0)?) {
                     break;
                 }
             }
-            Ok(texts)
+            Ok(texts.into_texts())
         })();
         let mut idle = self.idle.lock().expect("direct reads pool");
         if idle.len() < MAX_IDLE {

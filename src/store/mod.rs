@@ -30,7 +30,7 @@ use sea_orm::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::domain::DomainError;
-use crate::domain::page::MAX_PAGE_BYTES;
+use crate::domain::page::{MAX_PAGE_BYTES, PageTexts};
 
 /// Connection settings of the store.
 #[derive(Debug, Clone)]
@@ -178,17 +178,13 @@ impl Store {
             return Box::pin(async {
                 use tokio_stream::StreamExt as _;
                 let mut rows = select.into_tuple::<String>().stream(&self.db).await?;
-                let mut texts = Vec::new();
-                let mut bytes = 0;
+                let mut texts = PageTexts::new(MAX_PAGE_BYTES);
                 while let Some(text) = rows.next().await {
-                    let text = text?;
-                    bytes += text.len();
-                    texts.push(text);
-                    if bytes > MAX_PAGE_BYTES {
+                    if !texts.push(text?) {
                         break;
                     }
                 }
-                Ok(texts)
+                Ok(texts.into_texts())
             })
             .await;
         };
