@@ -137,8 +137,8 @@ pub async fn verify(
         .trust_facts(&issuer_ref, None, credential.issued_at)
         .await
     {
-        Ok(crate::store::Resolved::Known(facts)) => Some(facts),
-        Ok(crate::store::Resolved::Unknown(_)) => None,
+        Ok((crate::store::Resolved::Known(facts), _)) => Some(facts),
+        Ok((crate::store::Resolved::Unknown(_), _)) => None,
         // A malformed issuer DID is the credential's fault, not the request's.
         Err(DomainError::InvalidArgument { rule, .. }) => {
             report.checks.clear();

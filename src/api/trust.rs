@@ -273,7 +273,7 @@ impl TrustApi {
         // facts, so naming it would claim the verdict reflects a write it does not.
         let (resolved, log_size) = self
             .store
-            .trust_facts_sized(&query.issuer, query.key_id.as_deref(), at)
+            .trust_facts(&query.issuer, query.key_id.as_deref(), at)
             .await?;
         let (evaluation, provider) = match resolved {
             Resolved::Unknown(why) => (Evaluation::unknown(why), None),

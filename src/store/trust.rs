@@ -98,32 +98,21 @@ impl Store {
         }
     }
 
-    /// Resolves the issuer and loads the facts for a decision at `at`.
-    pub async fn trust_facts(
-        &self,
-        issuer: &IssuerRef,
-        key_id: Option<&str>,
-        at: Timestamp,
-    ) -> Result<Resolved> {
-        let generation = self.generation().await?;
-        self.trust_facts_of(generation, issuer, key_id, at).await
-    }
-
     /// Resolves the issuer and loads the facts for a decision at `at`, with the size of the log
     /// they reflect: every write in the first `log_size` entries, and none that committed after
     /// the call ended (writes that commit while it runs may or may not be reflected).
-    pub async fn trust_facts_sized(
+    pub async fn trust_facts(
         &self,
         issuer: &IssuerRef,
         key_id: Option<&str>,
         at: Timestamp,
     ) -> Result<(Resolved, u64)> {
         let generation = self.generation().await?;
-        let resolved = self.trust_facts_of(generation, issuer, key_id, at).await?;
+        let resolved = self.resolve(generation, issuer, key_id, at).await?;
         Ok((resolved, generation.log_size))
     }
 
-    async fn trust_facts_of(
+    async fn resolve(
         &self,
         generation: Generation,
         issuer: &IssuerRef,
