@@ -535,22 +535,15 @@ both_backends!(
             )
             .await
             .id;
-        let published_at = app
-            .catalogue()
-            .get_qualification(pb::GetQualificationRequest {
-                id: published.clone(),
-            })
+        let published_at = qualification(app, &published)
             .await
-            .expect("GetQualification")
-            .into_inner()
-            .qualification
-            .and_then(|q| q.published_at)
+            .published_at
             .expect("a publication time");
-        let behind = Timestamp::from_micros(Timestamp::now().as_micros() - 60_000_000);
+        let behind = Timestamp::now().plus_seconds(-60);
 
         let explicit = pb::WithdrawQualificationCommand {
             header: header_at(behind),
-            withdrawn_at: header_at(behind).and_then(|h| h.issued_at),
+            withdrawn_at: Some(timestamp(behind)),
             ..withdraw_qualification(&published)
         };
         w.refused(
@@ -577,20 +570,19 @@ both_backends!(
             defaulted.encode_to_vec(),
         )
         .await;
-        let withdrawn = app
-            .catalogue()
-            .get_qualification(pb::GetQualificationRequest { id: published })
-            .await
-            .expect("GetQualification")
-            .into_inner()
-            .qualification
-            .expect("the qualification");
+        let withdrawn = qualification(app, &published).await;
         assert_eq!(withdrawn.withdrawn_at, Some(published_at));
     }
 );
 
-fn in_days(days: i64) -> Timestamp {
-    Timestamp::from_micros(Timestamp::now().as_micros() + days * 86_400_000_000)
+async fn qualification(app: &TestApp, id: &str) -> pb::Qualification {
+    app.catalogue()
+        .get_qualification(pb::GetQualificationRequest { id: id.into() })
+        .await
+        .expect("GetQualification")
+        .into_inner()
+        .qualification
+        .expect("the qualification")
 }
 
 fn revoke_at(key_id: &str, revoked_at: Timestamp) -> Vec<u8> {
@@ -628,7 +620,8 @@ both_backends!(
     async |app: &TestApp| {
         let w = World::build(app).await;
         let spare = key_id_of(&w.provider.spares[3]);
-        let (later, sooner) = (in_days(30), in_days(1));
+        let now = Timestamp::now();
+        let (later, sooner) = (now.plus_seconds(30 * 86_400), now.plus_seconds(86_400));
         w.ok(app, &w.provider.key, "RevokeKey", revoke_at(&spare, later))
             .await;
         assert_eq!(
