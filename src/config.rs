@@ -1,9 +1,11 @@
 //! Command line and environment configuration.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::api::rate_limit::RateLimit;
 use crate::api::write::OperatorKey;
 
 /// A gRPC registry of trusted issuers and qualifications for micro-credentials.
@@ -122,6 +124,35 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub request_timeout_ms: u64,
+
+    /// Calls a second allowed from one client address (an IPv6 client's /64), health checks
+    /// not counted; a call over it gets RESOURCE_EXHAUSTED with when to retry. 0 turns the
+    /// limit off, for a server behind a proxy that limits (every call would come from the
+    /// proxy's address). Each server process counts on its own.
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_RATE_LIMIT",
+        default_value_t = RateLimit::DEFAULT.per_second.get()
+    )]
+    pub rate_limit: u32,
+
+    /// Calls one client address may make at once before --rate-limit applies (at least 1).
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_RATE_LIMIT_BURST",
+        default_value_t = RateLimit::DEFAULT.burst
+    )]
+    pub rate_limit_burst: NonZeroU32,
+}
+
+impl ServeArgs {
+    /// The rate limit `--rate-limit` and `--rate-limit-burst` ask for; `None` when turned off.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        NonZeroU32::new(self.rate_limit).map(|per_second| RateLimit {
+            per_second,
+            burst: self.rate_limit_burst,
+        })
+    }
 }
 
 /// Reads `--operator-key`: a text that is not an Ed25519 public key is refused here, naming

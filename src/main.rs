@@ -83,7 +83,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         operator_key,
         registry_key: Some(registry_key),
         log_origin: args.log_origin.clone(),
+        rate_limit: args.rate_limit(),
     };
+    match options.rate_limit {
+        Some(limit) => tracing::info!(
+            per_second = limit.per_second.get(),
+            burst = limit.burst.get(),
+            "calls from one client address are rate-limited"
+        ),
+        None => tracing::warn!("no rate limit (--rate-limit 0): limit calls in front of this server"),
+    }
     server::serve(listener, store, options, server::shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

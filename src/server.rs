@@ -10,6 +10,7 @@ use tonic_health::ServingStatus;
 
 use crate::api::CatalogueApi;
 use crate::api::log::LogApi;
+use crate::api::rate_limit::{RateLimit, RateLimitLayer};
 use crate::api::trust::TrustApi;
 use crate::api::write::services::{AccreditationApi, GovernanceApi, KeyApi, ProviderApi, RecognitionApi};
 use crate::api::write::{OperatorKey, Writes};
@@ -57,6 +58,8 @@ pub struct ServerOptions {
     pub registry_key: Option<RegistryKey>,
     /// The log's origin line in checkpoints, and the checkpoint key's name.
     pub log_origin: String,
+    /// Calls allowed from one client address; `None` counts none.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for ServerOptions {
@@ -66,6 +69,7 @@ impl Default for ServerOptions {
             operator_key: None,
             registry_key: None,
             log_origin: DEFAULT_LOG_ORIGIN.to_owned(),
+            rate_limit: Some(RateLimit::DEFAULT),
         }
     }
 }
@@ -173,8 +177,11 @@ pub async fn serve(
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .layer(tower_http::trace::TraceLayer::new_for_grpc().on_failure(crate::telemetry::log_failure))
+        // gRPC-Web outermost, so that what is inside sees gRPC; then the rate limit, so that a
+        // refused call costs no more than its refusal and is not logged one by one.
         .layer(tonic_web::GrpcWebLayer::new())
+        .layer(RateLimitLayer::new(options.rate_limit))
+        .layer(tower_http::trace::TraceLayer::new_for_grpc().on_failure(crate::telemetry::log_failure))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -105,6 +105,29 @@ fn serve_refuses_a_zero_request_deadline_when_it_reads_its_flags() {
     refuses_zero("--request-timeout-ms");
 }
 
+#[test]
+fn serve_limits_calls_per_address_unless_told_otherwise() {
+    use trust_registry::api::rate_limit::RateLimit;
+    use trust_registry::config::{Command, ServeArgs};
+    let serve_args = |flags: &[&str]| -> ServeArgs {
+        let args = [&["trust-registry", "serve"], flags].concat();
+        match Cli::try_parse_from(&args)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .command
+        {
+            Command::Serve(args) => args,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(serve_args(&[]).rate_limit(), Some(RateLimit::DEFAULT));
+    assert_eq!(serve_args(&["--rate-limit", "0"]).rate_limit(), None);
+    let chosen = serve_args(&["--rate-limit", "5", "--rate-limit-burst", "7"])
+        .rate_limit()
+        .expect("a limit");
+    assert_eq!((chosen.per_second.get(), chosen.burst.get()), (5, 7));
+    refuses_zero("--rate-limit-burst");
+}
+
 #[tokio::test]
 async fn serve_refuses_bad_flags_before_it_creates_a_store() {
     let dir = tempfile::tempdir().expect("temporary directory");

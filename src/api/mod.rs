@@ -5,6 +5,7 @@ pub mod convert;
 pub mod credential;
 pub mod import;
 pub mod log;
+pub mod rate_limit;
 pub mod request;
 pub mod signing;
 mod status;

@@ -37,6 +37,9 @@ pub struct ServerProcess {
 }
 
 /// A free loopback port: bound, read and released (the server binds it again at once).
+/// The per-address rate limit of the measured server, in calls a second and in a burst.
+const BENCH_RATE_LIMIT: u32 = 1_000_000_000;
+
 fn free_port() -> anyhow::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
     Ok(listener.local_addr()?)
@@ -64,6 +67,10 @@ impl ServerProcess {
             .arg(dir.path().join("registry-key.pem"))
             .args(["--db-max-connections", &settings.db_max_connections.to_string()])
             .args(["--cache-entries", &settings.cache_entries.to_string()])
+            // Every call comes from 127.0.0.1: the limit stays on, so its cost is measured,
+            // but far above what two cores can answer, so no call is refused.
+            .args(["--rate-limit", &BENCH_RATE_LIMIT.to_string()])
+            .args(["--rate-limit-burst", &BENCH_RATE_LIMIT.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::from(stderr))
             .kill_on_drop(true);
