@@ -464,6 +464,34 @@ const BAD_COMMANDS: &[Bad] = &[
     Bad {
         method: "PublishRecognition",
         who: Who::Body,
+        command: |w| {
+            // A refusal that grants credits says two contradictory things.
+            let outcome = pb::RecognitionOutcome::Refused as i32;
+            pb::PublishRecognitionCommand {
+                outcome,
+                ..publish_recognition_of(&w.qualification)
+            }
+            .encode_to_vec()
+        },
+        field: "credits_granted",
+    },
+    Bad {
+        method: "PublishRecognition",
+        who: Who::Body,
+        command: |w| {
+            // Five credits of no named system cannot be read.
+            let credit_system = pb::CreditSystem::Unspecified as i32;
+            pb::PublishRecognitionCommand {
+                credit_system,
+                ..publish_recognition_of(&w.qualification)
+            }
+            .encode_to_vec()
+        },
+        field: "credit_system",
+    },
+    Bad {
+        method: "PublishRecognition",
+        who: Who::Body,
         command: |_| publish_recognition_of(&unknown(IdKind::Qualification)).encode_to_vec(),
         field: "qualification_id",
     },

@@ -511,6 +511,20 @@ mod convert {
                 "is required when the outcome is RECOGNISED_WITH_CONDITIONS",
             ));
         }
+        let credits_granted = amount("credits_granted", credits_granted)?;
+        if outcome == RecognitionOutcome::Refused && credits_granted > 0.0 {
+            return Err(DomainError::invalid(
+                "credits_granted",
+                "must be 0 when the outcome is REFUSED: a refusal grants no credit",
+            ));
+        }
+        let credit_system = CreditSystem::from_pb("credit_system", credit_system)?;
+        if credits_granted > 0.0 && credit_system.is_none() {
+            return Err(DomainError::invalid(
+                "credit_system",
+                "is required when credits_granted is above 0: the credits must be of a named system",
+            ));
+        }
         Ok(Command::PublishRecognition(Recognition {
             id: cx.mint(IdKind::Recognition),
             body_id: String::new(),
@@ -518,8 +532,8 @@ mod convert {
             purpose: required_enum("purpose", purpose)?,
             route: required_enum("route", route)?,
             outcome,
-            credits_granted: amount("credits_granted", credits_granted)?,
-            credit_system: CreditSystem::from_pb("credit_system", credit_system)?,
+            credits_granted,
+            credit_system,
             target_programme: text("target_programme", target_programme, MAX_NAME)?,
             conditions,
             decided_at,
