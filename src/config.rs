@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::api::cors::AllowedOrigins;
 use crate::api::rate_limit::RateLimit;
 use crate::api::write::OperatorKey;
 
@@ -20,6 +21,11 @@ pub struct Cli {
         default_value = "text"
     )]
     pub log_format: LogFormat,
+
+    /// For commands that call a registry at an https:// URL: a PEM certificate of an authority
+    /// to trust besides the public web roots (a registry whose certificate it issued).
+    #[arg(long, global = true, env = "TRUST_REGISTRY_TLS_CA_FILE")]
+    pub tls_ca_file: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -143,9 +149,49 @@ pub struct ServeArgs {
         default_value_t = RateLimit::DEFAULT.burst
     )]
     pub rate_limit_burst: NonZeroU32,
+
+    /// Origins whose web pages may call the registry with gRPC-Web: * for any (the default;
+    /// writes are authorised by their signatures, not by anything a browser holds), or a
+    /// comma-separated list such as https://wallet.example.org,https://verify.example.org.
+    #[arg(long, env = "TRUST_REGISTRY_CORS_ALLOWED_ORIGINS", default_value = "*")]
+    pub cors_allowed_origins: AllowedOrigins,
+
+    /// Serve over TLS with this certificate chain (PEM); needs --tls-key-file. Without it the
+    /// server speaks plain HTTP/2, for a proxy in front of it that terminates TLS.
+    #[arg(long, env = "TRUST_REGISTRY_TLS_CERT_FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of --tls-cert-file's certificate.
+    #[arg(long, env = "TRUST_REGISTRY_TLS_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
+    /// The TLS identity `--tls-cert-file` and `--tls-key-file` name, read and checked (a
+    /// certificate and key that do not load, or do not belong together, are refused here,
+    /// before any store is opened); `None` without them.
+    pub fn tls_identity(&self) -> anyhow::Result<Option<tonic::transport::Identity>> {
+        use anyhow::Context as _;
+        let (Some(cert_file), Some(key_file)) = (&self.tls_cert_file, &self.tls_key_file) else {
+            return Ok(None);
+        };
+        let read = |flag: &str, path: &std::path::Path| {
+            std::fs::read(path).with_context(|| format!("{flag} {}: cannot read it", path.display()))
+        };
+        let identity = tonic::transport::Identity::from_pem(
+            read("--tls-cert-file", cert_file)?,
+            read("--tls-key-file", key_file)?,
+        );
+        crate::server::check_tls(&identity).with_context(|| {
+            format!(
+                "--tls-cert-file {} / --tls-key-file {}: not a PEM certificate chain and its private key",
+                cert_file.display(),
+                key_file.display()
+            )
+        })?;
+        Ok(Some(identity))
+    }
+
     /// The rate limit `--rate-limit` and `--rate-limit-burst` ask for; `None` when turned off.
     pub fn rate_limit(&self) -> Option<RateLimit> {
         NonZeroU32::new(self.rate_limit).map(|per_second| RateLimit {

@@ -22,6 +22,12 @@ async fn main() -> ExitCode {
         "warn"
     };
     telemetry::init(cli.log_format, default_level);
+    if let Some(path) = &cli.tls_ca_file
+        && let Err(err) = trust_registry::cli::trust_certificate_authority(path)
+    {
+        eprintln!("error: {err:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Keygen(args) => trust_registry::cli::keygen::run(&args),
@@ -50,6 +56,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cache_entries: args.cache_entries,
         ..StoreOptions::default()
     };
+    let tls = args.tls_identity()?;
     // Bound first: an address already in use is refused before the store is created or migrated.
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -84,7 +91,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         registry_key: Some(registry_key),
         log_origin: args.log_origin.clone(),
         rate_limit: args.rate_limit(),
+        allowed_origins: args.cors_allowed_origins.clone(),
+        tls,
     };
+    if options.tls.is_none() {
+        tracing::info!("serving plain HTTP/2 (no --tls-cert-file): terminate TLS in front of this server");
+    }
     match options.rate_limit {
         Some(limit) => tracing::info!(
             per_second = limit.per_second.get(),

@@ -9,6 +9,7 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::api::CatalogueApi;
+use crate::api::cors::AllowedOrigins;
 use crate::api::log::LogApi;
 use crate::api::rate_limit::{RateLimit, RateLimitLayer};
 use crate::api::trust::TrustApi;
@@ -60,6 +61,10 @@ pub struct ServerOptions {
     pub log_origin: String,
     /// Calls allowed from one client address; `None` counts none.
     pub rate_limit: Option<RateLimit>,
+    /// The origins whose web pages may call the registry (gRPC-Web across origins).
+    pub allowed_origins: AllowedOrigins,
+    /// The certificate and key to serve TLS with; `None` serves plain HTTP/2.
+    pub tls: Option<tonic::transport::Identity>,
 }
 
 impl Default for ServerOptions {
@@ -70,8 +75,21 @@ impl Default for ServerOptions {
             registry_key: None,
             log_origin: DEFAULT_LOG_ORIGIN.to_owned(),
             rate_limit: Some(RateLimit::DEFAULT),
+            allowed_origins: AllowedOrigins::Any,
+            tls: None,
         }
     }
+}
+
+/// The server's TLS settings for `identity`.
+fn tls_config(identity: &tonic::transport::Identity) -> tonic::transport::ServerTlsConfig {
+    tonic::transport::ServerTlsConfig::new().identity(identity.clone())
+}
+
+/// Checks that `identity` can serve TLS: a certificate chain and its matching private key.
+pub fn check_tls(identity: &tonic::transport::Identity) -> anyhow::Result<()> {
+    Server::builder().tls_config(tls_config(identity))?;
+    Ok(())
 }
 
 /// Applies the message size limits of a write service.
@@ -171,14 +189,21 @@ pub async fn serve(
     let incoming = tonic::transport::server::TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(Some(Duration::from_secs(60)));
-    Server::builder()
+    let mut server = Server::builder();
+    if let Some(identity) = &options.tls {
+        server = server.tls_config(tls_config(identity))?;
+    }
+    server
         .accept_http1(true)
         .timeout(options.request_timeout)
         .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        // gRPC-Web outermost, so that what is inside sees gRPC; then the rate limit, so that a
-        // refused call costs no more than its refusal and is not logged one by one.
+        // CORS outermost, so that every answer to a browser (a refusal too) says whether its
+        // page may read it; then gRPC-Web, so that what is inside sees gRPC; then the rate
+        // limit, so that a refused call costs no more than its refusal and is not logged one
+        // by one.
+        .layer(crate::api::cors::layer(&options.allowed_origins))
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(RateLimitLayer::new(options.rate_limit))
         .layer(tower_http::trace::TraceLayer::new_for_grpc().on_failure(crate::telemetry::log_failure))

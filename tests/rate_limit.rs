@@ -8,55 +8,21 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use common::TestApp;
+use common::{Served, TestApp, serve_store_with};
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 use trust_registry::api::rate_limit::RateLimit;
 use trust_registry::pb;
-use trust_registry::server::{self, ServerOptions};
 
-/// A second server over the app's store with its own rate limit.
-struct Limited {
-    addr: std::net::SocketAddr,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-impl Limited {
-    async fn start(app: &TestApp, limit: RateLimit) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("local address");
-        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
-        let options = ServerOptions {
-            rate_limit: Some(limit),
-            ..ServerOptions::default()
-        };
-        let server = tokio::spawn(server::serve(listener, app.store.clone(), options, async {
-            let _ = stop.await;
-        }));
-        Self {
-            addr,
-            shutdown,
-            server,
-        }
-    }
-
-    /// A channel from the loopback address `from` (127.0.0.0/8 is all loopback on Linux).
-    async fn client(&self, from: &str) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .expect("endpoint")
-            .local_address(Some(from.parse::<IpAddr>().expect("an address")))
-            .connect()
-            .await
-            .expect("connect to the limited server")
-    }
-
-    async fn stop(self) {
-        let _ = self.shutdown.send(());
-        self.server.await.expect("server task").expect("server ran");
-    }
+/// A channel to `served` from the loopback address `from` (127.0.0.0/8 is all loopback on
+/// Linux), so that one test can be several clients.
+async fn client_from(served: &Served, from: &str) -> Channel {
+    Channel::from_shared(format!("http://{}", served.addr))
+        .expect("endpoint")
+        .local_address(Some(from.parse::<IpAddr>().expect("an address")))
+        .connect()
+        .await
+        .expect("connect to the limited server")
 }
 
 fn limit(per_second: u32, burst: u32) -> RateLimit {
@@ -94,8 +60,8 @@ fn assert_rate_limited(status: &tonic::Status, burst: u32) -> Duration {
 both_backends!(
     a_client_over_its_budget_is_refused_with_when_to_retry,
     async |app: &TestApp| {
-        let server = Limited::start(app, limit(20, 3)).await;
-        let client = server.client("127.0.0.1").await;
+        let server = serve_store_with(&app.store, |options| options.rate_limit = Some(limit(20, 3))).await;
+        let client = client_from(&server, "127.0.0.1").await;
         for call in 0..3 {
             checkpoint(&client)
                 .await
@@ -118,7 +84,7 @@ both_backends!(
         assert_rate_limited(&write, 3);
 
         // Another address has its own budget, and health checks are never counted.
-        let other = server.client("127.0.0.2").await;
+        let other = client_from(&server, "127.0.0.2").await;
         checkpoint(&other).await.expect("another address is served");
         let health = tonic_health::pb::health_client::HealthClient::new(client.clone())
             .check(tonic_health::pb::HealthCheckRequest::default())

@@ -2,6 +2,7 @@
 
 pub mod catalogue;
 pub mod convert;
+pub mod cors;
 pub mod credential;
 pub mod import;
 pub mod log;

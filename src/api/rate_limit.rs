@@ -20,7 +20,7 @@ use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tonic::codegen::{Bytes, StdError};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -93,7 +93,7 @@ impl Limiter {
             return Ok(());
         };
         self.refused.fetch_add(1, Ordering::Relaxed);
-        let retry_after = not_until.wait_time_from(DefaultClock::default().now());
+        let retry_after = not_until.wait_time_from(self.cells.clock().now());
         tracing::debug!(client = %key, retry_after_ms = retry_after.as_millis() as u64, "call refused by the rate limit");
         Err(self.refusal(key, retry_after))
     }
@@ -199,11 +199,8 @@ where
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         if let Some(limiter) = &self.limiter
             && !request.uri().path().starts_with(HEALTH_PATH)
-            && let Some(addr) = request
-                .extensions()
-                .get::<tonic::transport::server::TcpConnectInfo>()
-                .and_then(|info| info.remote_addr())
-            && let Err(status) = limiter.check(addr.ip())
+            && let Some(addr) = client_address(&request)
+            && let Err(status) = limiter.check(addr)
         {
             return Answer::Refused {
                 response: Some(status.into_http()),
@@ -213,6 +210,16 @@ where
             inner: self.inner.call(request),
         }
     }
+}
+
+/// The address a call came from; `None` on transports other than TCP. Over TLS tonic inserts
+/// the TCP connection's information too (`tests/tls.rs` counts clients over TLS).
+fn client_address<B>(request: &http::Request<B>) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
+        .map(|addr| addr.ip())
 }
 
 pin_project_lite::pin_project! {
@@ -237,9 +244,10 @@ where
             AnswerProjection::Served { inner } => inner
                 .poll(cx)
                 .map(|answer| answer.map(|response| response.map(tonic::body::Body::new))),
-            AnswerProjection::Refused { response } => {
-                Poll::Ready(Ok(response.take().expect("a refusal is answered once")))
-            }
+            // A future is not polled again once ready; if it were, it answers an error.
+            AnswerProjection::Refused { response } => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_else(|| tonic::Status::internal("a refusal was answered twice").into_http()))),
         }
     }
 }

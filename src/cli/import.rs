@@ -71,11 +71,8 @@ const WRITES_PER_CALL: usize = 2_000;
 /// Sends every line of `path` to a server's `ImportService.Import`, in calls of
 /// [`WRITES_PER_CALL`] writes.
 async fn import_remote(server: &str, path: &Path) -> anyhow::Result<ImportStats> {
-    let channel = tonic::transport::Endpoint::from_shared(server.to_owned())
-        .with_context(|| format!("--server {server}"))?
-        .tcp_nodelay(true)
-        // No per-call limit: a call streams thousands of writes, under the server's deadline.
-        .connect_timeout(super::CONNECT_TIMEOUT)
+    // No per-call limit: a call streams thousands of writes, under the server's deadline.
+    let channel = super::endpoint(server)?
         .connect()
         .await
         .with_context(|| format!("connecting to {server}"))?;

@@ -56,14 +56,46 @@ pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 /// anything else listening there) that accepts the connection and never answers ends the
 /// command with an error instead of hanging it.
 pub async fn connect(server: &str) -> anyhow::Result<tonic::transport::Channel> {
-    tonic::transport::Endpoint::from_shared(server.to_owned())
-        .context("--server must be a URL such as http://127.0.0.1:50051")?
-        .connect_timeout(CONNECT_TIMEOUT)
+    endpoint(server)?
         .timeout(CALL_TIMEOUT)
-        .tcp_nodelay(true)
         .connect()
         .await
         .with_context(|| format!("connecting to {server}"))
+}
+
+/// The registry at `server`, with a time limit to connect and none per call: over TLS when the
+/// URL is `https://`, trusting the public web roots and the `--tls-ca-file` given (see
+/// [`trust_certificate_authority`]).
+pub fn endpoint(server: &str) -> anyhow::Result<tonic::transport::Endpoint> {
+    let endpoint = tonic::transport::Endpoint::from_shared(server.to_owned())
+        .context("--server must be a URL such as http://127.0.0.1:50051 or https://registry.example.org")?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true);
+    if endpoint.uri().scheme_str() != Some("https") {
+        return Ok(endpoint);
+    }
+    let mut tls = tonic::transport::ClientTlsConfig::new().with_webpki_roots();
+    if let Some(authority) = TRUSTED_AUTHORITY.get() {
+        tls = tls.ca_certificate(authority.clone());
+    }
+    endpoint
+        .tls_config(tls)
+        .with_context(|| format!("--server {server}: cannot set up TLS"))
+}
+
+/// A certificate authority the commands trust over TLS besides the public web roots.
+static TRUSTED_AUTHORITY: std::sync::OnceLock<tonic::transport::Certificate> = std::sync::OnceLock::new();
+
+/// Reads `--tls-ca-file` (PEM), whose authority the commands then trust for `https://` registries.
+pub fn trust_certificate_authority(path: &Path) -> anyhow::Result<()> {
+    let pem =
+        std::fs::read(path).with_context(|| format!("--tls-ca-file {}: cannot read it", path.display()))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        anyhow::bail!("--tls-ca-file {}: holds no PEM certificate", path.display());
+    }
+    // Set once, by main, before any command connects.
+    let _ = TRUSTED_AUTHORITY.set(tonic::transport::Certificate::from_pem(pem));
+    Ok(())
 }
 
 /// Fresh random bytes from the operating system.

@@ -119,7 +119,7 @@ impl TestApp {
 }
 
 /// A server over `store` on a loopback port, with the test operator and registry keys, and a
-/// channel to it.
+/// channel to it (a plain-text one, which a TLS server does not answer).
 pub struct Served {
     pub addr: std::net::SocketAddr,
     pub channel: Channel,
@@ -128,12 +128,17 @@ pub struct Served {
 }
 
 pub async fn serve_store(store: &Store) -> Served {
+    serve_store_with(store, |_| {}).await
+}
+
+/// As [`serve_store`], with the server's options changed by `adjust` first.
+pub async fn serve_store_with(store: &Store, adjust: impl FnOnce(&mut ServerOptions)) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().expect("local address");
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
-    let options = ServerOptions {
+    let mut options = ServerOptions {
         operator_key: Some(OperatorKey::new(
             signed::operator_key().verifying_key().to_bytes(),
         )),
@@ -142,19 +147,34 @@ pub async fn serve_store(store: &Store) -> Served {
         )),
         ..ServerOptions::default()
     };
+    adjust(&mut options);
+    let tls = options.tls.is_some();
     let server = tokio::spawn(server::serve(listener, store.clone(), options, async {
         let _ = shutdown_rx.await;
     }));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("endpoint")
-        .connect()
-        .await
-        .expect("connect to the test server");
+    let endpoint = Channel::from_shared(format!("http://{addr}")).expect("endpoint");
+    // A plain-text channel to a TLS server would never connect: the test makes its own.
+    let channel = if tls {
+        endpoint.connect_lazy()
+    } else {
+        endpoint.connect().await.expect("connect to the test server")
+    };
     Served {
         addr,
         channel,
         shutdown,
         server,
+    }
+}
+
+impl Served {
+    /// Stops the server and waits for it to drain.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        self.server
+            .await
+            .expect("server task")
+            .expect("server ran without error");
     }
 }
 
