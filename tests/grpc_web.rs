@@ -5,9 +5,7 @@
 
 mod common;
 
-use std::num::NonZeroU32;
-
-use common::{Served, TestApp, serve_store_with};
+use common::{Served, TestApp, rate_limit, serve_store_with};
 use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -15,7 +13,6 @@ use hyper_util::rt::TokioExecutor;
 use tonic::codegen::Bytes;
 use tonic_web::{GrpcWebCall, GrpcWebClientLayer, GrpcWebClientService};
 use trust_registry::api::cors::AllowedOrigins;
-use trust_registry::api::rate_limit::RateLimit;
 use trust_registry::pb;
 use trust_registry::pb::log_service_client::LogServiceClient;
 
@@ -142,10 +139,7 @@ both_backends!(a_browser_s_preflight_is_answered, async |app: &TestApp| {
 both_backends!(
     a_refusal_by_the_rate_limit_reaches_the_page,
     async |app: &TestApp| {
-        let one_call = RateLimit {
-            per_second: NonZeroU32::new(1).unwrap(),
-            burst: NonZeroU32::new(1).unwrap(),
-        };
+        let one_call = rate_limit(1, 1);
         let served = serve_store_with(&app.store, |options| options.rate_limit = Some(one_call)).await;
         let mut web_log = LogServiceClient::with_origin(web(), uri(&served));
         web_log

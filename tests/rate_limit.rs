@@ -5,13 +5,11 @@
 mod common;
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
-use common::{Served, TestApp, serve_store_with};
+use common::{Served, TestApp, checkpoint, rate_limit, serve_store_with};
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
-use trust_registry::api::rate_limit::RateLimit;
 use trust_registry::pb;
 
 /// A channel to `served` from the loopback address `from` (127.0.0.0/8 is all loopback on
@@ -23,20 +21,6 @@ async fn client_from(served: &Served, from: &str) -> Channel {
         .connect()
         .await
         .expect("connect to the limited server")
-}
-
-fn limit(per_second: u32, burst: u32) -> RateLimit {
-    RateLimit {
-        per_second: NonZeroU32::new(per_second).unwrap(),
-        burst: NonZeroU32::new(burst).unwrap(),
-    }
-}
-
-async fn checkpoint(channel: &Channel) -> Result<pb::GetCheckpointResponse, tonic::Status> {
-    pb::log_service_client::LogServiceClient::new(channel.clone())
-        .get_checkpoint(pb::GetCheckpointRequest::default())
-        .await
-        .map(tonic::Response::into_inner)
 }
 
 /// Asserts a refusal by the rate limit and returns the delay it asks the client to wait.
@@ -60,7 +44,8 @@ fn assert_rate_limited(status: &tonic::Status, burst: u32) -> Duration {
 both_backends!(
     a_client_over_its_budget_is_refused_with_when_to_retry,
     async |app: &TestApp| {
-        let server = serve_store_with(&app.store, |options| options.rate_limit = Some(limit(20, 3))).await;
+        let server =
+            serve_store_with(&app.store, |options| options.rate_limit = Some(rate_limit(20, 3))).await;
         let client = client_from(&server, "127.0.0.1").await;
         for call in 0..3 {
             checkpoint(&client)

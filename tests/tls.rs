@@ -4,12 +4,8 @@
 
 mod common;
 
-use std::num::NonZeroU32;
-
-use common::{Served, TestApp, serve_store_with};
+use common::{Served, TestApp, checkpoint, rate_limit, serve_store_with};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
-use trust_registry::api::rate_limit::RateLimit;
-use trust_registry::pb;
 
 const BIN: &str = env!("CARGO_BIN_EXE_trust-registry");
 
@@ -44,27 +40,20 @@ async fn tls_channel(served: &Served, cert: &str) -> Result<Channel, tonic::tran
         .await
 }
 
-async fn checkpoint(channel: Channel) -> Result<pb::GetCheckpointResponse, tonic::Status> {
-    pb::log_service_client::LogServiceClient::new(channel)
-        .get_checkpoint(pb::GetCheckpointRequest::default())
-        .await
-        .map(tonic::Response::into_inner)
-}
-
 both_backends!(
     a_client_that_trusts_the_certificate_is_answered,
     async |app: &TestApp| {
         let pair = certificate();
         let served = serve_tls(app, &pair, |_| {}).await;
         let channel = tls_channel(&served, &pair.0).await.expect("a TLS connection");
-        let answer = checkpoint(channel).await.expect("GetCheckpoint over TLS");
+        let answer = checkpoint(&channel).await.expect("GetCheckpoint over TLS");
         assert!(!answer.checkpoint.is_empty(), "a signed checkpoint");
 
         // Plain text to the TLS port gets no answer.
         let plain = Channel::from_shared(format!("http://{}", served.addr))
             .expect("endpoint")
             .connect_lazy();
-        checkpoint(plain)
+        checkpoint(&plain)
             .await
             .expect_err("a plain-text call is not answered");
 
@@ -73,7 +62,7 @@ both_backends!(
         match tls_channel(&served, &stranger.0).await {
             Err(_) => {}
             Ok(channel) => {
-                checkpoint(channel)
+                checkpoint(&channel)
                     .await
                     .expect_err("an untrusted certificate is refused");
             }
@@ -86,16 +75,13 @@ both_backends!(
     the_rate_limit_counts_clients_over_tls_too,
     async |app: &TestApp| {
         let pair = certificate();
-        let one_call = RateLimit {
-            per_second: NonZeroU32::new(1).unwrap(),
-            burst: NonZeroU32::new(1).unwrap(),
-        };
+        let one_call = rate_limit(1, 1);
         let served = serve_tls(app, &pair, |options| options.rate_limit = Some(one_call)).await;
         let channel = tls_channel(&served, &pair.0).await.expect("a TLS connection");
-        checkpoint(channel.clone())
+        checkpoint(&channel)
             .await
             .expect("the first call is within the limit");
-        let refused = checkpoint(channel)
+        let refused = checkpoint(&channel)
             .await
             .expect_err("the second call at once is over the limit");
         assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");

@@ -167,6 +167,24 @@ pub async fn serve_store_with(store: &Store, adjust: impl FnOnce(&mut ServerOpti
     }
 }
 
+/// The log's checkpoint as `channel`'s server answers it.
+pub async fn checkpoint(
+    channel: &Channel,
+) -> Result<trust_registry::pb::GetCheckpointResponse, tonic::Status> {
+    trust_registry::pb::log_service_client::LogServiceClient::new(channel.clone())
+        .get_checkpoint(trust_registry::pb::GetCheckpointRequest::default())
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// A rate limit of `per_second` calls a second in bursts of `burst` (both above 0).
+pub fn rate_limit(per_second: u32, burst: u32) -> trust_registry::api::rate_limit::RateLimit {
+    trust_registry::api::rate_limit::RateLimit {
+        per_second: std::num::NonZeroU32::new(per_second).expect("a rate above 0"),
+        burst: std::num::NonZeroU32::new(burst).expect("a burst above 0"),
+    }
+}
+
 impl Served {
     /// Stops the server and waits for it to drain.
     pub async fn stop(self) {

@@ -8,8 +8,7 @@ use trust_registry::store::{Store, StoreOptions};
 pub struct Replica {
     pub store: Store,
     pub channel: Channel,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    served: super::Served,
 }
 
 impl Replica {
@@ -17,26 +16,16 @@ impl Replica {
         let store = Store::open(url, &StoreOptions::default())
             .await
             .expect("store opens");
-        let super::Served {
-            channel,
-            shutdown,
-            server,
-            ..
-        } = super::serve_store(&store).await;
+        let served = super::serve_store(&store).await;
         Self {
             store,
-            channel,
-            shutdown,
-            server,
+            channel: served.channel.clone(),
+            served,
         }
     }
 
     pub async fn stop(self) {
-        let _ = self.shutdown.send(());
-        self.server
-            .await
-            .expect("server task")
-            .expect("the replica ran without error");
+        self.served.stop().await;
         self.store.close().await.expect("store closes");
     }
 }
