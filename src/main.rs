@@ -25,8 +25,12 @@ async fn main() -> ExitCode {
     if let Some(path) = &cli.tls_ca_file
         && let Err(err) = trust_registry::cli::trust_certificate_authority(path)
     {
-        eprintln!("error: {err:#}");
-        return ExitCode::FAILURE;
+        // check-issuer and verify tell "no answer" by their own exit code, not by failure (1
+        // is their "no").
+        return match cli.command {
+            Command::CheckIssuer(_) | Command::Verify(_) => trust_registry::cli::verify::exit(Err(err)),
+            _ => stopped(err),
+        };
     }
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
@@ -42,12 +46,15 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "trust-registry stopped with an error");
-            eprintln!("error: {err:#}");
-            ExitCode::FAILURE
-        }
+        Err(err) => stopped(err),
     }
+}
+
+/// Reports the error a command stopped with, and fails.
+fn stopped(err: anyhow::Error) -> ExitCode {
+    tracing::error!(error = format!("{err:#}"), "trust-registry stopped with an error");
+    eprintln!("error: {err:#}");
+    ExitCode::FAILURE
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

@@ -140,6 +140,17 @@ both_backends!(
             Some(2),
             "without the authority there is no answer"
         );
+
+        // An authority file that cannot be read is "no answer" too (2), never "not trusted" (1).
+        let unreadable = tokio::task::spawn_blocking({
+            let mut command = check(&["--tls-ca-file", "/nonexistent/registry-ca.pem"]);
+            move || command.output().expect("run check-issuer")
+        })
+        .await
+        .expect("check-issuer task");
+        let stderr = String::from_utf8_lossy(&unreadable.stderr);
+        assert_eq!(unreadable.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("--tls-ca-file"), "{stderr}");
         served.stop().await;
     }
 );

@@ -139,7 +139,8 @@ pub async fn verify(args: &VerifyArgs) -> ExitCode {
     exit(run_verify(args).await)
 }
 
-fn exit(result: anyhow::Result<bool>) -> ExitCode {
+/// The exit code of `check-issuer` and `verify` for `result`: 0 yes, 1 no, 2 no answer.
+pub fn exit(result: anyhow::Result<bool>) -> ExitCode {
     match result {
         Ok(true) => ExitCode::from(YES),
         Ok(false) => ExitCode::from(NO),
