@@ -50,6 +50,9 @@ pub enum Command {
     Audit(crate::cli::audit::AuditArgs),
     /// Rebuild a store by replaying a registry's log.
     Rebuild(crate::cli::audit::RebuildArgs),
+    /// Copy a registry into a local store, or bring a copy up to date, by verifying and
+    /// replaying its log (with --follow, keep doing so).
+    Mirror(crate::cli::audit::MirrorArgs),
     /// Print the registry's public verdict-signing key.
     RegistryKey(crate::cli::keygen::RegistryKeyArgs),
     /// Ask the registry whether an issuer was quality-assured, for a kind of credential, at a
@@ -164,6 +167,12 @@ pub struct ServeArgs {
     /// The private key (PEM) of --tls-cert-file's certificate.
     #[arg(long, env = "TRUST_REGISTRY_TLS_KEY_FILE", requires = "tls_cert_file")]
     pub tls_key_file: Option<std::path::PathBuf>,
+
+    /// Serve reads only: every write RPC (and Import) is refused with FAILED_PRECONDITION. For a
+    /// store that `trust-registry mirror` keeps in step with another registry, whose log a write
+    /// accepted here would fork.
+    #[arg(long, env = "TRUST_REGISTRY_READ_ONLY")]
+    pub read_only: bool,
 }
 
 impl ServeArgs {

@@ -38,6 +38,7 @@ async fn main() -> ExitCode {
         Command::Submit(args) => trust_registry::cli::submit::run(&args).await,
         Command::Audit(args) => trust_registry::cli::audit::audit(&args).await,
         Command::Rebuild(args) => trust_registry::cli::audit::rebuild(&args).await,
+        Command::Mirror(args) => trust_registry::cli::audit::mirror(&args).await,
         Command::RegistryKey(args) => trust_registry::cli::keygen::print_registry_key(&args),
         Command::CheckIssuer(args) => return trust_registry::cli::verify::check_issuer(&args).await,
         Command::Verify(args) => return trust_registry::cli::verify::verify(&args).await,
@@ -100,7 +101,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rate_limit: args.rate_limit(),
         allowed_origins: args.cors_allowed_origins.clone(),
         tls,
+        read_only: args.read_only,
     };
+    if options.read_only {
+        tracing::info!("serving reads only (--read-only): every write is refused");
+    }
     if options.tls.is_none() {
         tracing::info!("serving plain HTTP/2 (no --tls-cert-file): terminate TLS in front of this server");
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tonic::transport::Server;
+use tonic::{Request, Status};
 use tonic_health::ServingStatus;
 
 use crate::api::CatalogueApi;
@@ -65,6 +66,8 @@ pub struct ServerOptions {
     pub allowed_origins: AllowedOrigins,
     /// The certificate and key to serve TLS with; `None` serves plain HTTP/2.
     pub tls: Option<tonic::transport::Identity>,
+    /// Refuse every write (a mirror's store, which only its log's replay may change).
+    pub read_only: bool,
 }
 
 impl Default for ServerOptions {
@@ -77,6 +80,7 @@ impl Default for ServerOptions {
             rate_limit: Some(RateLimit::DEFAULT),
             allowed_origins: AllowedOrigins::Any,
             tls: None,
+            read_only: false,
         }
     }
 }
@@ -94,11 +98,27 @@ pub fn check_tls(identity: &tonic::transport::Identity) -> anyhow::Result<()> {
 
 /// Applies the message size limits of a write service.
 macro_rules! write_server {
-    ($server:ty, $api:expr) => {
-        <$server>::new($api)
-            .max_decoding_message_size(MAX_WRITE_REQUEST_BYTES)
-            .max_encoding_message_size(MAX_RESPONSE_BYTES)
+    ($server:ty, $api:expr, $writes_allowed:expr) => {
+        tonic::service::interceptor::InterceptedService::new(
+            <$server>::new($api)
+                .max_decoding_message_size(MAX_WRITE_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_RESPONSE_BYTES),
+            $writes_allowed,
+        )
     };
+}
+
+/// Passes every write on, or with `read_only` refuses it before its request is read.
+fn writes_allowed(read_only: bool) -> impl Fn(Request<()>) -> Result<Request<()>, Status> + Clone {
+    move |request| {
+        if read_only {
+            Err(Status::failed_precondition(
+                "this registry serves reads only (--read-only): a mirror's store changes only by replaying the log of the registry it mirrors; send writes there",
+            ))
+        } else {
+            Ok(request)
+        }
+    }
 }
 
 /// Serves on `listener` until `shutdown` completes, then drains in-flight calls. Refuses to
@@ -168,22 +188,24 @@ pub async fn serve(
         governance_service_server::GovernanceServiceServer, key_service_server::KeyServiceServer,
         provider_service_server::ProviderServiceServer, recognition_service_server::RecognitionServiceServer,
     };
-    health_reporter
-        .set_serving::<GovernanceServiceServer<GovernanceApi>>()
-        .await;
-    health_reporter
-        .set_serving::<AccreditationServiceServer<AccreditationApi>>()
-        .await;
-    health_reporter
-        .set_serving::<ProviderServiceServer<ProviderApi>>()
-        .await;
-    health_reporter
-        .set_serving::<RecognitionServiceServer<RecognitionApi>>()
-        .await;
-    health_reporter.set_serving::<KeyServiceServer<KeyApi>>().await;
-    health_reporter
-        .set_serving::<ImportServiceServer<ImportApi>>()
-        .await;
+    // A read-only registry tells health checkers that it does not serve its write services.
+    let write_status = if options.read_only {
+        ServingStatus::NotServing
+    } else {
+        ServingStatus::Serving
+    };
+    use tonic::server::NamedService;
+    for name in [
+        GovernanceServiceServer::<GovernanceApi>::NAME,
+        AccreditationServiceServer::<AccreditationApi>::NAME,
+        ProviderServiceServer::<ProviderApi>::NAME,
+        RecognitionServiceServer::<RecognitionApi>::NAME,
+        KeyServiceServer::<KeyApi>::NAME,
+        ImportServiceServer::<ImportApi>::NAME,
+    ] {
+        health_reporter.set_service_status(name, write_status).await;
+    }
+    let writes_allowed = writes_allowed(options.read_only);
 
     // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold small responses for ~40 ms.
     let incoming = tonic::transport::server::TcpIncoming::from(listener)
@@ -215,24 +237,33 @@ pub async fn serve(
         .add_service(trust)
         .add_service(write_server!(
             GovernanceServiceServer<GovernanceApi>,
-            GovernanceApi(writes.clone())
+            GovernanceApi(writes.clone()),
+            writes_allowed.clone()
         ))
         .add_service(write_server!(
             AccreditationServiceServer<AccreditationApi>,
-            AccreditationApi(writes.clone())
+            AccreditationApi(writes.clone()),
+            writes_allowed.clone()
         ))
         .add_service(write_server!(
             ProviderServiceServer<ProviderApi>,
-            ProviderApi(writes.clone())
+            ProviderApi(writes.clone()),
+            writes_allowed.clone()
         ))
         .add_service(write_server!(
             RecognitionServiceServer<RecognitionApi>,
-            RecognitionApi(writes.clone())
+            RecognitionApi(writes.clone()),
+            writes_allowed.clone()
         ))
-        .add_service(write_server!(KeyServiceServer<KeyApi>, KeyApi(writes.clone())))
+        .add_service(write_server!(
+            KeyServiceServer<KeyApi>,
+            KeyApi(writes.clone()),
+            writes_allowed.clone()
+        ))
         .add_service(write_server!(
             ImportServiceServer<ImportApi>,
-            ImportApi::new(writes)
+            ImportApi::new(writes),
+            writes_allowed
         ))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;

@@ -32,37 +32,9 @@ async fn cli(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// A few writes of every kind of actor.
+/// A few writes of every kind of actor (four log entries); the provider's id.
 async fn populate(app: &TestApp, suffix: &str) -> String {
-    let agency = key(&format!("audit agency {suffix}"));
-    let provider = key(&format!("audit provider {suffix}"));
-    app.admit_agency(&format!("Audit Agency {suffix}"), "IE", &agency)
-        .await;
-    let provider_id = app
-        .register_provider(&agency, &format!("Audit College {suffix}"), "IE", &provider)
-        .await;
-    let record = pb::RecordAccreditationCommand {
-        header: header(),
-        provider_id: provider_id.clone(),
-        kind: pb::AccreditationKind::InstitutionalReview as i32,
-        decision: pb::Decision::Positive as i32,
-        valid_from: Some(trust_registry::api::convert::timestamp(
-            trust_registry::domain::Timestamp::parse_rfc3339("2022-01-01T00:00:00Z").unwrap(),
-        )),
-        ..Default::default()
-    };
-    app.record_accreditation(&agency, &record).await;
-    let publish = pb::PublishQualificationCommand {
-        header: header(),
-        description: Some(description(&format!("Audited Course {suffix}"))),
-    };
-    app.providers()
-        .publish_qualification(pb::PublishQualificationRequest {
-            envelope: envelope(&provider, "ProviderService", "PublishQualification", &publish),
-        })
-        .await
-        .expect("publish");
-    provider_id
+    app.populate(suffix).await
 }
 
 both_backends!(

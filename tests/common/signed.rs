@@ -236,6 +236,40 @@ impl TestApp {
             .accreditation
             .expect("accreditation")
     }
+
+    /// A few writes of every kind of actor, four log entries: an agency admitted, a provider it
+    /// registers, an accreditation of it, a micro-credential it publishes. The provider's id.
+    pub async fn populate(&self, suffix: &str) -> String {
+        let agency = key(&format!("audit agency {suffix}"));
+        let provider = key(&format!("audit provider {suffix}"));
+        self.admit_agency(&format!("Audit Agency {suffix}"), "IE", &agency)
+            .await;
+        let provider_id = self
+            .register_provider(&agency, &format!("Audit College {suffix}"), "IE", &provider)
+            .await;
+        let record = pb::RecordAccreditationCommand {
+            header: header(),
+            provider_id: provider_id.clone(),
+            kind: pb::AccreditationKind::InstitutionalReview as i32,
+            decision: pb::Decision::Positive as i32,
+            valid_from: Some(trust_registry::api::convert::timestamp(
+                trust_registry::domain::Timestamp::parse_rfc3339("2022-01-01T00:00:00Z").unwrap(),
+            )),
+            ..Default::default()
+        };
+        self.record_accreditation(&agency, &record).await;
+        let publish = pb::PublishQualificationCommand {
+            header: header(),
+            description: Some(description(&format!("Audited Course {suffix}"))),
+        };
+        self.providers()
+            .publish_qualification(pb::PublishQualificationRequest {
+                envelope: envelope(&provider, "ProviderService", "PublishQualification", &publish),
+            })
+            .await
+            .expect("publish");
+        provider_id
+    }
 }
 
 /// A complete Annex I description for tests.

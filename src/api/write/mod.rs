@@ -252,6 +252,23 @@ pub struct BatchOutcome {
     pub retried: bool,
 }
 
+/// When the writes of a batch were received: all at once (an import), or each at its own time
+/// (a replayed log).
+#[derive(Clone, Copy)]
+enum Received<'a> {
+    All(Timestamp),
+    Each(&'a [Timestamp]),
+}
+
+impl Received<'_> {
+    fn of(self, index: usize) -> Timestamp {
+        match self {
+            Self::All(at) => at,
+            Self::Each(times) => times[index],
+        }
+    }
+}
+
 /// Refuses an empty command or one larger than [`MAX_COMMAND_BYTES`].
 fn check_command_size(command: &[u8]) -> Result<(), DomainError> {
     if command.is_empty() {
@@ -348,7 +365,27 @@ impl Writes {
         received_at: Timestamp,
     ) -> Result<BatchOutcome, DomainError> {
         let checked = self.precheck(writes).await?;
-        self.import_prechecked(writes, received_at, checked).await
+        self.apply_batch(writes, Received::All(received_at), checked)
+            .await
+    }
+
+    /// [`Writes::import_batch`] for logged writes, each as received at its own time (the same
+    /// index in `received_at`): a page of another registry's log replayed into a mirror.
+    pub async fn replay_batch(
+        &self,
+        writes: &[(String, pb::SignedEnvelope)],
+        received_at: &[Timestamp],
+    ) -> Result<BatchOutcome, DomainError> {
+        if received_at.len() != writes.len() {
+            return Err(DomainError::Storage(format!(
+                "{} writes replayed with {} times of receipt",
+                writes.len(),
+                received_at.len()
+            )));
+        }
+        let checked = self.precheck(writes).await?;
+        self.apply_batch(writes, Received::Each(received_at), checked)
+            .await
     }
 
     /// What [`Writes::import_batch`] checks before it takes the write lock (see
@@ -368,6 +405,16 @@ impl Writes {
         &self,
         writes: &[(String, pb::SignedEnvelope)],
         received_at: Timestamp,
+        checked: Prechecked,
+    ) -> Result<BatchOutcome, DomainError> {
+        self.apply_batch(writes, Received::All(received_at), checked)
+            .await
+    }
+
+    async fn apply_batch(
+        &self,
+        writes: &[(String, pb::SignedEnvelope)],
+        received_at: Received<'_>,
         checked: Prechecked,
     ) -> Result<BatchOutcome, DomainError> {
         // First the fast way, when every signature that can be checked before the batch
@@ -390,7 +437,12 @@ impl Writes {
         let mut receipts = Vec::with_capacity(writes.len());
         for (index, (rpc, envelope)) in writes.iter().enumerate() {
             match self
-                .submit_any(WriteTarget::Batch(&batch), rpc, envelope.clone(), received_at)
+                .submit_any(
+                    WriteTarget::Batch(&batch),
+                    rpc,
+                    envelope.clone(),
+                    received_at.of(index),
+                )
                 .await
             {
                 Ok(receipt) => receipts.push(receipt),
@@ -401,7 +453,9 @@ impl Writes {
                     let mut outcome = if index == 0 {
                         BatchOutcome::default()
                     } else {
-                        Box::pin(self.import_batch(&writes[..index], received_at)).await?
+                        let before = &writes[..index];
+                        let checked = self.precheck(before).await?;
+                        Box::pin(self.apply_batch(before, received_at, checked)).await?
                     };
                     // Unless the writes before it were refused in turn (a write committed
                     // meanwhile changed what they rely on): then that refusal is the first.
@@ -424,14 +478,19 @@ impl Writes {
     async fn import_deferred(
         &self,
         writes: &[(String, pb::SignedEnvelope)],
-        received_at: Timestamp,
+        received_at: Received<'_>,
         verified: HashSet<String>,
     ) -> Result<Option<BatchOutcome>, DomainError> {
         let batch = self.store.begin_batch(true, verified).await?;
         let mut receipts = Vec::with_capacity(writes.len());
-        for (rpc, envelope) in writes {
+        for (index, (rpc, envelope)) in writes.iter().enumerate() {
             match self
-                .submit_any(WriteTarget::Batch(&batch), rpc, envelope.clone(), received_at)
+                .submit_any(
+                    WriteTarget::Batch(&batch),
+                    rpc,
+                    envelope.clone(),
+                    received_at.of(index),
+                )
                 .await
             {
                 Ok(receipt) => receipts.push(receipt),

@@ -28,18 +28,7 @@ pub(super) struct VerifiedLog {
 /// Fetches the checkpoint and all entries and checks they agree.
 pub(super) async fn fetch_log(channel: Channel, verifier_key: Option<&str>) -> anyhow::Result<VerifiedLog> {
     let mut client = LogServiceClient::new(channel);
-    let vkey = match verifier_key {
-        Some(vkey) => vkey.to_owned(),
-        None => {
-            let vkey = client
-                .get_verifier_key(pb::GetVerifierKeyRequest {})
-                .await?
-                .into_inner()
-                .verifier_key;
-            eprintln!("warning: no --verifier-key given; trusting the key the server presents: {vkey}");
-            vkey
-        }
-    };
+    let vkey = self::verifier_key(&mut client, verifier_key).await?;
     let (note, checkpoint) = signed_checkpoint(&mut client, &vkey).await?;
     let mut log = VerifiedLog {
         client,
@@ -57,8 +46,26 @@ pub(super) async fn fetch_log(channel: Channel, verifier_key: Option<&str>) -> a
     Ok(log)
 }
 
+/// The verifier key given, or else the one the server presents, with a warning: that proves
+/// consistency but not who signed.
+pub(super) async fn verifier_key(
+    client: &mut LogServiceClient<Channel>,
+    given: Option<&str>,
+) -> anyhow::Result<String> {
+    if let Some(vkey) = given {
+        return Ok(vkey.to_owned());
+    }
+    let vkey = client
+        .get_verifier_key(pb::GetVerifierKeyRequest {})
+        .await?
+        .into_inner()
+        .verifier_key;
+    eprintln!("warning: no --verifier-key given; trusting the key the server presents: {vkey}");
+    Ok(vkey)
+}
+
 /// The server's current checkpoint, as its signed note and its verified body.
-async fn signed_checkpoint(
+pub(super) async fn signed_checkpoint(
     client: &mut LogServiceClient<Channel>,
     vkey: &str,
 ) -> anyhow::Result<(String, Checkpoint)> {
@@ -73,7 +80,7 @@ async fn signed_checkpoint(
 }
 
 /// Entries `[start, end)`, with their leaf hashes.
-async fn fetch_entries(
+pub(super) async fn fetch_entries(
     client: &mut LogServiceClient<Channel>,
     start: u64,
     end: u64,
@@ -239,8 +246,13 @@ async fn check_extends(
     Ok(())
 }
 
+/// Entries replayed in one transaction: as the registry's import applies them, each checked
+/// against the state the earlier ones left. One at a time, a replay ran at the pace of one
+/// commit a write.
+const REPLAY_BATCH: usize = 1_000;
+
 /// Replays `entries`, the log's from index `first` on, into `store`; the error names the first
-/// entry that is refused.
+/// entry that is refused (the entries before it stay applied).
 pub(super) async fn replay(
     store: &Store,
     first: usize,
@@ -248,27 +260,35 @@ pub(super) async fn replay(
     operator_key: &OperatorKey,
 ) -> anyhow::Result<()> {
     let writes = Writes::new(store.clone(), Some(operator_key.clone()));
-    for (index, entry) in (first..).zip(entries) {
-        let envelope = entry
-            .envelope
-            .clone()
-            .with_context(|| format!("entry {index} has no envelope"))?;
-        let received_at = from_timestamp("received_at", entry.received_at.as_ref())?
-            .with_context(|| format!("entry {index} has no time of receipt"))?;
-        let receipt = writes
-            .resubmit(&entry.rpc, envelope, received_at)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "MISMATCH at entry {index} ({}): the log's envelope is refused on replay: {e}",
-                    entry.rpc
-                )
-            })?;
-        if receipt.replayed || receipt.log_index != index as u64 {
+    for (page, entries) in entries.chunks(REPLAY_BATCH).enumerate() {
+        let start = first + page * REPLAY_BATCH;
+        let mut batch = Vec::with_capacity(entries.len());
+        let mut received = Vec::with_capacity(entries.len());
+        for (index, entry) in (start..).zip(entries) {
+            let envelope = entry
+                .envelope
+                .clone()
+                .with_context(|| format!("entry {index} has no envelope"))?;
+            let received_at = from_timestamp("received_at", entry.received_at.as_ref())?
+                .with_context(|| format!("entry {index} has no time of receipt"))?;
+            batch.push((entry.rpc.clone(), envelope));
+            received.push(received_at);
+        }
+        let outcome = writes.replay_batch(&batch, &received).await?;
+        for (index, receipt) in (start..).zip(&outcome.receipts) {
+            if receipt.replayed || receipt.log_index != index as u64 {
+                bail!(
+                    "MISMATCH at entry {index}: replay placed it at {} (replayed: {})",
+                    receipt.log_index,
+                    receipt.replayed
+                );
+            }
+        }
+        if let Some((offset, refusal)) = outcome.refused {
             bail!(
-                "MISMATCH at entry {index}: replay placed it at {} (replayed: {})",
-                receipt.log_index,
-                receipt.replayed
+                "MISMATCH at entry {} ({}): the log's envelope is refused on replay: {refusal}",
+                start + offset,
+                batch[offset].0
             );
         }
     }

@@ -1,5 +1,5 @@
-//! `trust-registry audit` and `trust-registry rebuild`: check a registry against its own log,
-//! and rebuild a store from it.
+//! `trust-registry audit`, `rebuild` and `mirror`: check a registry against its own log, and
+//! copy it into a store of one's own by replaying that log (see `mirror.rs`).
 //!
 //! Audit fetches the signed checkpoint and every entry, recomputes the Merkle root, checks the
 //! checkpoint signature and its consistency with a saved earlier checkpoint, replays every
@@ -18,7 +18,10 @@
 
 mod catalogue;
 mod log;
+mod mirror;
 mod tables;
+
+pub use mirror::{MirrorArgs, mirror, mirror_until, rebuild};
 
 use std::path::PathBuf;
 
@@ -258,23 +261,4 @@ async fn compare_live(
         rows,
         objects: live.iter().map(|(_, items)| items.len()).sum(),
     })
-}
-
-pub async fn rebuild(args: &RebuildArgs) -> anyhow::Result<()> {
-    let log = fetch_log(connect(&args.from_log).await?, args.verifier_key.as_deref()).await?;
-    let store = Store::open(&args.database_url, &StoreOptions::default()).await?;
-    if store.sync_log().await? != 0 {
-        bail!(
-            "{} already holds writes; rebuild into an empty store",
-            super::redacted_url(&args.database_url)
-        );
-    }
-    replay(&store, 0, &log.entries, &args.operator_key).await?;
-    println!(
-        "rebuilt {} entries into {}; root {} matches the signed checkpoint",
-        log.entries.len(),
-        super::redacted_url(&args.database_url),
-        hex::encode(log.checkpoint.root)
-    );
-    Ok(())
 }
