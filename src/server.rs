@@ -96,7 +96,7 @@ pub fn check_tls(identity: &tonic::transport::Identity) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies the message size limits of a write service.
+/// A write service with its message size limits, behind `writes_allowed` (see `--read-only`).
 macro_rules! write_server {
     ($server:ty, $api:expr, $writes_allowed:expr) => {
         tonic::service::interceptor::InterceptedService::new(
