@@ -435,6 +435,20 @@ impl Tree {
         Ok(proof)
     }
 
+    /// The [`CompactRange`] of all the leaves, from the cached complete subtrees: O(log n),
+    /// where appending every leaf to a new range would cost about n hashes.
+    pub fn frontier(&self) -> CompactRange {
+        let size = self.len();
+        let mut peaks = Vec::with_capacity(size.count_ones() as usize);
+        let mut pos = 0;
+        while pos < size {
+            let level = 63 - (size - pos).leading_zeros();
+            peaks.push(self.levels[level as usize][(pos >> level) as usize]);
+            pos += 1 << level;
+        }
+        CompactRange { size, peaks }
+    }
+
     fn check_size(&self, size: u64) -> Result<(), MerkleError> {
         let len = self.len();
         if size > len {
@@ -623,6 +637,19 @@ mod tests {
             }
         }
         assert_eq!(tree.root(9), Err(MerkleError::SizeOutOfRange { size: 9, len: 8 }));
+    }
+
+    #[test]
+    fn a_trees_frontier_is_the_range_of_its_leaves() {
+        let leaves: Vec<Hash> = (0u32..70).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let mut tree = Tree::new();
+        let mut range = CompactRange::new();
+        assert_eq!(tree.frontier(), range);
+        for leaf in &leaves {
+            tree.push(*leaf);
+            range.append(*leaf);
+            assert_eq!(tree.frontier(), range, "at size {}", tree.len());
+        }
     }
 
     #[test]

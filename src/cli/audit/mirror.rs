@@ -19,7 +19,7 @@ use tonic::transport::Channel;
 
 use super::log::{fetch_entries, replay, signed_checkpoint};
 use crate::api::write::OperatorKey;
-use crate::domain::merkle::{self, CompactRange, Hash};
+use crate::domain::merkle::{self, Hash, Tree};
 use crate::pb::{self, log_service_client::LogServiceClient};
 use crate::store::{Store, StoreOptions};
 
@@ -77,15 +77,7 @@ async fn sync(
     operator_key: &OperatorKey,
 ) -> anyhow::Result<Synced> {
     let (_, checkpoint) = signed_checkpoint(client, verifier_key).await?;
-    let mut range = store
-        .with_log(|tree| {
-            let mut range = CompactRange::new();
-            for leaf in tree.leaf_hashes() {
-                range.append(*leaf);
-            }
-            range
-        })
-        .await?;
+    let mut range = store.with_log(Tree::frontier).await?;
     let held = range.size();
     if checkpoint.size < held {
         bail!(
