@@ -2,20 +2,21 @@
 //! its mirror on the same backend): a first copy, then only the new entries; `--follow` keeps
 //! up as the registry takes writes; a mirror served read-only refuses writes and answers
 //! reads; a store whose log the registry's does not extend (a fork, or a registry that rolled
-//! back) is refused and left as it was.
+//! back) is refused and left as it was; a following mirror waits out a registry that stops
+//! answering.
 
 mod common;
 
 use std::time::Duration;
 
 use common::signed::*;
-use common::{TestApp, serve_store_with};
+use common::{TestApp, serve_store, serve_store_with};
 use trust_registry::api::write::OperatorKey;
 use trust_registry::cli::audit::{MirrorArgs, mirror_until};
 use trust_registry::domain::merkle::Hash;
 use trust_registry::domain::{keys, note};
 use trust_registry::pb;
-use trust_registry::store::Store;
+use trust_registry::store::{Store, StoreOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_trust-registry");
 
@@ -216,6 +217,56 @@ both_backends!(
         assert_eq!(head(&mirror.store).await, forked);
 
         mirror.stop().await;
+    }
+);
+
+both_backends!(
+    a_following_mirror_waits_out_a_registry_that_does_not_answer,
+    async |app: &TestApp| {
+        app.populate("one").await;
+        // The mirror follows a second server on the registry's store, which then goes away.
+        let origin = serve_store(&app.store).await;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("mirror.db").display());
+        let mirror = Store::open(&url, &StoreOptions::default()).await.unwrap();
+        let args = MirrorArgs {
+            from_log: format!("http://{}", origin.addr),
+            database_url: url,
+            verifier_key: verifier_key(),
+            operator_key: OperatorKey::new(operator_key().verifying_key().to_bytes()),
+            follow: true,
+            interval: Duration::from_millis(100),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let following = tokio::spawn(async move {
+            mirror_until(&args, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        let expected = head(&app.store).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while head(&mirror).await != expected {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the mirror did not catch up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        origin.stop().await;
+        // Several intervals without an answer: the mirror waits, it does not give up.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        assert!(
+            !following.is_finished(),
+            "a following mirror ended when the registry stopped answering: {:?}",
+            following.await
+        );
+        stop.send(()).expect("mirror still running");
+        following
+            .await
+            .expect("mirror task")
+            .expect("the mirror stops cleanly");
+        assert_eq!(head(&mirror).await, expected);
     }
 );
 
