@@ -1,6 +1,7 @@
 //! `trust-registry audit` against a log server whose pages of entries do not answer what was
 //! asked, on SQLite and PostgreSQL: a page that claims another start, or that holds more entries
-//! than asked for, is refused and named, even where its entries are the right ones.
+//! than asked for, is refused and named, even where its entries are the right ones; entries
+//! that are not the signed log are refused before any of them is replayed.
 
 mod common;
 
@@ -117,6 +118,20 @@ both_backends!(
         .await;
         assert!(
             err.contains("returned 3 entries from 0 where at most 2 were asked for"),
+            "{err}"
+        );
+    }
+);
+
+both_backends!(
+    entries_that_are_not_the_signed_ones_are_refused_before_they_are_replayed,
+    async |app: &TestApp| {
+        // The right entries in the wrong order: each decodes and is signed, but they are not
+        // the log the checkpoint signs. Replayed, the provider's registration would be refused
+        // first (its agency not admitted yet), so the error shows the page was checked before.
+        let err = audit_through(app, |page| page.entries.reverse()).await;
+        assert!(
+            err.contains("MISMATCH: entries 0..2 as served do not belong to the signed log of 2 entries"),
             "{err}"
         );
     }

@@ -9,24 +9,34 @@ use tonic::transport::Channel;
 
 use crate::api::convert::from_timestamp;
 use crate::api::write::{OperatorKey, Writes};
-use crate::domain::merkle::{self, Hash};
+use crate::domain::merkle::{self, CompactRange, Hash};
 use crate::domain::note::{self, Checkpoint};
 use crate::pb::{self, log_service_client::LogServiceClient};
 use crate::store::Store;
 
-/// A verified log: its latest checkpoint and every entry up to it.
+/// A verified log, replayed into a scratch store as it is fetched: its latest checkpoint and
+/// the hash of every entry up to it (the entries themselves are not kept).
 pub(super) struct VerifiedLog {
     client: LogServiceClient<Channel>,
     /// The verifier key every checkpoint of this audit is checked with.
     vkey: String,
     pub note: String,
     pub checkpoint: Checkpoint,
-    pub entries: Vec<pb::LogEntry>,
     pub leaves: Vec<Hash>,
+    /// The frontier of `leaves`, for the root of each page's prefix.
+    range: CompactRange,
+    /// Where every entry is replayed, and the operator key its governance writes are checked with.
+    scratch: Store,
+    operator_key: OperatorKey,
 }
 
-/// Fetches the checkpoint and all entries and checks they agree.
-pub(super) async fn fetch_log(channel: Channel, verifier_key: Option<&str>) -> anyhow::Result<VerifiedLog> {
+/// Fetches the checkpoint and all entries, checks they agree, and replays them into `scratch`.
+pub(super) async fn fetch_log(
+    channel: Channel,
+    verifier_key: Option<&str>,
+    scratch: Store,
+    operator_key: OperatorKey,
+) -> anyhow::Result<VerifiedLog> {
     let mut client = LogServiceClient::new(channel);
     let vkey = self::verifier_key(&mut client, verifier_key).await?;
     let (note, checkpoint) = signed_checkpoint(&mut client, &vkey).await?;
@@ -39,8 +49,10 @@ pub(super) async fn fetch_log(channel: Channel, verifier_key: Option<&str>) -> a
             size: 0,
             root: merkle::root(&[]),
         },
-        entries: Vec::new(),
         leaves: Vec::new(),
+        range: CompactRange::new(),
+        scratch,
+        operator_key,
     };
     log.advance(note, checkpoint).await?;
     Ok(log)
@@ -155,7 +167,7 @@ impl VerifiedLog {
         Ok(Some(old.size))
     }
 
-    /// Appends the entries up to `checkpoint` and checks that the whole log hashes to its root.
+    /// Fetches, checks and replays the entries up to `checkpoint` (see [`replay_pages`]).
     async fn advance(&mut self, note: String, checkpoint: Checkpoint) -> anyhow::Result<()> {
         if checkpoint.origin != self.checkpoint.origin {
             bail!(
@@ -171,16 +183,16 @@ impl VerifiedLog {
                 checkpoint.size
             );
         }
-        let (entries, leaves) =
-            fetch_entries(&mut self.client, self.checkpoint.size, checkpoint.size).await?;
-        self.entries.extend(entries);
-        self.leaves.extend(leaves);
-        if merkle::root(&self.leaves) != checkpoint.root {
-            bail!(
-                "MISMATCH: the entries 0..{} hash to a root that differs from the signed checkpoint",
-                checkpoint.size
-            );
-        }
+        let leaves = &mut self.leaves;
+        replay_pages(
+            &mut self.client,
+            &checkpoint,
+            &mut self.range,
+            &self.scratch,
+            &self.operator_key,
+            |page| leaves.extend_from_slice(page),
+        )
+        .await?;
         self.note = note;
         self.checkpoint = checkpoint;
         Ok(())
@@ -246,6 +258,89 @@ async fn check_extends(
     Ok(())
 }
 
+/// Fetches the entries from `range.size()` up to the signed `checkpoint`, a page at a time, and
+/// replays each page into `store` once it is shown to belong to the signed log: the entries
+/// before it are `range`, and a consistency proof from the prefix the page ends to the
+/// checkpoint must verify. After each page the store's own log must have the same root.
+/// `on_page` sees each page's leaf hashes.
+pub(super) async fn replay_pages(
+    client: &mut LogServiceClient<Channel>,
+    checkpoint: &Checkpoint,
+    range: &mut CompactRange,
+    store: &Store,
+    operator_key: &OperatorKey,
+    mut on_page: impl FnMut(&[Hash]),
+) -> anyhow::Result<()> {
+    let mut next = range.size();
+    while next < checkpoint.size {
+        let end = (next + crate::api::log::MAX_ENTRIES).min(checkpoint.size);
+        let (entries, leaves) = fetch_entries(client, next, end).await?;
+        for leaf in &leaves {
+            range.append(*leaf);
+        }
+        if !proves_prefix(client, end, &range.root(), checkpoint.size, &checkpoint.root).await? {
+            bail!(
+                "MISMATCH: entries {next}..{end} as served do not belong to the signed log of {} entries",
+                checkpoint.size
+            );
+        }
+        on_page(&leaves);
+        replay(store, next as usize, &entries, operator_key).await?;
+        if store.log_root(end).await? != range.root() {
+            bail!(
+                "MISMATCH: replaying entries {next}..{end} gave a log whose root differs from the registry's"
+            );
+        }
+        next = end;
+    }
+    if range.root() != checkpoint.root {
+        bail!(
+            "MISMATCH: the entries 0..{} hash to a root that differs from the signed checkpoint",
+            checkpoint.size
+        );
+    }
+    Ok(())
+}
+
+/// Whether the log of `size` entries with `root` is a prefix of the signed one, by the
+/// registry's consistency proof (none is needed from the empty log or between equal sizes).
+pub(super) async fn proves_prefix(
+    client: &mut LogServiceClient<Channel>,
+    size: u64,
+    root: &Hash,
+    signed_size: u64,
+    signed_root: &Hash,
+) -> anyhow::Result<bool> {
+    if size == 0 || size == signed_size {
+        return Ok(merkle::verify_consistency(
+            size,
+            signed_size,
+            root,
+            signed_root,
+            &[],
+        ));
+    }
+    let proof = client
+        .get_consistency_proof(pb::GetConsistencyProofRequest {
+            old_size: size,
+            new_size: signed_size,
+        })
+        .await?
+        .into_inner();
+    let hashes: Vec<Hash> = proof
+        .hashes
+        .iter()
+        .map(|h| h.as_slice().try_into())
+        .collect::<Result<_, _>>()?;
+    Ok(merkle::verify_consistency(
+        size,
+        signed_size,
+        root,
+        signed_root,
+        &hashes,
+    ))
+}
+
 /// Entries replayed in one transaction: as the registry's import applies them, each checked
 /// against the state the earlier ones left. One write a transaction, rebuilding a 10,000-provider
 /// bench registry (171,312 entries) took 287 s; in these batches, 27 s.
@@ -253,7 +348,7 @@ const REPLAY_BATCH: usize = 1_000;
 
 /// Replays `entries`, the log's from index `first` on, into `store`; the error names the first
 /// entry that is refused (the entries before it stay applied).
-pub(super) async fn replay(
+async fn replay(
     store: &Store,
     first: usize,
     entries: &[pb::LogEntry],

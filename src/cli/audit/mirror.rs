@@ -17,10 +17,10 @@ use std::time::Duration;
 use anyhow::bail;
 use tonic::transport::Channel;
 
-use super::log::{fetch_entries, replay, signed_checkpoint};
+use super::log::{proves_prefix, replay_pages, signed_checkpoint};
 use crate::api::write::OperatorKey;
-use crate::domain::merkle::{self, Hash, Tree};
-use crate::pb::{self, log_service_client::LogServiceClient};
+use crate::domain::merkle::{Hash, Tree};
+use crate::pb::log_service_client::LogServiceClient;
 use crate::store::{Store, StoreOptions};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -91,71 +91,12 @@ async fn sync(
             checkpoint.size
         );
     }
-    let mut next = held;
-    while next < checkpoint.size {
-        let end = (next + crate::api::log::MAX_ENTRIES).min(checkpoint.size);
-        let (entries, leaves) = fetch_entries(client, next, end).await?;
-        for leaf in leaves {
-            range.append(leaf);
-        }
-        if !proves_prefix(client, end, &range.root(), checkpoint.size, &checkpoint.root).await? {
-            bail!(
-                "MISMATCH: entries {next}..{end} as served do not belong to the signed log of {} entries",
-                checkpoint.size
-            );
-        }
-        replay(store, next as usize, &entries, operator_key).await?;
-        if store.log_root(end).await? != range.root() {
-            bail!(
-                "MISMATCH: replaying entries {next}..{end} gave this store a log whose root differs from the registry's"
-            );
-        }
-        next = end;
-    }
+    replay_pages(client, &checkpoint, &mut range, store, operator_key, |_| {}).await?;
     Ok(Synced {
         from: held,
         to: checkpoint.size,
         root: checkpoint.root,
     })
-}
-
-/// Whether the log of `size` entries with `root` is a prefix of the signed one, by the
-/// registry's consistency proof (none is needed from the empty log or between equal sizes).
-async fn proves_prefix(
-    client: &mut LogServiceClient<Channel>,
-    size: u64,
-    root: &Hash,
-    signed_size: u64,
-    signed_root: &Hash,
-) -> anyhow::Result<bool> {
-    if size == 0 || size == signed_size {
-        return Ok(merkle::verify_consistency(
-            size,
-            signed_size,
-            root,
-            signed_root,
-            &[],
-        ));
-    }
-    let proof = client
-        .get_consistency_proof(pb::GetConsistencyProofRequest {
-            old_size: size,
-            new_size: signed_size,
-        })
-        .await?
-        .into_inner();
-    let hashes: Vec<Hash> = proof
-        .hashes
-        .iter()
-        .map(|h| h.as_slice().try_into())
-        .collect::<Result<_, _>>()?;
-    Ok(merkle::verify_consistency(
-        size,
-        signed_size,
-        root,
-        signed_root,
-        &hashes,
-    ))
 }
 
 /// Whether a failed sync may succeed if tried again: the registry could not be reached or did

@@ -31,7 +31,7 @@ use tonic::transport::Channel;
 use crate::api::write::OperatorKey;
 use crate::store::{Store, StoreOptions, TABLES, Tables};
 use catalogue::{catalogue, compare};
-use log::{VerifiedLog, fetch_log, replay};
+use log::{VerifiedLog, fetch_log};
 use tables::compare_tables;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -135,7 +135,6 @@ struct Compared {
 struct Scratch {
     store: Store,
     channel: Channel,
-    operator_key: OperatorKey,
 }
 
 /// `trust-registry audit`.
@@ -148,32 +147,35 @@ pub async fn audit(args: &AuditArgs) -> anyhow::Result<()> {
 pub async fn audit_with(args: &AuditArgs, before_reading_live: impl AsyncFnMut(u32)) -> anyhow::Result<()> {
     let channel = connect(&args.server).await?;
     let live_tables = live_tables(args.database_url.as_deref()).await?;
-    let mut log = fetch_log(channel.clone(), args.verifier_key.as_deref()).await?;
-    println!(
-        "checkpoint: {} entries, root {}, signature verified",
-        log.checkpoint.size,
-        hex::encode(log.checkpoint.root)
-    );
-    if let Some(path) = &args.since {
-        log.check_since(path).await?;
-    }
-
     let scratch_dir = tempfile::tempdir()?;
     let url = format!(
         "sqlite://{}?mode=rwc",
         scratch_dir.path().join("replay.db").display()
     );
     let store = Store::open(&url, &StoreOptions::default()).await?;
-    replay(&store, 0, &log.entries, &args.operator_key).await?;
+    let mut log = fetch_log(
+        channel.clone(),
+        args.verifier_key.as_deref(),
+        store.clone(),
+        args.operator_key.clone(),
+    )
+    .await?;
+    println!(
+        "checkpoint: {} entries, root {}, signature verified",
+        log.checkpoint.size,
+        hex::encode(log.checkpoint.root)
+    );
     println!(
         "replayed {} entries: every signature and rule re-verified",
-        log.entries.len()
+        log.checkpoint.size
     );
+    if let Some(path) = &args.since {
+        log.check_since(path).await?;
+    }
     let (scratch_channel, stop) = serve_scratch(store.clone()).await?;
     let scratch = Scratch {
         store,
         channel: scratch_channel,
-        operator_key: args.operator_key.clone(),
     };
     let compared = compare_settled(
         &mut log,
@@ -228,14 +230,6 @@ async fn compare_settled(
             "the log grew from {grown_from} to {} entries while the live registry was read: replaying the new entries and reading it again",
             log.checkpoint.size
         );
-        let first = grown_from as usize;
-        replay(
-            &scratch.store,
-            first,
-            &log.entries[first..],
-            &scratch.operator_key,
-        )
-        .await?;
     }
     bail!(
         "the log grew during each of {MAX_READINGS} readings of the live registry (now {} entries), so no reading showed the state of one checkpoint and nothing was compared conclusively; audit again when the registry takes fewer writes",
