@@ -439,14 +439,10 @@ impl Tree {
     /// where appending every leaf to a new range would cost about n hashes.
     pub fn frontier(&self) -> CompactRange {
         let size = self.len();
-        let mut peaks = Vec::with_capacity(size.count_ones() as usize);
-        let mut pos = 0;
-        while pos < size {
-            let level = 63 - (size - pos).leading_zeros();
-            peaks.push(self.levels[level as usize][(pos >> level) as usize]);
-            pos += 1 << level;
+        CompactRange {
+            size,
+            peaks: self.range_peaks(0, size).collect(),
         }
-        CompactRange { size, peaks }
     }
 
     fn check_size(&self, size: u64) -> Result<(), MerkleError> {
@@ -463,15 +459,26 @@ impl Tree {
     fn range_root(&self, start: u64, end: u64) -> Hash {
         let mut peaks = [[0u8; 32]; 64];
         let mut count = 0;
-        let mut pos = start;
-        while pos < end {
-            let level = 63 - (end - pos).leading_zeros();
-            debug_assert_eq!(pos % (1 << level), 0, "range [{start}, {end}) is not aligned");
-            peaks[count] = self.levels[level as usize][(pos >> level) as usize];
+        for (slot, peak) in peaks.iter_mut().zip(self.range_peaks(start, end)) {
+            *slot = peak;
             count += 1;
-            pos += 1 << level;
         }
         fold_peaks(&peaks[..count])
+    }
+
+    /// The cached complete subtrees that cover `[start, end)`, largest first; the same
+    /// alignment as [`range_root`](Self::range_root) asks.
+    fn range_peaks(&self, start: u64, end: u64) -> impl Iterator<Item = Hash> + '_ {
+        let mut pos = start;
+        std::iter::from_fn(move || {
+            (pos < end).then(|| {
+                let level = 63 - (end - pos).leading_zeros();
+                debug_assert_eq!(pos % (1 << level), 0, "range [{start}, {end}) is not aligned");
+                let peak = self.levels[level as usize][(pos >> level) as usize];
+                pos += 1 << level;
+                peak
+            })
+        })
     }
 }
 

@@ -234,19 +234,7 @@ async fn check_extends(
     if old.size == 0 {
         return Ok(());
     }
-    let proof = client
-        .get_consistency_proof(pb::GetConsistencyProofRequest {
-            old_size: old.size,
-            new_size: new.size,
-        })
-        .await?
-        .into_inner();
-    let hashes: Vec<Hash> = proof
-        .hashes
-        .iter()
-        .map(|h| h.as_slice().try_into())
-        .collect::<Result<_, _>>()?;
-    if !merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &hashes)
+    if !proves_prefix(client, old.size, &old.root, new.size, &new.root).await?
         || merkle::root(&leaves[..old.size as usize]) != old.root
     {
         bail!(
