@@ -7,8 +7,8 @@
 
 mod common;
 
-use common::TestApp;
 use common::signed::*;
+use common::{TestApp, cli};
 use sea_orm::{ConnectionTrait, Database};
 use trust_registry::api::write::OperatorKey;
 use trust_registry::cli::audit::{AuditArgs, audit_with};
@@ -16,31 +16,10 @@ use trust_registry::domain::{keys, note};
 use trust_registry::pb;
 use trust_registry::store::{Store, StoreOptions};
 
-const BIN: &str = env!("CARGO_BIN_EXE_trust-registry");
-
-async fn cli(args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(BIN)
-        .args(args)
-        .env_remove("TRUST_REGISTRY_DATABASE_URL")
-        .output()
-        .await
-        .expect("run trust-registry");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into(),
-        String::from_utf8_lossy(&output.stderr).into(),
-    )
-}
-
-/// A few writes of every kind of actor (four log entries); the provider's id.
-async fn populate(app: &TestApp, suffix: &str) -> String {
-    app.populate(suffix).await
-}
-
 both_backends!(
     audit_passes_then_catches_tampering_and_rebuild_matches,
     async |app: &TestApp| {
-        let provider_id = populate(app, "one").await;
+        let provider_id = app.populate("one").await;
         let server = format!("http://{}", app.addr);
         let operator = keys::multibase(&operator_key().verifying_key().to_bytes());
         let vkey = note::verifier_key("trust-registry", &registry_key().verifying_key().to_bytes()).unwrap();
@@ -65,7 +44,7 @@ both_backends!(
         assert!(stdout.contains("audit OK"), "{stdout}");
 
         // The log grows; the audit checks the new log extends the saved checkpoint.
-        populate(app, "two").await;
+        app.populate("two").await;
         let (ok, stdout, stderr) = cli(&[
             "audit",
             "--server",
@@ -192,7 +171,7 @@ async fn audit_after_tampering(app: &TestApp, sql: &str) -> String {
 both_backends!(
     database_audit_catches_an_identifier_bound_outside_the_log,
     async |app: &TestApp| {
-        let provider_id = populate(app, "one").await;
+        let provider_id = app.populate("one").await;
         let stderr = audit_after_tampering(
             app,
             &format!(
@@ -228,8 +207,8 @@ both_backends!(
 both_backends!(
     database_audit_catches_an_accreditation_moved_to_another_provider,
     async |app: &TestApp| {
-        let one = populate(app, "one").await;
-        let two = populate(app, "two").await;
+        let one = app.populate("one").await;
+        let two = app.populate("two").await;
         let stderr = audit_after_tampering(
             app,
             &format!("UPDATE accreditation SET provider_id = '{two}' WHERE provider_id = '{one}'"),
@@ -246,7 +225,7 @@ both_backends!(
 both_backends!(
     database_audit_catches_a_key_revocation_cleared,
     async |app: &TestApp| {
-        populate(app, "one").await;
+        app.populate("one").await;
         let provider = key("audit provider one");
         let key_id = keys::key_id(&provider.verifying_key().to_bytes());
         let revoke = pb::RevokeKeyCommand {
@@ -321,7 +300,7 @@ fn audit_args(app: &TestApp) -> AuditArgs {
     }
 }
 
-/// A write accepted while the audit runs: the agency of `populate(app, "one")` registers a
+/// A write accepted while the audit runs: the agency of `app.populate("one")` registers a
 /// provider.
 async fn late_write(app: &TestApp, n: u32) {
     let name = format!("Late College {n}");
@@ -332,7 +311,7 @@ async fn late_write(app: &TestApp, n: u32) {
 both_backends!(
     audit_follows_writes_accepted_while_it_reads,
     async |app: &TestApp| {
-        populate(app, "one").await;
+        app.populate("one").await;
         let dir = tempfile::tempdir().unwrap();
         let saved = dir.path().join("checkpoint.txt");
         let mut size = 4;
@@ -369,7 +348,7 @@ both_backends!(
 both_backends!(
     audit_reports_tampering_while_writes_are_accepted,
     async |app: &TestApp| {
-        let provider_id = populate(app, "one").await;
+        let provider_id = app.populate("one").await;
         tamper(
             app,
             &format!(
@@ -394,7 +373,7 @@ both_backends!(
 both_backends!(
     audit_gives_up_when_the_log_grows_during_every_reading,
     async |app: &TestApp| {
-        populate(app, "one").await;
+        app.populate("one").await;
         let err = audit_with(&audit_args(app), async |reading| late_write(app, reading).await)
             .await
             .expect_err("no reading shows one checkpoint's state");

@@ -10,32 +10,13 @@ mod common;
 use std::time::Duration;
 
 use common::signed::*;
-use common::{TestApp, serve_store, serve_store_with};
+use common::{TestApp, cli, serve_store, serve_store_with};
 use trust_registry::api::write::OperatorKey;
 use trust_registry::cli::audit::{MirrorArgs, mirror_until};
 use trust_registry::domain::merkle::Hash;
 use trust_registry::domain::{keys, note};
 use trust_registry::pb;
 use trust_registry::store::{Store, StoreOptions};
-
-const BIN: &str = env!("CARGO_BIN_EXE_trust-registry");
-
-/// Runs the binary; (success, stdout, stderr).
-async fn cli(args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(BIN)
-        .args(args)
-        .env_remove("TRUST_REGISTRY_DATABASE_URL")
-        .env_remove("TRUST_REGISTRY_VERIFIER_KEY")
-        .env_remove("TRUST_REGISTRY_OPERATOR_KEY")
-        .output()
-        .await
-        .expect("run trust-registry");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into(),
-        String::from_utf8_lossy(&output.stderr).into(),
-    )
-}
 
 fn verifier_key() -> String {
     note::verifier_key("trust-registry", &registry_key().verifying_key().to_bytes()).unwrap()
@@ -66,6 +47,45 @@ async fn mirror_once(origin: &TestApp, mirror: &TestApp) -> (bool, String, Strin
 async fn head(store: &Store) -> (u64, Hash) {
     store.sync_log().await.expect("sync log");
     store.log_head().await.expect("log head")
+}
+
+/// `mirror --follow` every 100 ms from the registry at `from` into `database_url`, in-process.
+fn follow(from: std::net::SocketAddr, database_url: String) -> Following {
+    let args = MirrorArgs {
+        from_log: format!("http://{from}"),
+        database_url,
+        verifier_key: verifier_key(),
+        operator_key: OperatorKey::new(operator_key().verifying_key().to_bytes()),
+        follow: true,
+        interval: Duration::from_millis(100),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        mirror_until(&args, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    Following { stop, task }
+}
+
+/// A mirror following in the background, and what stops it.
+struct Following {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Waits (at most 30 s) until `store`'s log is `expected`.
+async fn wait_for_head(store: &Store, expected: (u64, Hash)) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while head(store).await != expected {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the following mirror did not reach {} entries",
+            expected.0
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn provider(app: &TestApp, id: &str) -> pb::Provider {
@@ -105,35 +125,17 @@ both_backends!(
         assert!(stdout.contains("is up to date at 8 entries"), "{stdout}");
 
         // --follow keeps up with writes as the registry takes them, until stopped.
-        let args = MirrorArgs {
-            from_log: format!("http://{}", app.addr),
-            database_url: mirror.database_url.clone(),
-            verifier_key: verifier_key(),
-            operator_key: OperatorKey::new(operator_key().verifying_key().to_bytes()),
-            follow: true,
-            interval: Duration::from_millis(100),
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let following = tokio::spawn(async move {
-            mirror_until(&args, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let following = follow(app.addr, mirror.database_url.clone());
         let three = app.populate("three").await;
         let expected = head(&app.store).await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while head(&mirror.store).await != expected {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the following mirror did not reach {} entries",
-                expected.0
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(!following.is_finished(), "a following mirror runs until stopped");
-        stop.send(()).expect("mirror still running");
+        wait_for_head(&mirror.store, expected).await;
+        assert!(
+            !following.task.is_finished(),
+            "a following mirror runs until stopped"
+        );
+        following.stop.send(()).expect("mirror still running");
         following
+            .task
             .await
             .expect("mirror task")
             .expect("the mirror stops cleanly");
@@ -229,40 +231,20 @@ both_backends!(
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("mirror.db").display());
         let mirror = Store::open(&url, &StoreOptions::default()).await.unwrap();
-        let args = MirrorArgs {
-            from_log: format!("http://{}", origin.addr),
-            database_url: url,
-            verifier_key: verifier_key(),
-            operator_key: OperatorKey::new(operator_key().verifying_key().to_bytes()),
-            follow: true,
-            interval: Duration::from_millis(100),
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let following = tokio::spawn(async move {
-            mirror_until(&args, async {
-                let _ = stopped.await;
-            })
-            .await
-        });
+        let following = follow(origin.addr, url);
         let expected = head(&app.store).await;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while head(&mirror).await != expected {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the mirror did not catch up"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_for_head(&mirror, expected).await;
         origin.stop().await;
         // Several intervals without an answer: the mirror waits, it does not give up.
         tokio::time::sleep(Duration::from_millis(800)).await;
         assert!(
-            !following.is_finished(),
+            !following.task.is_finished(),
             "a following mirror ended when the registry stopped answering: {:?}",
-            following.await
+            following.task.await
         );
-        stop.send(()).expect("mirror still running");
+        following.stop.send(()).expect("mirror still running");
         following
+            .task
             .await
             .expect("mirror task")
             .expect("the mirror stops cleanly");

@@ -196,6 +196,24 @@ impl Served {
     }
 }
 
+/// Runs the `trust-registry` binary with `args`, none of the settings it reads from the
+/// environment that the commands under test also take as flags; (success, stdout, stderr).
+pub async fn cli(args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_trust-registry"))
+        .args(args)
+        .env_remove("TRUST_REGISTRY_DATABASE_URL")
+        .env_remove("TRUST_REGISTRY_VERIFIER_KEY")
+        .env_remove("TRUST_REGISTRY_OPERATOR_KEY")
+        .output()
+        .await
+        .expect("run trust-registry");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into(),
+        String::from_utf8_lossy(&output.stderr).into(),
+    )
+}
+
 /// A fresh PostgreSQL database: (its URL, the admin URL, its name); `None` when PostgreSQL is
 /// not configured outside CI.
 pub async fn fresh_postgres_database() -> Option<(String, String, String)> {
