@@ -205,6 +205,37 @@ both_backends!(
 );
 
 both_backends!(
+    database_audit_catches_a_summary_changed_outside_the_log,
+    async |app: &TestApp| {
+        app.populate("one").await;
+        let stderr = audit_after_tampering(
+            app,
+            "UPDATE qualification_skill SET summary = REPLACE(summary, 'Audited Course one', 'Doctorate in Everything')",
+        )
+        .await;
+        // What the unlogged change does: searches answer the forged title.
+        let found = app
+            .catalogue
+            .clone()
+            .search_qualifications(pb::SearchQualificationsRequest {
+                skill_uri: "http://data.europa.eu/esco/skill/test-skill-1".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("SearchQualifications")
+            .into_inner()
+            .qualifications;
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].titles[0].value, "Doctorate in Everything");
+        assert!(
+            stderr.contains("MISMATCH in table qualification_skill")
+                && stderr.contains("Doctorate in Everything"),
+            "{stderr}"
+        );
+    }
+);
+
+both_backends!(
     database_audit_catches_an_accreditation_moved_to_another_provider,
     async |app: &TestApp| {
         let one = app.populate("one").await;

@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_catalogue;
 mod m20261128_000002_seed_frameworks;
 mod m20261128_000003_signed_writes;
+mod m20261206_000001_skill_summaries;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_catalogue::Migration),
             Box::new(m20261128_000002_seed_frameworks::Migration),
             Box::new(m20261128_000003_signed_writes::Migration),
+            Box::new(m20261206_000001_skill_summaries::Migration),
         ]
     }
 }

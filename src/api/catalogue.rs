@@ -6,6 +6,7 @@ use super::convert::{FromPbEnum, from_timestamp};
 use super::request::{optional_country, optional_id, optional_text, optional_uri, required_id};
 use crate::domain::enums::*;
 use crate::domain::ids::{IdKind, check_framework_id};
+use crate::domain::model::QualificationView;
 use crate::domain::page::PageRequest;
 use crate::domain::query::*;
 use crate::domain::{DomainError, ids};
@@ -139,7 +140,19 @@ impl CatalogueService for CatalogueApi {
             skill_uri,
             stackability,
             include_withdrawn,
+            view,
         } = request.into_inner();
+        let view = match pb::QualificationView::try_from(view) {
+            Ok(pb::QualificationView::Unspecified | pb::QualificationView::Basic) => QualificationView::Basic,
+            Ok(pb::QualificationView::Full) => QualificationView::Full,
+            Err(_) => {
+                return Err(DomainError::invalid(
+                    "view",
+                    format!("{view} is not a value of QualificationView"),
+                )
+                .into());
+            }
+        };
         let framework_id = if framework_id.is_empty() {
             None
         } else {
@@ -184,12 +197,24 @@ impl CatalogueService for CatalogueApi {
             include_withdrawn,
         };
         let page = PageRequest::parse("qualifications", &canonical(&query), page_size, &page_token)?;
-        let Page {
-            items,
-            next_page_token,
-        } = self.store.search_qualifications(&query, &page).await?;
+        let (qualifications, next_page_token) = match view {
+            QualificationView::Basic => {
+                let page = self.store.search_qualification_summaries(&query, &page).await?;
+                (
+                    page.items.into_iter().map(Into::into).collect(),
+                    page.next_page_token,
+                )
+            }
+            QualificationView::Full => {
+                let page = self.store.search_qualifications(&query, &page).await?;
+                (
+                    page.items.into_iter().map(Into::into).collect(),
+                    page.next_page_token,
+                )
+            }
+        };
         Ok(Response::new(pb::SearchQualificationsResponse {
-            qualifications: items.into_iter().map(Into::into).collect(),
+            qualifications,
             next_page_token,
         }))
     }

@@ -395,12 +395,6 @@ impl From<Qualification> for pb::Qualification {
             withdrawn_at,
             version,
         } = q;
-        let Workload {
-            credit_system,
-            value,
-            other_system,
-            ects,
-        } = workload;
         let StackabilityOptions {
             stackability,
             description,
@@ -421,23 +415,8 @@ impl From<Qualification> for pb::Qualification {
                 .into_iter()
                 .map(|LearningOutcome { text, skill_uris }| pb::LearningOutcome { text, skill_uris })
                 .collect(),
-            workload: Some(pb::Workload {
-                credit_system: pb::CreditSystem::from(credit_system).into(),
-                value,
-                other_system,
-                ects,
-            }),
-            level: level.map(
-                |FrameworkLevelRef {
-                     framework_id,
-                     level_code,
-                     eqf_level,
-                 }| pb::FrameworkLevelRef {
-                    framework_id,
-                    level_code,
-                    eqf_level: eqf_level.map(u32::from),
-                },
-            ),
+            workload: Some(workload.into()),
+            level: level.map(Into::into),
             assessment_types: assessment_types
                 .into_iter()
                 .map(|t| pb::AssessmentType::from(t).into())
@@ -465,6 +444,79 @@ impl From<Qualification> for pb::Qualification {
             published_at: Some(timestamp(published_at)),
             withdrawn_at: opt_timestamp(withdrawn_at),
             version,
+        }
+    }
+}
+
+impl From<Workload> for pb::Workload {
+    fn from(workload: Workload) -> Self {
+        let Workload {
+            credit_system,
+            value,
+            other_system,
+            ects,
+        } = workload;
+        Self {
+            credit_system: pb::CreditSystem::from(credit_system).into(),
+            value,
+            other_system,
+            ects,
+        }
+    }
+}
+
+impl From<FrameworkLevelRef> for pb::FrameworkLevelRef {
+    fn from(level: FrameworkLevelRef) -> Self {
+        let FrameworkLevelRef {
+            framework_id,
+            level_code,
+            eqf_level,
+        } = level;
+        Self {
+            framework_id,
+            level_code,
+            eqf_level: eqf_level.map(u32::from),
+        }
+    }
+}
+
+/// The `BASIC` view: the summary's fields set, the rest left at their defaults.
+impl From<QualificationSummary> for pb::Qualification {
+    fn from(q: QualificationSummary) -> Self {
+        let QualificationSummary {
+            id,
+            provider_id,
+            titles,
+            countries,
+            workload,
+            level,
+            stackability: StackabilityKind { stackability },
+            credential_type,
+            field_of_study,
+            languages,
+            published_at,
+            withdrawn_at,
+            version,
+        } = q;
+        Self {
+            uri: qualification_uri(&id),
+            id,
+            provider_id,
+            titles: localized(titles),
+            countries,
+            workload: Some(workload.into()),
+            level: level.map(Into::into),
+            stackability: Some(pb::StackabilityOptions {
+                stackability: pb::Stackability::from(stackability).into(),
+                ..Default::default()
+            }),
+            credential_type,
+            field_of_study,
+            languages,
+            published_at: Some(timestamp(published_at)),
+            withdrawn_at: opt_timestamp(withdrawn_at),
+            version,
+            ..Default::default()
         }
     }
 }

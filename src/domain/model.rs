@@ -244,6 +244,63 @@ impl Qualification {
     }
 }
 
+/// How much of each qualification a search answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QualificationView {
+    /// A [`QualificationSummary`] of each.
+    Basic,
+    /// The whole description.
+    Full,
+}
+
+/// What a search answers by default (the `BASIC` view): what tells results apart and lets a
+/// client pick one, about a third of a description's size. The fields keep their names in
+/// [`Qualification`]'s document, so a whole document also reads as its summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QualificationSummary {
+    pub id: String,
+    pub provider_id: String,
+    pub titles: Vec<LocalizedString>,
+    pub countries: Vec<String>,
+    pub workload: Workload,
+    pub level: Option<FrameworkLevelRef>,
+    pub stackability: StackabilityKind,
+    pub credential_type: String,
+    pub field_of_study: String,
+    pub languages: Vec<String>,
+    pub published_at: Timestamp,
+    pub withdrawn_at: Option<Timestamp>,
+    pub version: u32,
+}
+
+/// The kind of [`StackabilityOptions`], without its description and targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StackabilityKind {
+    pub stackability: Stackability,
+}
+
+impl From<&Qualification> for QualificationSummary {
+    fn from(q: &Qualification) -> Self {
+        Self {
+            id: q.id.clone(),
+            provider_id: q.provider_id.clone(),
+            titles: q.titles.clone(),
+            countries: q.countries.clone(),
+            workload: q.workload.clone(),
+            level: q.level.clone(),
+            stackability: StackabilityKind {
+                stackability: q.stackability.stackability,
+            },
+            credential_type: q.credential_type.clone(),
+            field_of_study: q.field_of_study.clone(),
+            languages: q.languages.clone(),
+            published_at: q.published_at,
+            withdrawn_at: q.withdrawn_at,
+            version: q.version,
+        }
+    }
+}
+
 /// A completed recognition decision about a qualification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recognition {

@@ -14,7 +14,7 @@ use crate::domain::{DomainError, Timestamp};
 type Result<T> = std::result::Result<T, DomainError>;
 
 /// `%text%` with LIKE's wildcards in `text` escaped by `\`.
-fn contains_pattern(text: &str) -> LikeExpr {
+pub(super) fn contains_pattern(text: &str) -> LikeExpr {
     let mut escaped = String::with_capacity(text.len() + 2);
     escaped.push('%');
     for c in text.chars() {
@@ -28,7 +28,7 @@ fn contains_pattern(text: &str) -> LikeExpr {
 }
 
 /// The condition "id sorts after the page token's id".
-fn after(column: impl ColumnTrait, page: &PageRequest) -> Condition {
+pub(super) fn after(column: impl ColumnTrait, page: &PageRequest) -> Condition {
     let mut condition = Condition::all();
     if let Some(after) = &page.after {
         condition = condition.add(column.gt(after.as_str()));
@@ -312,63 +312,6 @@ impl Store {
     pub async fn qualification(&self, id: &str) -> Result<Option<Qualification>> {
         let doc = self.qualification_doc(id).await?;
         doc.map(|doc| from_doc(&doc)).transpose()
-    }
-
-    pub async fn search_qualifications(
-        &self,
-        query: &QualificationQuery,
-        page: &PageRequest,
-    ) -> Result<Page<Qualification>> {
-        use qualification::Column;
-        let mut condition = after(Column::Id, page);
-        if let Some(text) = &query.text {
-            condition = condition
-                .add(Expr::col((qualification::Entity, Column::SearchText)).like(contains_pattern(text)));
-        }
-        if let Some(provider_id) = &query.provider_id {
-            condition = condition.add(Column::ProviderId.eq(provider_id.as_str()));
-        }
-        if let Some(framework_id) = &query.framework_id {
-            condition = condition.add(Column::FrameworkId.eq(framework_id.as_str()));
-        }
-        if let Some(level_code) = &query.level_code {
-            condition = condition.add(Column::LevelCode.eq(level_code.as_str()));
-        }
-        if let Some(eqf_level) = query.eqf_level {
-            condition = condition.add(Column::EqfLevel.eq(i16::from(eqf_level)));
-        }
-        if let Some(min) = query.ects_min {
-            condition = condition.add(Column::Ects.gte(min));
-        }
-        if let Some(max) = query.ects_max {
-            condition = condition.add(Column::Ects.lte(max));
-        }
-        if let Some(skill_uri) = &query.skill_uri {
-            let holders = Query::select()
-                .column(qualification_skill::Column::QualificationId)
-                .from(qualification_skill::Entity)
-                .and_where(qualification_skill::Column::SkillUri.eq(skill_uri.as_str()))
-                .to_owned();
-            condition = condition.add(Column::Id.in_subquery(holders));
-        }
-        if let Some(stackability) = query.stackability {
-            condition = condition.add(Column::Stackability.eq(stackability.as_str()));
-        }
-        if !query.include_withdrawn {
-            condition = condition.add(Column::WithdrawnAt.is_null());
-        }
-        let select = qualification::Entity::find()
-            .select_only()
-            .column(Column::Doc)
-            .filter(condition)
-            .order_by_asc(Column::Id)
-            .limit(page.fetch_limit());
-        let docs = self.page_texts(select, query.text.is_some()).await?;
-        let (items, next_page_token) = page.finish_docs(&docs, from_doc::<Qualification>, |q| &q.id)?;
-        Ok(Page {
-            items,
-            next_page_token,
-        })
     }
 
     pub async fn recognition(&self, id: &str) -> Result<Option<Recognition>> {

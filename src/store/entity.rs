@@ -185,6 +185,11 @@ pub mod qualification_skill {
         pub skill_uri: String,
         #[sea_orm(primary_key, auto_increment = false)]
         pub qualification_id: String,
+        /// The qualification's, copied for a search's default filter.
+        pub withdrawn_at: Option<i64>,
+        /// JSON of the qualification's `QualificationSummary`, which a search by skill answers
+        /// without reading the qualification's row.
+        pub summary: String,
     }
     no_relations!();
 }

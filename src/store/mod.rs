@@ -12,6 +12,7 @@ pub use apply::{
 pub use cache::{Generation, QualificationScope};
 mod catalogue;
 mod log;
+mod qualification_search;
 mod tables;
 pub use tables::{TABLES, TableRow, Tables};
 mod trust;

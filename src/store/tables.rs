@@ -97,11 +97,7 @@ impl Tables {
             ),
             "framework" => by_id(all::<framework::Entity>(db).await?, |row| &row.id),
             "qualification" => by_id(all::<qualification::Entity>(db).await?, |row| &row.id),
-            "qualification_skill" => canonical(
-                all::<qualification_skill::Entity>(db).await?,
-                |row| (row.qualification_id.clone(), row.skill_uri.clone()),
-                |row| format!("{} {}", row.qualification_id, row.skill_uri),
-            ),
+            "qualification_skill" => skill_rows(db).await,
             "recognition_body" => by_id(all::<recognition_body::Entity>(db).await?, |row| &row.id),
             "recognition" => by_id(all::<recognition::Entity>(db).await?, |row| &row.id),
             other => Err(DomainError::Storage(format!("no table {other} in the schema"))),
@@ -120,6 +116,24 @@ async fn identifier_rows(db: &DatabaseConnection) -> Result<Vec<TableRow>> {
     )?;
     for row in &mut rows {
         row.columns.remove("id");
+    }
+    Ok(rows)
+}
+
+/// The skill rows, each summary compared as the JSON value it holds: the migration that added
+/// summaries wrote them with the database's JSON functions (PostgreSQL's `jsonb` orders keys
+/// its own way), the server writes them with serde, and both say the same.
+async fn skill_rows(db: &DatabaseConnection) -> Result<Vec<TableRow>> {
+    let mut rows = canonical(
+        all::<qualification_skill::Entity>(db).await?,
+        |row| (row.qualification_id.clone(), row.skill_uri.clone()),
+        |row| format!("{} {}", row.qualification_id, row.skill_uri),
+    )?;
+    for row in &mut rows {
+        if let Some(Value::String(summary)) = row.columns.get("summary") {
+            let value = serde_json::from_str(summary).unwrap_or_else(|_| Value::String(summary.clone()));
+            row.columns.insert("summary".into(), value);
+        }
     }
     Ok(rows)
 }

@@ -124,12 +124,15 @@ pub(super) async fn insert_qualification(
         doc: Set(to_doc(qualification)?),
     };
     db.insert_rows(vec![row]).await?;
+    let summary = to_doc(&QualificationSummary::from(qualification))?;
     let skills: Vec<_> = qualification
         .skill_uris()
         .into_iter()
         .map(|uri| qualification_skill::ActiveModel {
             skill_uri: Set(uri.to_owned()),
             qualification_id: Set(qualification.id.clone()),
+            withdrawn_at: Set(qualification.withdrawn_at.map(|t| t.as_micros())),
+            summary: Set(summary.clone()),
         })
         .collect();
     db.insert_rows(skills).await?;

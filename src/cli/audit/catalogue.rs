@@ -72,6 +72,7 @@ pub(super) async fn catalogue(channel: Channel) -> anyhow::Result<Vec<(&'static 
                 search_qualifications,
                 pb::SearchQualificationsRequest {
                     include_withdrawn: true,
+                    view: pb::QualificationView::Full.into(),
                     ..Default::default()
                 },
                 qualifications

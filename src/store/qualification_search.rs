@@ -1,0 +1,177 @@
+//! Qualification searches: whole descriptions (the `FULL` view) or summaries (`BASIC`).
+//!
+//! A search by skill answers summaries from the skill rows alone: they are kept in skill
+//! order (a `WITHOUT ROWID` table on SQLite) and hold each qualification's summary and
+//! withdrawal time, so a skill's results are one run of rows rather than a descent of the id
+//! index and the table for each.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::catalogue::{after, contains_pattern};
+use super::entity::*;
+use super::{Store, from_doc};
+use crate::domain::DomainError;
+use crate::domain::model::{Qualification, QualificationSummary};
+use crate::domain::page::PageRequest;
+use crate::domain::query::{Page, QualificationQuery};
+
+type Result<T> = std::result::Result<T, DomainError>;
+
+/// The filters on the qualification row's own columns: all but the skill and withdrawal.
+fn row_filters(query: &QualificationQuery) -> Condition {
+    use qualification::Column;
+    let mut condition = Condition::all();
+    if let Some(text) = &query.text {
+        condition = condition
+            .add(Expr::col((qualification::Entity, Column::SearchText)).like(contains_pattern(text)));
+    }
+    if let Some(provider_id) = &query.provider_id {
+        condition = condition.add(Column::ProviderId.eq(provider_id.as_str()));
+    }
+    if let Some(framework_id) = &query.framework_id {
+        condition = condition.add(Column::FrameworkId.eq(framework_id.as_str()));
+    }
+    if let Some(level_code) = &query.level_code {
+        condition = condition.add(Column::LevelCode.eq(level_code.as_str()));
+    }
+    if let Some(eqf_level) = query.eqf_level {
+        condition = condition.add(Column::EqfLevel.eq(i16::from(eqf_level)));
+    }
+    if let Some(min) = query.ects_min {
+        condition = condition.add(Column::Ects.gte(min));
+    }
+    if let Some(max) = query.ects_max {
+        condition = condition.add(Column::Ects.lte(max));
+    }
+    if let Some(stackability) = query.stackability {
+        condition = condition.add(Column::Stackability.eq(stackability.as_str()));
+    }
+    condition
+}
+
+/// Whether `query` filters on anything the skill rows do not hold.
+fn filters_rows(query: &QualificationQuery) -> bool {
+    let QualificationQuery {
+        text,
+        provider_id,
+        framework_id,
+        level_code,
+        eqf_level,
+        ects_min,
+        ects_max,
+        skill_uri: _,
+        stackability,
+        include_withdrawn: _,
+    } = query;
+    text.is_some()
+        || provider_id.is_some()
+        || framework_id.is_some()
+        || level_code.is_some()
+        || eqf_level.is_some()
+        || ects_min.is_some()
+        || ects_max.is_some()
+        || stackability.is_some()
+}
+
+/// `id IN (the qualifications holding the skill)`.
+fn holds_skill(id: SimpleExpr, skill_uri: &str) -> SimpleExpr {
+    let holders = Query::select()
+        .column(qualification_skill::Column::QualificationId)
+        .from(qualification_skill::Entity)
+        .and_where(qualification_skill::Column::SkillUri.eq(skill_uri))
+        .to_owned();
+    id.in_subquery(holders)
+}
+
+impl Store {
+    /// The qualifications `query` selects, whole, one page in id order.
+    pub async fn search_qualifications(
+        &self,
+        query: &QualificationQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Qualification>> {
+        let docs = self.qualification_docs(query, page).await?;
+        let (items, next_page_token) = page.finish_docs(&docs, from_doc::<Qualification>, |q| &q.id)?;
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    /// The summaries of the qualifications `query` selects, one page in id order: from the
+    /// skill rows when the query names a skill, else from the documents.
+    pub async fn search_qualification_summaries(
+        &self,
+        query: &QualificationQuery,
+        page: &PageRequest,
+    ) -> Result<Page<QualificationSummary>> {
+        let docs = match &query.skill_uri {
+            Some(skill_uri) => self.skill_summaries(skill_uri, query, page).await?,
+            // A whole document reads as its summary.
+            None => self.qualification_docs(query, page).await?,
+        };
+        let (items, next_page_token) =
+            page.finish_docs(&docs, from_doc::<QualificationSummary>, |q| &q.id)?;
+        Ok(Page {
+            items,
+            next_page_token,
+        })
+    }
+
+    async fn qualification_docs(
+        &self,
+        query: &QualificationQuery,
+        page: &PageRequest,
+    ) -> Result<Vec<String>> {
+        use qualification::Column;
+        let mut condition = after(Column::Id, page).add(row_filters(query));
+        if let Some(skill_uri) = &query.skill_uri {
+            condition = condition.add(holds_skill(Expr::col(Column::Id).into(), skill_uri));
+        }
+        if !query.include_withdrawn {
+            condition = condition.add(Column::WithdrawnAt.is_null());
+        }
+        let select = qualification::Entity::find()
+            .select_only()
+            .column(Column::Doc)
+            .filter(condition)
+            .order_by_asc(Column::Id)
+            .limit(page.fetch_limit());
+        self.page_texts(select, query.text.is_some()).await
+    }
+
+    async fn skill_summaries(
+        &self,
+        skill_uri: &str,
+        query: &QualificationQuery,
+        page: &PageRequest,
+    ) -> Result<Vec<String>> {
+        use qualification_skill::Column;
+        let mut condition = after(Column::QualificationId, page).add(Column::SkillUri.eq(skill_uri));
+        if !query.include_withdrawn {
+            condition = condition.add(Column::WithdrawnAt.is_null());
+        }
+        if filters_rows(query) {
+            // Looked up for each of the skill's rows, which are few, rather than gathered from
+            // every qualification the other filters select, which may be most of them.
+            let matching = Query::select()
+                .expr(Expr::val(1))
+                .from(qualification::Entity)
+                .and_where(
+                    Expr::col((qualification::Entity, qualification::Column::Id))
+                        .equals((qualification_skill::Entity, Column::QualificationId)),
+                )
+                .cond_where(row_filters(query))
+                .to_owned();
+            condition = condition.add(Expr::exists(matching));
+        }
+        let select = qualification_skill::Entity::find()
+            .select_only()
+            .column(Column::Summary)
+            .filter(condition)
+            .order_by_asc(Column::QualificationId)
+            .limit(page.fetch_limit());
+        self.page_texts(select, query.text.is_some()).await
+    }
+}
