@@ -5,7 +5,7 @@
 //! withdrawal time, so a skill's results are one run of rows rather than a descent of the id
 //! index and the table for each.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::catalogue::{after, contains_pattern};
@@ -74,16 +74,6 @@ fn filters_rows(query: &QualificationQuery) -> bool {
         || stackability.is_some()
 }
 
-/// `id IN (the qualifications holding the skill)`.
-fn holds_skill(id: SimpleExpr, skill_uri: &str) -> SimpleExpr {
-    let holders = Query::select()
-        .column(qualification_skill::Column::QualificationId)
-        .from(qualification_skill::Entity)
-        .and_where(qualification_skill::Column::SkillUri.eq(skill_uri))
-        .to_owned();
-    id.in_subquery(holders)
-}
-
 impl Store {
     /// The qualifications `query` selects, whole, one page in id order.
     pub async fn search_qualifications(
@@ -127,7 +117,12 @@ impl Store {
         use qualification::Column;
         let mut condition = after(Column::Id, page).add(row_filters(query));
         if let Some(skill_uri) = &query.skill_uri {
-            condition = condition.add(holds_skill(Expr::col(Column::Id).into(), skill_uri));
+            let holders = Query::select()
+                .column(qualification_skill::Column::QualificationId)
+                .from(qualification_skill::Entity)
+                .and_where(qualification_skill::Column::SkillUri.eq(skill_uri.as_str()))
+                .to_owned();
+            condition = condition.add(Column::Id.in_subquery(holders));
         }
         if !query.include_withdrawn {
             condition = condition.add(Column::WithdrawnAt.is_null());
