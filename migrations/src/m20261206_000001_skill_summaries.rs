@@ -7,8 +7,10 @@
 //! search answers by default. On SQLite the table is `WITHOUT ROWID`, so its rows are stored in
 //! key order and the twenty results of a skill sit together in one or two leaves.
 //!
-//! The summary is the qualification's document with the keys below removed; the server writes
-//! the same value (`QualificationSummary` in the service crate). Existing rows get theirs here.
+//! The summary is a JSON array of these parts of the qualification's document, in this order;
+//! the server writes the same array (`QualificationSummary` in the service crate). Existing rows
+//! get theirs here. The skill rows are found by skill and id alone now, so the index on the
+//! qualification id goes: a new version or a withdrawal deletes the old rows by their key.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend as DatabaseBackend;
@@ -16,39 +18,38 @@ use sea_orm_migration::sea_orm::DbBackend as DatabaseBackend;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// Document keys a summary leaves out, as paths below the document's root.
-const DETAIL_PATHS: [&[&str]; 12] = [
-    &["awarding_body_ids"],
-    &["learning_outcomes"],
-    &["assessment_types"],
-    &["assessment_description"],
-    &["participation"],
-    &["quality_assurance"],
-    &["prerequisites"],
-    &["supervision"],
-    &["grading_scheme"],
-    &["further_information"],
-    &["stackability", "description"],
-    &["stackability", "stacks_into"],
+/// The summary's elements, as paths in the qualification's document.
+const SUMMARY_PATHS: [&[&str]; 13] = [
+    &["id"],
+    &["provider_id"],
+    &["titles"],
+    &["countries"],
+    &["workload"],
+    &["level"],
+    &["stackability", "stackability"],
+    &["credential_type"],
+    &["field_of_study"],
+    &["languages"],
+    &["published_at"],
+    &["withdrawn_at"],
+    &["version"],
 ];
 
 /// SQL for the summary of the document in `doc`.
 fn summary_of(backend: DatabaseBackend, doc: &str) -> String {
-    match backend {
-        DatabaseBackend::Postgres => {
-            let mut sql = format!("{doc}::jsonb");
-            for path in DETAIL_PATHS {
-                sql.push_str(&format!(" #- '{{{}}}'", path.join(",")));
+    let parts: Vec<String> = SUMMARY_PATHS
+        .iter()
+        .map(|path| match backend {
+            DatabaseBackend::Postgres => {
+                let keys: Vec<String> = path.iter().map(|key| format!("'{key}'")).collect();
+                format!("({doc}::jsonb) -> {}", keys.join(" -> "))
             }
-            format!("({sql})::text")
-        }
-        _ => {
-            let paths: Vec<String> = DETAIL_PATHS
-                .iter()
-                .map(|path| format!("'$.{}'", path.join(".")))
-                .collect();
-            format!("json_remove({doc}, {})", paths.join(", "))
-        }
+            _ => format!("{doc} -> '$.{}'", path.join(".")),
+        })
+        .collect();
+    match backend {
+        DatabaseBackend::Postgres => format!("jsonb_build_array({})::text", parts.join(", ")),
+        _ => format!("json_array({})", parts.join(", ")),
     }
 }
 
@@ -65,7 +66,6 @@ INSERT INTO "qualification_skill_by_skill"
     FROM "qualification_skill" s JOIN "qualification" q ON q."id" = s."qualification_id";
 DROP TABLE "qualification_skill";
 ALTER TABLE "qualification_skill_by_skill" RENAME TO "qualification_skill";
-CREATE INDEX "ix_qualification_skill_qualification_id" ON "qualification_skill" ("qualification_id");
 "#;
 
 const SQLITE_DOWN: &str = r#"
@@ -85,10 +85,13 @@ ALTER TABLE "qualification_skill" ADD COLUMN "withdrawn_at" bigint NULL, ADD COL
 UPDATE "qualification_skill" s SET "withdrawn_at" = q."withdrawn_at", "summary" = {summary}
     FROM "qualification" q WHERE q."id" = s."qualification_id";
 ALTER TABLE "qualification_skill" ALTER COLUMN "summary" SET NOT NULL;
+DROP INDEX "ix_qualification_skill_qualification_id";
 "#;
 
-const POSTGRES_DOWN: &str =
-    r#"ALTER TABLE "qualification_skill" DROP COLUMN "withdrawn_at", DROP COLUMN "summary";"#;
+const POSTGRES_DOWN: &str = r#"
+ALTER TABLE "qualification_skill" DROP COLUMN "withdrawn_at", DROP COLUMN "summary";
+CREATE INDEX "ix_qualification_skill_qualification_id" ON "qualification_skill" ("qualification_id");
+"#;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -490,7 +490,7 @@ impl From<QualificationSummary> for pb::Qualification {
             countries,
             workload,
             level,
-            stackability: StackabilityKind { stackability },
+            stackability,
             credential_type,
             field_of_study,
             languages,

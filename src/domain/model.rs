@@ -254,9 +254,10 @@ pub enum QualificationView {
 }
 
 /// What a search answers by default (the `BASIC` view): what tells results apart and lets a
-/// client pick one, about a third of a description's size. The fields keep their names in
-/// [`Qualification`]'s document, so a whole document also reads as its summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// client pick one. Stored beside each skill of the qualification as a JSON array of the fields
+/// in this order (half the size of an object naming them; the schema migration that introduced
+/// summaries builds the same array with the database's JSON functions).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct QualificationSummary {
     pub id: String,
     pub provider_id: String,
@@ -264,7 +265,7 @@ pub struct QualificationSummary {
     pub countries: Vec<String>,
     pub workload: Workload,
     pub level: Option<FrameworkLevelRef>,
-    pub stackability: StackabilityKind,
+    pub stackability: Stackability,
     pub credential_type: String,
     pub field_of_study: String,
     pub languages: Vec<String>,
@@ -273,10 +274,40 @@ pub struct QualificationSummary {
     pub version: u32,
 }
 
-/// The kind of [`StackabilityOptions`], without its description and targets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StackabilityKind {
-    pub stackability: Stackability,
+impl Serialize for QualificationSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Self {
+            id,
+            provider_id,
+            titles,
+            countries,
+            workload,
+            level,
+            stackability,
+            credential_type,
+            field_of_study,
+            languages,
+            published_at,
+            withdrawn_at,
+            version,
+        } = self;
+        (
+            id,
+            provider_id,
+            titles,
+            countries,
+            workload,
+            level,
+            stackability,
+            credential_type,
+            field_of_study,
+            languages,
+            published_at,
+            withdrawn_at,
+            version,
+        )
+            .serialize(serializer)
+    }
 }
 
 impl From<&Qualification> for QualificationSummary {
@@ -288,9 +319,7 @@ impl From<&Qualification> for QualificationSummary {
             countries: q.countries.clone(),
             workload: q.workload.clone(),
             level: q.level.clone(),
-            stackability: StackabilityKind {
-                stackability: q.stackability.stackability,
-            },
+            stackability: q.stackability.stackability,
             credential_type: q.credential_type.clone(),
             field_of_study: q.field_of_study.clone(),
             languages: q.languages.clone(),

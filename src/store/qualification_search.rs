@@ -96,13 +96,18 @@ impl Store {
         query: &QualificationQuery,
         page: &PageRequest,
     ) -> Result<Page<QualificationSummary>> {
-        let docs = match &query.skill_uri {
-            Some(skill_uri) => self.skill_summaries(skill_uri, query, page).await?,
-            // A whole document reads as its summary.
-            None => self.qualification_docs(query, page).await?,
+        let (items, next_page_token) = match &query.skill_uri {
+            Some(skill_uri) => {
+                let summaries = self.skill_summaries(skill_uri, query, page).await?;
+                page.finish_docs(&summaries, from_doc::<QualificationSummary>, |q| &q.id)?
+            }
+            None => {
+                let docs = self.qualification_docs(query, page).await?;
+                let summary =
+                    |doc: &str| from_doc::<Qualification>(doc).map(|q| QualificationSummary::from(&q));
+                page.finish_docs(&docs, summary, |q| &q.id)?
+            }
         };
-        let (items, next_page_token) =
-            page.finish_docs(&docs, from_doc::<QualificationSummary>, |q| &q.id)?;
         Ok(Page {
             items,
             next_page_token,

@@ -121,8 +121,9 @@ async fn identifier_rows(db: &DatabaseConnection) -> Result<Vec<TableRow>> {
 }
 
 /// The skill rows, each summary compared as the JSON value it holds: the migration that added
-/// summaries wrote them with the database's JSON functions (PostgreSQL's `jsonb` orders keys
-/// its own way), the server writes them with serde, and both say the same.
+/// summaries wrote them with the database's JSON functions (PostgreSQL's `jsonb` spaces them and
+/// orders the keys of their objects its own way), the server writes them with serde, and both
+/// say the same.
 async fn skill_rows(db: &DatabaseConnection) -> Result<Vec<TableRow>> {
     let mut rows = canonical(
         all::<qualification_skill::Entity>(db).await?,

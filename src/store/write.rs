@@ -266,14 +266,18 @@ impl Store {
     }
 }
 
-/// Replaces a qualification's row and skill rows with a new version of its document.
+/// Replaces a qualification's row and skill rows (those of `previous`, the stored version) with
+/// a new version of its document.
 pub(super) async fn replace_qualification(
     db: &impl Rows,
+    previous: &Qualification,
     qualification: &Qualification,
 ) -> Result<(), DomainError> {
     use sea_orm::{ColumnTrait, QueryFilter};
+    // By key: the skill rows have no index on the qualification id alone.
     qualification_skill::Entity::delete_many()
-        .filter(qualification_skill::Column::QualificationId.eq(qualification.id.as_str()))
+        .filter(qualification_skill::Column::SkillUri.is_in(previous.skill_uris()))
+        .filter(qualification_skill::Column::QualificationId.eq(previous.id.as_str()))
         .exec(db)
         .await?;
     qualification::Entity::delete_by_id(qualification.id.as_str())

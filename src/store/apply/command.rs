@@ -172,7 +172,7 @@ pub(super) async fn apply_command(
             revised.withdrawn_at = None;
             revised.version = current.version + 1;
             check_description(tx, &mut revised, known).await?;
-            replace_qualification(tx, &revised).await?;
+            replace_qualification(tx, &current, &revised).await?;
             Ok(Applied::Qualification(revised))
         }
         Command::WithdrawQualification {
@@ -200,7 +200,8 @@ pub(super) async fn apply_command(
                 ));
             }
             qualification.withdrawn_at = Some(withdrawn_at);
-            replace_qualification(tx, &qualification).await?;
+            // A withdrawal keeps the skills: the stored skill rows are the new version's too.
+            replace_qualification(tx, &qualification, &qualification).await?;
             Ok(Applied::Qualification(qualification))
         }
         Command::PublishRecognition(mut recognition) => {
