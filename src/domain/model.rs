@@ -255,8 +255,8 @@ pub enum QualificationView {
 
 /// What a search answers by default (the `BASIC` view): what tells results apart and lets a
 /// client pick one. Stored beside each skill of the qualification as a JSON array of the fields
-/// in this order (half the size of an object naming them; the schema migration that introduced
-/// summaries builds the same array with the database's JSON functions).
+/// in this order, a third smaller than an object naming them (the schema migration that
+/// introduced summaries builds the same array with the database's JSON functions).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct QualificationSummary {
     pub id: String,
