@@ -6,7 +6,7 @@ mod common;
 
 use common::TestApp;
 use common::builders::QualificationBuilder;
-use common::checks::{expect_invalid, sorted};
+use common::checks::{expect_invalid, get_qualification, sorted};
 use common::signed::{description, envelope, header, key};
 use migrations::{Migrator, MigratorTrait};
 use trust_registry::domain::enums::Stackability;
@@ -73,17 +73,6 @@ async fn seed(app: &TestApp) -> (Provider, Vec<Qualification>) {
     (ie, made)
 }
 
-async fn get(app: &TestApp, id: &str) -> pb::Qualification {
-    app.catalogue
-        .clone()
-        .get_qualification(pb::GetQualificationRequest { id: id.into() })
-        .await
-        .expect("GetQualification")
-        .into_inner()
-        .qualification
-        .expect("qualification")
-}
-
 async fn search(app: &TestApp, request: pb::SearchQualificationsRequest) -> Vec<pb::Qualification> {
     let answer = app
         .catalogue
@@ -123,7 +112,7 @@ fn basic(full: pb::Qualification) -> pb::Qualification {
 /// Each answer is the given view of what GetQualification returns for its id.
 async fn assert_views(app: &TestApp, answers: &[pb::Qualification], full: bool) {
     for answer in answers {
-        let whole = get(app, &answer.id).await;
+        let whole = get_qualification(app, &answer.id).await;
         let expected = if full { whole } else { basic(whole) };
         assert_eq!(answer, &expected);
     }

@@ -4,7 +4,7 @@ mod common;
 
 use common::TestApp;
 use common::builders::at;
-use common::checks::sorted;
+use common::checks::{get_qualification, sorted};
 use trust_registry::domain::enums::*;
 use trust_registry::domain::model::{Provider, Qualification};
 use trust_registry::pb;
@@ -126,23 +126,12 @@ fn ids<'a>(qualifications: impl IntoIterator<Item = &'a Qualification>) -> Vec<S
     sorted(qualifications.into_iter().map(|q| q.id.as_str()))
 }
 
-async fn get(app: &TestApp, id: &str) -> pb::Qualification {
-    app.catalogue
-        .clone()
-        .get_qualification(pb::GetQualificationRequest { id: id.into() })
-        .await
-        .expect("GetQualification")
-        .into_inner()
-        .qualification
-        .expect("qualification")
-}
-
 both_backends!(
     get_qualification_returns_its_annex_i_elements,
     async |app: &TestApp| {
         let s = seed(app).await;
 
-        let python = get(app, &s.python.id).await;
+        let python = get_qualification(app, &s.python.id).await;
         assert_eq!(python.id, s.python.id);
         assert_eq!(
             python.uri,
@@ -197,7 +186,7 @@ both_backends!(
         assert_eq!(python.withdrawn_at, None);
 
         // A Georgian NQF level carries no EQF level: Georgia's referencing is in preparation.
-        let georgian = get(app, &s.georgian.id).await;
+        let georgian = get_qualification(app, &s.georgian.id).await;
         let level = georgian.level.expect("level");
         assert_eq!(
             (
@@ -209,7 +198,7 @@ both_backends!(
         );
         assert_eq!(georgian.titles[1].value, "მონაცემთა ანალიზი");
 
-        let kiwi = get(app, &s.kiwi.id).await;
+        let kiwi = get_qualification(app, &s.kiwi.id).await;
         let workload = kiwi.workload.expect("workload");
         assert_eq!(workload.credit_system, pb::CreditSystem::Hours as i32);
         assert_eq!((workload.value, workload.ects), (150.0, None));
@@ -220,7 +209,7 @@ both_backends!(
         );
 
         // A withdrawn description can still be read by id, with its withdrawal.
-        let withdrawn = get(app, &s.withdrawn.id).await;
+        let withdrawn = get_qualification(app, &s.withdrawn.id).await;
         assert_eq!(instant!(withdrawn.withdrawn_at), Some(at("2024-01-01T00:00:00Z")));
     }
 );

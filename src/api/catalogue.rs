@@ -197,26 +197,15 @@ impl CatalogueService for CatalogueApi {
             include_withdrawn,
         };
         let page = PageRequest::parse("qualifications", &canonical(&query), page_size, &page_token)?;
-        let (qualifications, next_page_token) = match view {
+        let answer = match view {
             QualificationView::Basic => {
-                let page = self.store.search_qualification_summaries(&query, &page).await?;
-                (
-                    page.items.into_iter().map(Into::into).collect(),
-                    page.next_page_token,
-                )
+                qualifications_page(self.store.search_qualification_summaries(&query, &page).await?)
             }
             QualificationView::Full => {
-                let page = self.store.search_qualifications(&query, &page).await?;
-                (
-                    page.items.into_iter().map(Into::into).collect(),
-                    page.next_page_token,
-                )
+                qualifications_page(self.store.search_qualifications(&query, &page).await?)
             }
         };
-        Ok(Response::new(pb::SearchQualificationsResponse {
-            qualifications,
-            next_page_token,
-        }))
+        Ok(Response::new(answer))
     }
 
     #[tracing::instrument(skip_all)]
@@ -413,5 +402,13 @@ impl CatalogueService for CatalogueApi {
             recognition_bodies: items.into_iter().map(Into::into).collect(),
             next_page_token,
         }))
+    }
+}
+
+/// A page of qualifications, in either view, as a search's answer.
+fn qualifications_page<T: Into<pb::Qualification>>(page: Page<T>) -> pb::SearchQualificationsResponse {
+    pb::SearchQualificationsResponse {
+        qualifications: page.items.into_iter().map(Into::into).collect(),
+        next_page_token: page.next_page_token,
     }
 }

@@ -50,30 +50,6 @@ fn row_filters(query: &QualificationQuery) -> Condition {
     condition
 }
 
-/// Whether `query` filters on anything the skill rows do not hold.
-fn filters_rows(query: &QualificationQuery) -> bool {
-    let QualificationQuery {
-        text,
-        provider_id,
-        framework_id,
-        level_code,
-        eqf_level,
-        ects_min,
-        ects_max,
-        skill_uri: _,
-        stackability,
-        include_withdrawn: _,
-    } = query;
-    text.is_some()
-        || provider_id.is_some()
-        || framework_id.is_some()
-        || level_code.is_some()
-        || eqf_level.is_some()
-        || ects_min.is_some()
-        || ects_max.is_some()
-        || stackability.is_some()
-}
-
 impl Store {
     /// The qualifications `query` selects, whole, one page in id order.
     pub async fn search_qualifications(
@@ -152,7 +128,9 @@ impl Store {
         if !query.include_withdrawn {
             condition = condition.add(Column::WithdrawnAt.is_null());
         }
-        if filters_rows(query) {
+        // Filters on anything the skill rows do not hold.
+        let row_filters = row_filters(query);
+        if !row_filters.is_empty() {
             // Looked up for each of the skill's rows, which are few, rather than gathered from
             // every qualification the other filters select, which may be most of them.
             let matching = Query::select()
@@ -162,7 +140,7 @@ impl Store {
                     Expr::col((qualification::Entity, qualification::Column::Id))
                         .equals((qualification_skill::Entity, Column::QualificationId)),
                 )
-                .cond_where(row_filters(query))
+                .cond_where(row_filters)
                 .to_owned();
             condition = condition.add(Expr::exists(matching));
         }

@@ -175,3 +175,15 @@ impl Snapshot {
         ]
     }
 }
+
+/// GetQualification's answer for `id`, which must exist.
+pub async fn get_qualification(app: &TestApp, id: &str) -> pb::Qualification {
+    app.catalogue
+        .clone()
+        .get_qualification(pb::GetQualificationRequest { id: id.into() })
+        .await
+        .expect("GetQualification")
+        .into_inner()
+        .qualification
+        .expect("qualification")
+}

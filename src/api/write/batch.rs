@@ -6,7 +6,7 @@ use super::{Receipt, Writes};
 use crate::domain::envelope;
 use crate::domain::{DomainError, Timestamp};
 use crate::pb;
-use crate::store::{CHECKS_PER_TASK, SignatureCheck, WriteTarget, verify_on_blocking_thread};
+use crate::store::{CHECKS_PER_TASK, SignatureCheck, WriteBatch, WriteTarget, verify_on_blocking_thread};
 
 /// The signatures of a batch verified before it takes the write lock (see
 /// [`Writes::precheck`]); none when the batch is to be applied write by write.
@@ -120,43 +120,56 @@ impl Writes {
             tracing::debug!(writes = writes.len(), "batch applied again, write by write");
         }
         let batch = self.store.begin_batch(false, HashSet::new()).await?;
-        let mut receipts = Vec::with_capacity(writes.len());
-        for (index, (rpc, envelope)) in writes.iter().enumerate() {
-            match self
-                .submit_any(
-                    WriteTarget::Batch(&batch),
-                    rpc,
-                    envelope.clone(),
-                    received_at.of(index),
-                )
-                .await
-            {
-                Ok(receipt) => receipts.push(receipt),
-                Err(refusal) => {
-                    // The refused write may have changed rows before failing: roll the whole
-                    // batch back and apply the writes before it again, which succeed as before.
-                    drop(batch);
-                    let mut outcome = if index == 0 {
-                        BatchOutcome::default()
-                    } else {
-                        let before = &writes[..index];
-                        let checked = self.precheck(before).await?;
-                        Box::pin(self.apply_batch(before, received_at, checked)).await?
-                    };
-                    // Unless the writes before it were refused in turn (a write committed
-                    // meanwhile changed what they rely on): then that refusal is the first.
-                    outcome.refused.get_or_insert((index, refusal));
-                    outcome.retried = retried;
-                    return Ok(outcome);
-                }
+        let receipts = match self.submit_all(&batch, writes, received_at).await {
+            Ok(receipts) => receipts,
+            Err((index, refusal)) => {
+                // The refused write may have changed rows before failing: roll the whole batch
+                // back and apply the writes before it again, which succeed as before.
+                drop(batch);
+                let mut outcome = if index == 0 {
+                    BatchOutcome::default()
+                } else {
+                    let before = &writes[..index];
+                    let checked = self.precheck(before).await?;
+                    Box::pin(self.apply_batch(before, received_at, checked)).await?
+                };
+                // Unless the writes before it were refused in turn (a write committed
+                // meanwhile changed what they rely on): then that refusal is the first.
+                outcome.refused.get_or_insert((index, refusal));
+                outcome.retried = retried;
+                return Ok(outcome);
             }
-        }
+        };
         batch.commit().await?;
         Ok(BatchOutcome {
             receipts,
             refused: None,
             retried,
         })
+    }
+
+    /// Submits `writes` in order into `batch`: their receipts, or the index of the first one
+    /// refused with its refusal (the batch then holds whatever the writes before it changed).
+    async fn submit_all(
+        &self,
+        batch: &WriteBatch,
+        writes: &[(String, pb::SignedEnvelope)],
+        received_at: Received<'_>,
+    ) -> Result<Vec<Receipt>, (usize, DomainError)> {
+        let mut receipts = Vec::with_capacity(writes.len());
+        for (index, (rpc, envelope)) in writes.iter().enumerate() {
+            let receipt = self
+                .submit_any(
+                    WriteTarget::Batch(batch),
+                    rpc,
+                    envelope.clone(),
+                    received_at.of(index),
+                )
+                .await
+                .map_err(|refusal| (index, refusal))?;
+            receipts.push(receipt);
+        }
+        Ok(receipts)
     }
 
     /// Applies every write in one batch with deferred rows; `None` (everything rolled
@@ -168,21 +181,9 @@ impl Writes {
         verified: HashSet<String>,
     ) -> Result<Option<BatchOutcome>, DomainError> {
         let batch = self.store.begin_batch(true, verified).await?;
-        let mut receipts = Vec::with_capacity(writes.len());
-        for (index, (rpc, envelope)) in writes.iter().enumerate() {
-            match self
-                .submit_any(
-                    WriteTarget::Batch(&batch),
-                    rpc,
-                    envelope.clone(),
-                    received_at.of(index),
-                )
-                .await
-            {
-                Ok(receipt) => receipts.push(receipt),
-                Err(_) => return Ok(None),
-            }
-        }
+        let Ok(receipts) = self.submit_all(&batch, writes, received_at).await else {
+            return Ok(None);
+        };
         Ok(batch.commit().await.is_ok().then_some(BatchOutcome {
             receipts,
             refused: None,
