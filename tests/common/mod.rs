@@ -37,7 +37,7 @@ pub enum Backend {
     Postgres,
 }
 
-const POSTGRES_URL_VAR: &str = "TRUST_REGISTRY_TEST_POSTGRES_URL";
+pub const POSTGRES_URL_VAR: &str = "TRUST_REGISTRY_TEST_POSTGRES_URL";
 
 /// A running server with its own store, and clients connected to it.
 pub struct TestApp {
