@@ -345,15 +345,7 @@ both_backends!(database_passwords_are_not_printed, async |app: &TestApp| {
             ],
         )
         .await;
-        let admin = sea_orm::Database::connect(admin_url.as_str())
-            .await
-            .expect("connect");
-        sea_orm::ConnectionTrait::execute_unprepared(
-            &admin,
-            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-        )
-        .await
-        .expect("drop the rebuilt database");
+        common::drop_postgres_database(&admin_url, &name).await;
         assert!(output.status.success(), "{}", stderr(&output));
         let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr(&output));
         assert!(printed.contains("rebuilt 0 entries into"), "{printed}");
@@ -455,15 +447,7 @@ async fn the_store_talks_to_postgresql_without_nagles_delay() {
     store.ping().await.expect("ping");
     let nodelay = nodelay_of_connections_to(port);
     store.close().await.expect("close the store");
-    let admin = sea_orm::Database::connect(admin_url.as_str())
-        .await
-        .expect("connect");
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &admin,
-        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
-    )
-    .await
-    .expect("drop the test database");
+    common::drop_postgres_database(&admin_url, &name).await;
     assert!(!nodelay.is_empty(), "no connection to port {port} found");
     assert!(
         nodelay.iter().all(|&on| on),

@@ -107,13 +107,7 @@ impl TestApp {
         }
         self.store.clone().close().await.expect("store closes");
         if let TestDatabase::Postgres { admin_url, name } = &self.database {
-            let admin = Database::connect(admin_url.as_str())
-                .await
-                .expect("connect to PostgreSQL");
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-                .expect("drop test database");
+            drop_postgres_database(admin_url, name).await;
         }
     }
 }
@@ -250,6 +244,15 @@ pub async fn fresh_postgres_database() -> Option<(String, String, String)> {
     };
     let server = base.rsplit_once('/').map(|(server, _)| server).unwrap_or(base);
     Some((format!("{server}/{name}{query}"), admin_url, name))
+}
+
+/// Drops test database `name` (made by [`fresh_postgres_database`]) through `admin_url`.
+pub async fn drop_postgres_database(admin_url: &str, name: &str) {
+    let admin = Database::connect(admin_url).await.expect("connect to PostgreSQL");
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await
+        .expect("drop test database");
 }
 
 /// Defines a test that runs once on SQLite and once on PostgreSQL:

@@ -1,6 +1,5 @@
 //! Replicas: servers of their own on one database, as a deployment with several servers runs.
 
-use sea_orm::{ConnectionTrait, Database};
 use tonic::transport::Channel;
 use trust_registry::store::{Store, StoreOptions};
 
@@ -47,13 +46,7 @@ pub async fn with_database<F: Future<Output = ()>>(backend: super::Backend, body
                 return;
             };
             body(url).await;
-            let admin = Database::connect(admin_url.as_str())
-                .await
-                .expect("connect to PostgreSQL");
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-                .expect("drop test database");
+            super::drop_postgres_database(&admin_url, &name).await;
         }
     }
 }

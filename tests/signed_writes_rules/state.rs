@@ -11,6 +11,7 @@ use trust_registry::pb;
 use crate::both_backends;
 use crate::commands::*;
 use crate::common::TestApp;
+use crate::common::checks::get_qualification;
 use crate::common::signed::{header, header_at, key_spec};
 use crate::world::*;
 
@@ -535,7 +536,7 @@ both_backends!(
             )
             .await
             .id;
-        let published_at = qualification(app, &published)
+        let published_at = get_qualification(app, &published)
             .await
             .published_at
             .expect("a publication time");
@@ -570,20 +571,10 @@ both_backends!(
             defaulted.encode_to_vec(),
         )
         .await;
-        let withdrawn = qualification(app, &published).await;
+        let withdrawn = get_qualification(app, &published).await;
         assert_eq!(withdrawn.withdrawn_at, Some(published_at));
     }
 );
-
-async fn qualification(app: &TestApp, id: &str) -> pb::Qualification {
-    app.catalogue()
-        .get_qualification(pb::GetQualificationRequest { id: id.into() })
-        .await
-        .expect("GetQualification")
-        .into_inner()
-        .qualification
-        .expect("the qualification")
-}
 
 fn revoke_at(key_id: &str, revoked_at: Timestamp) -> Vec<u8> {
     pb::RevokeKeyCommand {
