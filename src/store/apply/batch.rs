@@ -316,7 +316,7 @@ impl Store {
             tx: Arc::new(tx),
             next: std::sync::atomic::AtomicI64::new(next),
             memo: Default::default(),
-            known: Default::default(),
+            known: Known::reading_committed(self.direct.clone()),
             queue: defer.then(Default::default),
             in_flight: Default::default(),
             checks: Default::default(),

@@ -205,13 +205,12 @@ pub(super) async fn apply_command(
             Ok(Applied::Qualification(qualification))
         }
         Command::PublishRecognition(mut recognition) => {
-            exists(
-                tx,
-                qualification::Entity::find_by_id(recognition.qualification_id.as_str()),
-                "qualification_id",
-                "qualification",
-            )
-            .await?;
+            if !known
+                .qualification_exists(tx, &recognition.qualification_id)
+                .await?
+            {
+                return Err(not_registered("qualification_id", "qualification"));
+            }
             recognition.body_id = signer.actor_id.clone();
             insert_recognition(tx, &recognition).await?;
             Ok(Applied::Recognition(recognition))

@@ -1,6 +1,11 @@
 //! What a batch has learned that no later write can change.
 
+use std::sync::LazyLock;
+
+use sea_orm::{QueryTrait, Statement};
+
 use super::*;
+use crate::store::direct::DirectReads;
 
 /// Facts a batch has looked up that no write can change afterwards, so its later writes need
 /// not read them again: frameworks are only ever added, providers never removed, and an
@@ -11,6 +16,9 @@ pub(super) struct Known {
     frameworks: std::sync::Mutex<HashMap<String, Framework>>,
     providers: std::sync::Mutex<HashMap<String, ()>>,
     accreditation_providers: std::sync::Mutex<HashMap<String, String>>,
+    /// On a SQLite file, the committed state, read on connections of the direct reads: a fact
+    /// that no write can undo and that is found committed holds in the batch too.
+    committed: Option<Arc<DirectReads>>,
 }
 
 /// The value under `id` in `known` if found before, else loads it and keeps it if found.
@@ -33,6 +41,44 @@ async fn remembered<V: Clone>(
 }
 
 impl Known {
+    /// An empty one that may look facts up in the committed state through `committed`.
+    pub(super) fn reading_committed(committed: Option<Arc<DirectReads>>) -> Self {
+        Self {
+            committed,
+            ..Self::default()
+        }
+    }
+
+    /// Whether qualification `id` exists. A qualification is never removed (a new version
+    /// replaces its row within the one write that makes it), so one found in the committed
+    /// state exists in the batch as well. On SQLite that lookup runs on a connection of its own
+    /// (an index-only read): it does not wait behind the rows the batch is sending on its
+    /// transaction, as a recognition's check of its qualification did, one at a time. Only a
+    /// qualification not committed yet (published earlier in the batch, or not at all) is
+    /// looked up in the batch's transaction.
+    pub(super) async fn qualification_exists(&self, tx: &impl ConnectionTrait, id: &str) -> Result<bool> {
+        if let Some(committed) = &self.committed {
+            static ID_BY_ID: LazyLock<String> = LazyLock::new(|| {
+                qualification::Entity::find_by_id("")
+                    .select_only()
+                    .column(qualification::Column::Id)
+                    .build(DbBackend::Sqlite)
+                    .sql
+            });
+            let statement = Statement::from_sql_and_values(DbBackend::Sqlite, ID_BY_ID.as_str(), [id.into()]);
+            if !committed.texts(&statement, usize::MAX)?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(qualification::Entity::find_by_id(id)
+            .select_only()
+            .column(qualification::Column::Id)
+            .into_tuple::<String>()
+            .one(tx)
+            .await?
+            .is_some())
+    }
+
     /// Remembers the provider a write registered, and the provider of an accreditation.
     pub(super) fn learn(&self, applied: &Applied) {
         match applied {
