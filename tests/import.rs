@@ -455,6 +455,15 @@ fn minting(
     (request, kind.mint_at(issued_at, id.as_bytes()))
 }
 
+/// An importer on the test's store, knowing the operator's key, as `trust-registry import` is.
+fn importer(app: &TestApp) -> trust_registry::api::write::Writes {
+    use trust_registry::api::write::{OperatorKey, Writes};
+    Writes::new(
+        app.store.clone(),
+        Some(OperatorKey::new(operator_key().verifying_key().to_bytes())),
+    )
+}
+
 /// The writes as `Writes::import_batch` takes them.
 fn pairs(requests: &[pb::ImportRequest]) -> Vec<(String, pb::SignedEnvelope)> {
     requests
@@ -472,14 +481,10 @@ fn pairs(requests: &[pb::ImportRequest]) -> Vec<(String, pb::SignedEnvelope)> {
 // unique index on the first try, fails it (the repeat is among the rows sent in the
 // background); the second try names the write.
 both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
-    use trust_registry::api::write::{OperatorKey, Writes};
     use trust_registry::domain::ids::IdKind;
     use trust_registry::domain::{DomainError, Timestamp};
 
-    let importer = Writes::new(
-        app.store.clone(),
-        Some(OperatorKey::new(operator_key().verifying_key().to_bytes())),
-    );
+    let importer = importer(app);
     let agency_key = key("queued agency");
     let college_key = key("queued college");
     let mut requests = writes(&agency_key, 400);
@@ -651,13 +656,9 @@ both_backends!(a_batch_reads_the_rows_it_queued, async |app: &TestApp| {
 both_backends!(
     forged_or_copied_writes_are_found_before_the_lock,
     async |app: &TestApp| {
-        use trust_registry::api::write::{OperatorKey, Writes};
         use trust_registry::domain::{DomainError, Timestamp};
 
-        let importer = Writes::new(
-            app.store.clone(),
-            Some(OperatorKey::new(operator_key().verifying_key().to_bytes())),
-        );
+        let importer = importer(app);
         let agency_key = key("ahead agency");
         let setup = writes(&agency_key, 2);
         let outcome = importer
@@ -886,22 +887,6 @@ async fn recognitions_of(app: &TestApp, qualification_id: &str) -> usize {
         .len()
 }
 
-fn recognition(qualification_id: &str) -> pb::PublishRecognitionCommand {
-    pb::PublishRecognitionCommand {
-        header: header(),
-        qualification_id: qualification_id.into(),
-        purpose: pb::RecognitionPurpose::CreditTransfer as i32,
-        route: pb::RecognitionRoute::FreeElective as i32,
-        outcome: pb::RecognitionOutcome::Recognised as i32,
-        credits_granted: 5.0,
-        credit_system: pb::CreditSystem::Ects as i32,
-        decided_at: Some(trust_registry::api::convert::timestamp(
-            trust_registry::domain::Timestamp::parse_rfc3339("2025-03-01T00:00:00Z").unwrap(),
-        )),
-        ..Default::default()
-    }
-}
-
 // A batch's recognitions look their qualification up in the committed registry first (on
 // SQLite on a connection of their own) and only then in the batch: a qualification committed
 // before the batch, one published earlier in the same batch (its rows still queued) and one
@@ -909,14 +894,10 @@ fn recognition(qualification_id: &str) -> pb::PublishRecognitionCommand {
 both_backends!(
     a_batch_finds_the_qualifications_its_recognitions_name,
     async |app: &TestApp| {
-        use trust_registry::api::write::{OperatorKey, Writes};
         use trust_registry::domain::ids::IdKind;
         use trust_registry::domain::{DomainError, Timestamp};
 
-        let importer = Writes::new(
-            app.store.clone(),
-            Some(OperatorKey::new(operator_key().verifying_key().to_bytes())),
-        );
+        let importer = importer(app);
         let agency_key = key("recognising agency");
         let college_key = key("recognised college");
         let body_key = key("recognising body");
@@ -960,7 +941,7 @@ both_backends!(
                 &body_key,
                 "RecognitionService",
                 "PublishRecognition",
-                &recognition(id),
+                &publish_recognition_of(id),
             ));
         }
         let outcome = importer
@@ -981,7 +962,7 @@ both_backends!(
                 &body_key,
                 "RecognitionService",
                 "PublishRecognition",
-                &recognition(id),
+                &publish_recognition_of(id),
             )
         });
         let before = log_size(app).await;

@@ -315,3 +315,20 @@ pub fn description(title: &str) -> pb::QualificationDescription {
         ..Default::default()
     }
 }
+
+/// A recognition body's decision recognising `qualification_id` for credit transfer.
+pub fn publish_recognition_of(qualification_id: &str) -> pb::PublishRecognitionCommand {
+    pb::PublishRecognitionCommand {
+        header: header(),
+        qualification_id: qualification_id.into(),
+        purpose: pb::RecognitionPurpose::CreditTransfer as i32,
+        route: pb::RecognitionRoute::FreeElective as i32,
+        outcome: pb::RecognitionOutcome::Recognised as i32,
+        credits_granted: 5.0,
+        credit_system: pb::CreditSystem::Ects as i32,
+        decided_at: Some(timestamp(
+            Timestamp::parse_rfc3339("2025-03-01T00:00:00Z").unwrap(),
+        )),
+        ..Default::default()
+    }
+}

@@ -5,6 +5,8 @@ use prost::Message;
 use trust_registry::domain::ids::IdKind;
 use trust_registry::pb;
 
+/// Shared with the other suites (see tests/common/signed.rs).
+pub use crate::common::signed::publish_recognition_of;
 use crate::common::signed::{description, en, header, key_spec};
 use crate::world::*;
 
@@ -291,20 +293,6 @@ pub fn withdraw_qualification(qualification_id: &str) -> pb::WithdrawQualificati
         qualification_id: qualification_id.into(),
         withdrawn_at: None,
         reason: "no longer offered".into(),
-    }
-}
-
-pub fn publish_recognition_of(qualification_id: &str) -> pb::PublishRecognitionCommand {
-    pb::PublishRecognitionCommand {
-        header: header(),
-        qualification_id: qualification_id.into(),
-        purpose: pb::RecognitionPurpose::CreditTransfer as i32,
-        route: pb::RecognitionRoute::FreeElective as i32,
-        outcome: pb::RecognitionOutcome::Recognised as i32,
-        credits_granted: 5.0,
-        credit_system: pb::CreditSystem::Ects as i32,
-        decided_at: at("2025-03-01T00:00:00Z"),
-        ..Default::default()
     }
 }
 

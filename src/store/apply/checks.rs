@@ -256,13 +256,12 @@ pub(super) async fn check_description(
                 "must not name the qualification itself",
             ));
         }
-        exists(
-            tx,
-            qualification::Entity::find_by_id(target.as_str()),
-            Item("description.stackability.stacks_into", index),
-            "qualification",
-        )
-        .await?;
+        if !known.qualification_exists(tx, target).await? {
+            return Err(not_registered(
+                Item("description.stackability.stacks_into", index),
+                "qualification",
+            ));
+        }
     }
     Ok(())
 }
