@@ -173,6 +173,12 @@ pub struct ServeArgs {
     /// accepted here would fork.
     #[arg(long, env = "TRUST_REGISTRY_READ_ONLY")]
     pub read_only: bool,
+
+    /// Serve Prometheus metrics (GET /metrics, OpenMetrics text) on this address, over plain
+    /// HTTP: calls by method and status, their durations, the log's size. Off without it.
+    /// Keep it on the operator's network; the gRPC port does not answer /metrics.
+    #[arg(long, env = "TRUST_REGISTRY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServeArgs {

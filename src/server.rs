@@ -68,6 +68,8 @@ pub struct ServerOptions {
     pub tls: Option<tonic::transport::Identity>,
     /// Refuse every write (a mirror's store, which only its log's replay may change).
     pub read_only: bool,
+    /// Count and time every call here (see `serve --metrics-listen`); `None` meters nothing.
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 impl Default for ServerOptions {
@@ -81,6 +83,7 @@ impl Default for ServerOptions {
             allowed_origins: AllowedOrigins::Any,
             tls: None,
             read_only: false,
+            metrics: None,
         }
     }
 }
@@ -222,11 +225,12 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .http2_keepalive_timeout(Some(Duration::from_secs(10)))
         // CORS outermost, so that every answer to a browser (a refusal too) says whether its
-        // page may read it; then gRPC-Web, so that what is inside sees gRPC; then the rate
-        // limit, so that a refused call costs no more than its refusal and is not logged one
-        // by one.
+        // page may read it; then gRPC-Web, so that what is inside sees gRPC; then the metrics,
+        // which count refusals too; then the rate limit, so that a refused call costs no more
+        // than its refusal and is not logged one by one.
         .layer(crate::api::cors::layer(&options.allowed_origins))
         .layer(tonic_web::GrpcWebLayer::new())
+        .layer(crate::metrics::layer::MetricsLayer::new(options.metrics.clone()))
         .layer(RateLimitLayer::new(options.rate_limit))
         .layer(tower_http::trace::TraceLayer::new_for_grpc().on_failure(crate::telemetry::log_failure))
         .add_service(health_service)

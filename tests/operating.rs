@@ -175,6 +175,26 @@ async fn serve_names_the_flag_when_it_cannot_listen_or_open_the_store() {
         !database.exists(),
         "the store was created for a server that cannot listen"
     );
+    let output = run_cli(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            &address,
+            "--database-url",
+            &sqlite_url(&database),
+        ],
+    )
+    .await;
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(text.contains(&format!("--metrics-listen {address}")), "{text}");
+    assert!(
+        !database.exists(),
+        "the store was created for a server that cannot serve its metrics"
+    );
 
     let nowhere = dir.path().join("no-such-directory").join("registry.db");
     let output = run_cli(

@@ -26,6 +26,8 @@ pub struct ServerSettings<'a> {
     pub operator_key: &'a OperatorKey,
     pub db_max_connections: u32,
     pub cache_entries: usize,
+    /// Serve Prometheus metrics too (on another free loopback port, never scraped).
+    pub metrics: bool,
 }
 
 /// A running `trust-registry serve`; killed if dropped without [`ServerProcess::stop`].
@@ -36,10 +38,10 @@ pub struct ServerProcess {
     _dir: tempfile::TempDir,
 }
 
-/// A free loopback port: bound, read and released (the server binds it again at once).
 /// The per-address rate limit of the measured server, in calls a second and in a burst.
 const BENCH_RATE_LIMIT: u32 = 1_000_000_000;
 
+/// A free loopback port: bound, read and released (the server binds it again at once).
 fn free_port() -> anyhow::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("finding a free loopback port")?;
     Ok(listener.local_addr()?)
@@ -74,6 +76,9 @@ impl ServerProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::from(stderr))
             .kill_on_drop(true);
+        if settings.metrics {
+            command.args(["--metrics-listen", &free_port()?.to_string()]);
+        }
         if std::env::var_os("RUST_LOG").is_none() {
             command.env("RUST_LOG", "warn");
         }

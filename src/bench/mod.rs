@@ -131,6 +131,11 @@ pub struct BenchArgs {
     /// a scenario measured minutes later. With 1, the ratio is to the baseline rows.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub rounds: u32,
+
+    /// Start the server with Prometheus metrics on (`serve --metrics-listen` on a free loopback
+    /// port), to measure what metering every call costs.
+    #[arg(long)]
+    pub metrics: bool,
 }
 
 /// Providers a chunk of import lines covers: each chunk is signed just before its import, so
@@ -274,6 +279,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
         operator_key: &operator_key,
         db_max_connections: args.db_max_connections,
         cache_entries: args.cache_entries,
+        metrics: args.metrics,
     })
     .await?;
     let addr = server.addr;
