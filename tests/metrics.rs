@@ -1,7 +1,7 @@
 //! Prometheus metrics through a real server on SQLite and PostgreSQL: every call is counted by
 //! method and gRPC status (refusals by the rate limit and unknown methods too) and timed, the
-//! log's size is read at the scrape, and the endpoint answers only `GET /metrics` on its own
-//! listener, not on the gRPC port.
+//! log's size and the read cache's state are read at the scrape, and the endpoint answers only
+//! `GET /metrics` on its own listener, not on the gRPC port.
 
 mod common;
 
@@ -271,5 +271,58 @@ both_backends!(
             "{body}"
         );
         server.kill().await.expect("stop the server");
+    }
+);
+
+both_backends!(
+    the_read_cache_is_reported_by_kind_and_outcome,
+    async |app: &TestApp| {
+        let metrics = Metrics::new();
+        let unknown = IdKind::Provider.mint(b"metrics: no such provider");
+        let ask = async || {
+            app.trust()
+                .check_issuer(pb::CheckIssuerRequest {
+                    query: Some(pb::IssuerQuery {
+                        issuer: Some(pb::issuer_query::Issuer::ProviderId(unknown.clone())),
+                        ..Default::default()
+                    }),
+                })
+                .await
+                .expect("CheckIssuer")
+        };
+        let lookups = |text: &str, outcome: &str| {
+            let series =
+                format!("trust_registry_cache_lookups_total{{kind=\"providers\",outcome=\"{outcome}\"}}");
+            samples(text)
+                .get(&series)
+                .copied()
+                .unwrap_or_else(|| panic!("no sample {series} in:\n{text}"))
+        };
+        let before = metrics.render(&app.store).await;
+        ask().await;
+        ask().await;
+        let after = metrics.render(&app.store).await;
+        assert_eq!(lookups(&after, "miss") - lookups(&before, "miss"), 1.0, "{after}");
+        assert_eq!(lookups(&after, "hit") - lookups(&before, "hit"), 1.0, "{after}");
+        let values = samples(&after);
+        assert!(
+            values["trust_registry_cache_entries{kind=\"providers\"}"] >= 1.0,
+            "{after}"
+        );
+        assert_eq!(
+            values["trust_registry_cache_capacity{kind=\"providers\"}"],
+            trust_registry::store::StoreOptions::default().cache_entries as f64
+        );
+        // A write makes what was cached before it stale: the next lookup loads it again.
+        app.admit_agency("Metrics Cache Agency", "IE", &signed::key("metrics cache agency"))
+            .await;
+        ask().await;
+        let written = metrics.render(&app.store).await;
+        assert_eq!(
+            lookups(&written, "stale") - lookups(&after, "stale"),
+            1.0,
+            "{written}"
+        );
+        assert_eq!(lookups(&written, "hit"), lookups(&after, "hit"), "{written}");
     }
 );

@@ -1,5 +1,5 @@
-//! Prometheus metrics: every call counted by method and gRPC status and timed, and the state of
-//! the log, served as OpenMetrics text on a listener of their own (`serve --metrics-listen`).
+//! Prometheus metrics: every call counted by method and gRPC status and timed, the state of the
+//! log and of the read cache, served as OpenMetrics text on a listener of their own (`serve --metrics-listen`).
 //!
 //! Off unless that listener is set; then the layer in [`layer`] meters every call that reaches
 //! the gRPC services (rate-limit refusals too), and [`endpoint`] answers `GET /metrics`.
@@ -8,19 +8,21 @@ pub mod endpoint;
 pub mod layer;
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
 use std::sync::atomic::AtomicI64;
+use std::sync::{LazyLock, Mutex};
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 use prost::Message as _;
 
-use crate::store::Store;
+use crate::store::{CacheStats, Store};
 
 /// The `method` label of a call to a path that no service of this server has: anyone can send
 /// any path, so unknown ones share one label instead of each making a series.
@@ -84,6 +86,52 @@ pub struct Metrics {
     in_flight: Gauge<i64, AtomicI64>,
     log_entries: Gauge<i64, AtomicI64>,
     store_up: Gauge<i64, AtomicI64>,
+    cache: std::sync::Arc<CacheMetrics>,
+}
+
+/// The read cache's state, as the store gave it at the last scrape.
+#[derive(Debug, Default)]
+struct CacheMetrics(Mutex<Vec<CacheStats>>);
+
+impl Collector for CacheMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.0.lock().expect("cache metrics lock").clone();
+        if stats.is_empty() {
+            return Ok(());
+        }
+        let mut lookups = encoder.encode_descriptor(
+            "cache_lookups",
+            "Lookups in the read cache by kind and outcome: hit, stale (loaded before a later write, so loaded again) or miss",
+            None,
+            MetricType::Counter,
+        )?;
+        for kind in &stats {
+            for (outcome, count) in [("hit", kind.hits), ("stale", kind.stale), ("miss", kind.misses)] {
+                let labels = [("kind", kind.kind), ("outcome", outcome)];
+                ConstCounter::new(count).encode(lookups.encode_family(&labels)?)?;
+            }
+        }
+        for (name, help, value) in [
+            (
+                "cache_entries",
+                "Values held by the read cache, by kind",
+                (|kind: &CacheStats| kind.entries) as fn(&CacheStats) -> u64,
+            ),
+            (
+                "cache_capacity",
+                "Values the read cache holds at most, by kind (serve --cache-entries)",
+                |kind: &CacheStats| kind.capacity,
+            ),
+        ] {
+            let mut gauge = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+            for kind in &stats {
+                let labels = [("kind", kind.kind)];
+                ConstGauge::new(i64::try_from(value(kind)).unwrap_or(i64::MAX))
+                    .encode(gauge.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Metrics {
@@ -127,6 +175,8 @@ impl Metrics {
             "1 if the store answered the scrape's query for the log size, 0 if it failed",
             store_up.clone(),
         );
+        let cache = std::sync::Arc::new(CacheMetrics::default());
+        registry.register_collector(Box::new(cache.clone()));
         registry.register(
             "build",
             "The server's version",
@@ -139,6 +189,7 @@ impl Metrics {
             in_flight,
             log_entries,
             store_up,
+            cache,
         }
     }
 
@@ -174,6 +225,7 @@ impl Metrics {
                 self.store_up.set(0);
             }
         }
+        *self.cache.0.lock().expect("cache metrics lock") = store.cache_stats();
         self.encode()
     }
 

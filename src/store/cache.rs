@@ -74,8 +74,57 @@ impl From<Qualification> for QualificationScope {
 /// The bindings of one external identifier: (owner, identifier with validity), oldest first.
 pub type Bindings = Arc<Vec<(String, ExternalIdentifier)>>;
 
-/// A cache of values tagged with the generation they were loaded under; None when caching is off.
-type Tagged<K, V> = Option<Cache<K, (Generation, V)>>;
+/// One kind of cached value: values tagged with the generation they were loaded under (no
+/// cache when caching is off), and how the lookups went.
+struct Tagged<K, V> {
+    name: &'static str,
+    cache: Option<Cache<K, (Generation, V)>>,
+    /// Found, loaded under the read's generation.
+    hits: AtomicU64,
+    /// Found, but loaded under an older generation: a write came since, so it was loaded again.
+    stale: AtomicU64,
+    /// Not found: never loaded, or evicted to make room.
+    misses: AtomicU64,
+}
+
+impl<K: Eq + Hash, V: Clone> Tagged<K, V> {
+    fn new(name: &'static str, entries: usize) -> Self {
+        Self {
+            name,
+            cache: (entries > 0).then(|| Cache::new(entries)),
+            hits: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    fn stats(&self) -> Option<CacheStats> {
+        let cache = self.cache.as_ref()?;
+        Some(CacheStats {
+            kind: self.name,
+            entries: cache.len() as u64,
+            capacity: cache.capacity(),
+            hits: self.hits.load(Ordering::Relaxed),
+            stale: self.stale.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// The state of one kind of the read cache, for the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheStats {
+    /// `issuer_keys`, `identifiers`, `providers`, `agencies` or `qualifications`.
+    pub kind: &'static str,
+    pub entries: u64,
+    pub capacity: u64,
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that found a value loaded before the last write, and loaded it again.
+    pub stale: u64,
+    /// Lookups that found nothing and loaded the value.
+    pub misses: u64,
+}
 
 /// Shared by the clones of a store.
 pub struct ReadCache {
@@ -103,9 +152,6 @@ impl ReadCache {
     /// A cache holding up to `entries` values of each kind; 0 turns caching off (the freshness
     /// probe still runs, for the checkpoint a verdict names).
     pub fn new(entries: usize) -> Self {
-        fn make<K: Eq + Hash, V: Clone>(entries: usize) -> Option<Cache<K, V>> {
-            (entries > 0).then(|| Cache::new(entries))
-        }
         Self {
             started: AtomicU64::new(0),
             last: tokio::sync::Mutex::new((
@@ -117,12 +163,26 @@ impl ReadCache {
             )),
             local: AtomicU64::new(0),
             settled: std::sync::RwLock::new(None),
-            keys: make(entries),
-            identifiers: make(entries),
-            owners: make(entries),
-            agencies: make(entries),
-            qualifications: make(entries.div_ceil(4)),
+            keys: Tagged::new("issuer_keys", entries),
+            identifiers: Tagged::new("identifiers", entries),
+            owners: Tagged::new("providers", entries),
+            agencies: Tagged::new("agencies", entries),
+            qualifications: Tagged::new("qualifications", entries.div_ceil(4)),
         }
+    }
+
+    /// Each kind's entries and lookups so far; empty when caching is off.
+    pub fn stats(&self) -> Vec<CacheStats> {
+        [
+            self.keys.stats(),
+            self.identifiers.stats(),
+            self.owners.stats(),
+            self.agencies.stats(),
+            self.qualifications.stats(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// Counts a change made outside the log.
@@ -138,7 +198,7 @@ impl ReadCache {
 /// allocates nothing here, and the futures of the reads that call this stay small (a load's
 /// future holds a whole database query; inline, every call would carry and move its bytes).
 async fn through<K, Q, V, F>(
-    cache: Option<&Cache<K, (Generation, V)>>,
+    kind: &Tagged<K, V>,
     generation: Generation,
     key: &Q,
     owned: impl FnOnce() -> K,
@@ -150,14 +210,17 @@ where
     V: Clone,
     F: Future<Output = Result<V>>,
 {
-    let Some(cache) = cache else {
+    let Some(cache) = &kind.cache else {
         return Box::pin(load()).await;
     };
-    if let Some((tag, value)) = cache.get(key)
-        && tag == generation
-    {
-        return Ok(value);
-    }
+    match cache.get(key) {
+        Some((tag, value)) if tag == generation => {
+            kind.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(value);
+        }
+        Some(_) => kind.stale.fetch_add(1, Ordering::Relaxed),
+        None => kind.misses.fetch_add(1, Ordering::Relaxed),
+    };
     let value = Box::pin(load()).await?;
     cache.insert(owned(), (generation, value.clone()));
     Ok(value)
@@ -231,7 +294,7 @@ impl Store {
         public_key: &[u8; 32],
     ) -> Result<Option<(String, ActorKey)>> {
         through(
-            self.cache.keys.as_ref(),
+            &self.cache.keys,
             generation,
             public_key,
             || *public_key,
@@ -247,7 +310,7 @@ impl Store {
         value: &str,
     ) -> Result<Bindings> {
         through(
-            self.cache.identifiers.as_ref(),
+            &self.cache.identifiers,
             generation,
             &IdentifierKey(scheme, value),
             || (scheme, value.to_owned()),
@@ -262,7 +325,7 @@ impl Store {
         owner: &str,
     ) -> Result<Option<Arc<OwnerFacts>>> {
         through(
-            self.cache.owners.as_ref(),
+            &self.cache.owners,
             generation,
             owner,
             || owner.to_owned(),
@@ -278,11 +341,11 @@ impl Store {
             let found = self.qualification(id).await?;
             Ok(found.map(|q| Arc::new(QualificationScope::from(q))))
         };
-        let Some(cache) = self.cache.qualifications.as_ref() else {
+        if self.cache.qualifications.cache.is_none() {
             return load().await;
-        };
+        }
         let generation = self.generation().await?;
-        through(Some(cache), generation, id, || id.to_owned(), load).await
+        through(&self.cache.qualifications, generation, id, || id.to_owned(), load).await
     }
 
     pub(super) async fn cached_agency(
@@ -292,7 +355,7 @@ impl Store {
     ) -> Result<Option<Arc<QaAgency>>> {
         use sea_orm::EntityTrait as _;
         through(
-            self.cache.agencies.as_ref(),
+            &self.cache.agencies,
             generation,
             id,
             || id.to_owned(),

@@ -9,7 +9,7 @@ pub use apply::{
     CHECKS_PER_TASK, SignatureCheck, StoredWrite, WriteBatch, WriteTarget, nonce_reused,
     verify_on_blocking_thread,
 };
-pub use cache::{Generation, QualificationScope};
+pub use cache::{CacheStats, Generation, QualificationScope};
 mod catalogue;
 mod log;
 mod qualification_search;
@@ -201,6 +201,12 @@ impl Store {
 
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// How full each kind of the read cache is and how its lookups went; empty when caching is
+    /// off (`--cache-entries 0`).
+    pub fn cache_stats(&self) -> Vec<CacheStats> {
+        self.cache.stats()
     }
 
     /// Whether nothing but reference data is stored yet.
