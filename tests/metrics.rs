@@ -244,6 +244,8 @@ both_backends!(
             }
         }
         let mut server = command.spawn().expect("start trust-registry serve");
+        // A child process binds its own ports, so it is asked until it answers (the in-process
+        // servers of the other tests are bound before they are spawned).
         let channel = {
             let started = std::time::Instant::now();
             loop {
