@@ -1,7 +1,8 @@
 //! gRPC-Web, as a browser page calls it: over HTTP/1.1 through tonic-web's client layer, with
 //! an `Origin`. The answers are the same as over gRPC, statuses included; preflights are
 //! answered; every answer says whether the page's origin may read it, refusals by the rate
-//! limit too; and a list of allowed origins leaves the others out.
+//! limit too; a list of allowed origins leaves the others out; and the calls are metered as
+//! gRPC calls are.
 
 mod common;
 
@@ -177,3 +178,34 @@ both_backends!(only_listed_origins_may_read_the_answers, async |app: &TestApp| {
     assert_eq!(allowed_origin(other_page.metadata()), None);
     served.stop().await;
 });
+
+// A page's calls are metered as gRPC calls are: under their method, with their status.
+both_backends!(
+    a_pages_calls_are_metered_under_their_method,
+    async |app: &TestApp| {
+        let metrics = std::sync::Arc::new(trust_registry::metrics::Metrics::new());
+        let served = serve_store_with(&app.store, |options| options.metrics = Some(metrics.clone())).await;
+        LogServiceClient::with_origin(web(), uri(&served))
+            .get_checkpoint(from_page(pb::GetCheckpointRequest::default(), PAGE))
+            .await
+            .expect("GetCheckpoint over gRPC-Web");
+        let refused = pb::catalogue_service_client::CatalogueServiceClient::with_origin(web(), uri(&served))
+            .get_provider(from_page(
+                pb::GetProviderRequest {
+                    id: "not-an-id".into(),
+                },
+                PAGE,
+            ))
+            .await
+            .expect_err("a malformed id");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+        let text = metrics.encode();
+        for series in [
+            "trust_registry_calls_total{method=\"/trustregistry.v1.LogService/GetCheckpoint\",code=\"OK\"} 1",
+            "trust_registry_calls_total{method=\"/trustregistry.v1.CatalogueService/GetProvider\",code=\"INVALID_ARGUMENT\"} 1",
+        ] {
+            assert!(text.lines().any(|line| line == series), "no {series} in:\n{text}");
+        }
+        served.stop().await;
+    }
+);
