@@ -157,44 +157,25 @@ async fn serve_names_the_flag_when_it_cannot_listen_or_open_the_store() {
     let database = dir.path().join("registry.db");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let address = taken.local_addr().expect("local address").to_string();
-    let output = run_cli(
-        dir.path(),
-        &[
-            "serve",
-            "--listen",
-            &address,
-            "--database-url",
-            &sqlite_url(&database),
-        ],
-    )
-    .await;
-    assert!(!output.status.success());
-    let text = stderr(&output);
-    assert!(text.contains(&format!("--listen {address}")), "{text}");
-    assert!(
-        !database.exists(),
-        "the store was created for a server that cannot listen"
-    );
-    let output = run_cli(
-        dir.path(),
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            &address,
-            "--database-url",
-            &sqlite_url(&database),
-        ],
-    )
-    .await;
-    assert!(!output.status.success());
-    let text = stderr(&output);
-    assert!(text.contains(&format!("--metrics-listen {address}")), "{text}");
-    assert!(
-        !database.exists(),
-        "the store was created for a server that cannot serve its metrics"
-    );
+    let url = sqlite_url(&database);
+    // The gRPC address taken, then the metrics address.
+    for (grpc, metrics) in [(address.as_str(), None), ("127.0.0.1:0", Some(address.as_str()))] {
+        let mut args = vec!["serve", "--listen", grpc, "--database-url", url.as_str()];
+        args.extend(metrics.iter().flat_map(|metrics| ["--metrics-listen", metrics]));
+        let output = run_cli(dir.path(), &args).await;
+        assert!(!output.status.success(), "{args:?}");
+        let flag = if metrics.is_some() {
+            "--metrics-listen"
+        } else {
+            "--listen"
+        };
+        let text = stderr(&output);
+        assert!(text.contains(&format!("{flag} {address}")), "{args:?}: {text}");
+        assert!(
+            !database.exists(),
+            "the store was created for a server that cannot listen ({args:?})"
+        );
+    }
 
     let nowhere = dir.path().join("no-such-directory").join("registry.db");
     let output = run_cli(
