@@ -69,12 +69,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("--listen {}: cannot listen on this address", args.listen))?;
-    let metrics_listener = match args.metrics_listen {
-        Some(addr) => Some(
+    // The metrics' listener, and the metrics the server counts into and it serves.
+    let metrics = match args.metrics_listen {
+        Some(addr) => Some((
             tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("--metrics-listen {addr}: cannot listen on this address"))?,
-        ),
+            std::sync::Arc::new(trust_registry::metrics::Metrics::new()),
+        )),
         None => None,
     };
     let store = Store::open(&args.database_url, &store_options)
@@ -110,9 +112,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         allowed_origins: args.cors_allowed_origins.clone(),
         tls,
         read_only: args.read_only,
-        metrics: metrics_listener
-            .is_some()
-            .then(|| std::sync::Arc::new(trust_registry::metrics::Metrics::new())),
+        metrics: metrics.as_ref().map(|(_, metrics)| metrics.clone()),
     };
     if options.read_only {
         tracing::info!("serving reads only (--read-only): every write is refused");
@@ -128,17 +128,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
         None => tracing::warn!("no rate limit (--rate-limit 0): limit calls in front of this server"),
     }
-    let metrics_endpoint = match (metrics_listener, &options.metrics) {
-        (Some(metrics_at), Some(metrics)) => {
+    let metrics_endpoint = match metrics {
+        Some((metrics_at, metrics)) => {
             tracing::info!(listen = %metrics_at.local_addr()?, "serving Prometheus metrics at /metrics");
             Some(tokio::spawn(trust_registry::metrics::endpoint::serve(
                 metrics_at,
-                metrics.clone(),
+                metrics,
                 store.clone(),
                 std::future::pending::<()>(),
             )))
         }
-        _ => None,
+        None => None,
     };
     let served = server::serve(listener, store, options, server::shutdown_signal()).await;
     if let Some(endpoint) = metrics_endpoint {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use common::checks::{expect_invalid, expect_not_found};
-use common::{TestApp, checkpoint, rate_limit, serve_store_with, signed};
+use common::{TestApp, checkpoint, log_size, rate_limit, serve_store_with, signed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use trust_registry::domain::ids::IdKind;
 use trust_registry::metrics::{Metrics, endpoint};
@@ -164,15 +164,8 @@ both_backends!(
         assert_eq!(value("trust_registry_calls_in_flight"), 0.0);
         assert_eq!(value("trust_registry_store_up"), 1.0);
         // The log's size as the checkpoint states it (its second line).
-        let first = checkpoint(&app.channel).await.expect("checkpoint");
-        let size: f64 = first
-            .checkpoint
-            .lines()
-            .nth(1)
-            .expect("a checkpoint's second line is its size")
-            .parse()
-            .expect("a size");
-        assert!(size >= 1.0, "the admission was logged: {}", first.checkpoint);
+        let size = log_size(app).await as f64;
+        assert!(size >= 1.0, "the admission was logged");
         assert_eq!(value("trust_registry_log_entries"), size);
         assert_eq!(
             value(&format!(
@@ -238,11 +231,7 @@ both_backends!(
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .kill_on_drop(true);
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("TRUST_REGISTRY_") {
-                command.env_remove(name);
-            }
-        }
+        common::without_registry_settings(&mut command);
         let mut server = command.spawn().expect("start trust-registry serve");
         // A child process binds its own ports, so it is asked until it answers (the in-process
         // servers of the other tests are bound before they are spawned).

@@ -26,11 +26,7 @@ async fn run_cli(dir: &Path, args: &[&str]) -> Output {
 async fn run_cli_within(dir: &Path, args: &[&str], limit: Duration) -> Output {
     let mut command = tokio::process::Command::new(BIN);
     command.args(args).current_dir(dir).kill_on_drop(true);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("TRUST_REGISTRY_") {
-            command.env_remove(name);
-        }
-    }
+    common::without_registry_settings(&mut command);
     tokio::time::timeout(limit, command.output())
         .await
         .unwrap_or_else(|_| panic!("trust-registry {args:?} did not stop"))

@@ -270,23 +270,24 @@ mod tests {
         http::Request::builder().uri(PATH).body(()).unwrap()
     }
 
-    fn count(metrics: &Metrics, code: &str) -> Option<String> {
-        let series = format!("trust_registry_calls_total{{method=\"{PATH}\",code=\"{code}\"}} ");
+    /// The value of `series` in the metrics as they stand, if it has one.
+    fn sample(metrics: &Metrics, series: &str) -> Option<String> {
+        let prefix = format!("{series} ");
         metrics
             .encode()
             .lines()
-            .find_map(|line| line.strip_prefix(series.as_str()).map(str::to_owned))
+            .find_map(|line| line.strip_prefix(prefix.as_str()).map(str::to_owned))
+    }
+
+    fn count(metrics: &Metrics, code: &str) -> Option<String> {
+        sample(
+            metrics,
+            &format!("trust_registry_calls_total{{method=\"{PATH}\",code=\"{code}\"}}"),
+        )
     }
 
     fn in_flight(metrics: &Metrics) -> String {
-        metrics
-            .encode()
-            .lines()
-            .find_map(|line| {
-                line.strip_prefix("trust_registry_calls_in_flight ")
-                    .map(str::to_owned)
-            })
-            .expect("the in-flight gauge")
+        sample(metrics, "trust_registry_calls_in_flight").expect("the in-flight gauge")
     }
 
     #[tokio::test]

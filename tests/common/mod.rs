@@ -171,6 +171,18 @@ pub async fn checkpoint(
         .map(tonic::Response::into_inner)
 }
 
+/// The log's size as `app`'s server states it in its checkpoint (the second line).
+pub async fn log_size(app: &TestApp) -> u64 {
+    checkpoint(&app.channel)
+        .await
+        .expect("GetCheckpoint")
+        .checkpoint
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .expect("checkpoint size line")
+}
+
 /// A rate limit of `per_second` calls a second in bursts of `burst` (both above 0).
 pub fn rate_limit(per_second: u32, burst: u32) -> trust_registry::api::rate_limit::RateLimit {
     trust_registry::api::rate_limit::RateLimit {
@@ -188,6 +200,17 @@ impl Served {
             .expect("server task")
             .expect("server ran without error");
     }
+}
+
+/// Removes every `TRUST_REGISTRY_*` setting of the test's environment from `command`, so that
+/// the binary runs with its flags and defaults only.
+pub fn without_registry_settings(command: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("TRUST_REGISTRY_") {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 /// Runs the `trust-registry` binary with `args`, none of the settings it reads from the

@@ -21,8 +21,8 @@ use trust_registry::pb;
 use trust_registry::pb::import_service_client::ImportServiceClient;
 use trust_registry::pb::issuer_query::Issuer;
 
-use common::TestApp;
 use common::signed::*;
+use common::{TestApp, log_size};
 
 /// The operator admits an agency; the agency registers `providers` providers, each with its own
 /// key, and accredits the first one: 2 + providers writes.
@@ -84,19 +84,6 @@ async fn import(
         .import(tokio_stream::iter(requests))
         .await
         .map(|r| r.into_inner())
-}
-
-async fn log_size(app: &TestApp) -> u64 {
-    app.log()
-        .get_checkpoint(pb::GetCheckpointRequest {})
-        .await
-        .expect("GetCheckpoint")
-        .into_inner()
-        .checkpoint
-        .lines()
-        .nth(1)
-        .and_then(|l| l.parse().ok())
-        .expect("checkpoint size line")
 }
 
 async fn providers_named(app: &TestApp, text: &str) -> usize {
