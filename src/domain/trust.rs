@@ -6,7 +6,6 @@
 //! inside `[valid_from, effective_until)`, in a granted or reinstated period, with a scope
 //! covering what was asked. Every interval is half-open.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::enums::{AccreditationStatus, IdentifierScheme};
@@ -49,8 +48,9 @@ pub struct TrustFacts {
     /// it binds: from then on the identifier may name another provider, and the answer change.
     pub identifier_changes: Vec<Timestamp>,
     pub key: Option<NamedKey>,
-    pub accreditations: Arc<Vec<AccreditationRecord>>,
-    pub agencies: Arc<HashMap<String, Arc<QaAgency>>>,
+    pub accreditations: Arc<[AccreditationRecord]>,
+    /// The registered agencies of the accreditations, each once.
+    pub agencies: Arc<[Arc<QaAgency>]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -394,7 +394,11 @@ pub fn evaluate(facts: &TrustFacts, asked: &ScopeQuery, at: Timestamp) -> Evalua
     let mut accreditation_reasons = Vec::new();
     for record in facts.accreditations.iter() {
         let a = &record.accreditation;
-        let agency = facts.agencies.get(&a.agency_id).map(Arc::as_ref);
+        let agency = facts
+            .agencies
+            .iter()
+            .find(|agency| agency.id == a.agency_id)
+            .map(Arc::as_ref);
         boundaries.extend([a.valid_from, a.effective_until()]);
         for period in &record.history {
             boundaries.push(period.effective_from);

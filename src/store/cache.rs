@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Store;
+use super::compact::compacted;
 use crate::domain::DomainError;
 use crate::domain::Timestamp;
 use crate::domain::enums::IdentifierScheme;
@@ -41,9 +42,10 @@ pub struct Generation {
 #[derive(Debug)]
 pub struct OwnerFacts {
     pub provider: Arc<Keyed<Provider>>,
-    pub accreditations: Arc<Vec<AccreditationRecord>>,
-    /// Shared with every other provider's facts of the same generation (see `agencies`).
-    pub agencies: Arc<std::collections::HashMap<String, Arc<QaAgency>>>,
+    pub accreditations: Arc<[AccreditationRecord]>,
+    /// The agencies of the accreditations, each once: shared with every other provider's facts
+    /// of the same generation (see `agencies`).
+    pub agencies: Arc<[Arc<QaAgency>]>,
 }
 
 /// What verifying a credential needs of the registered micro-credential it names: who may award
@@ -72,7 +74,7 @@ impl From<Qualification> for QualificationScope {
 }
 
 /// The bindings of one external identifier: (owner, identifier with validity), oldest first.
-pub type Bindings = Arc<Vec<(String, ExternalIdentifier)>>;
+pub type Bindings = Arc<[(String, ExternalIdentifier)]>;
 
 /// One kind of cached value: values tagged with the generation they were loaded under (no
 /// cache when caching is off), and how the lookups went.
@@ -339,7 +341,7 @@ impl Store {
     pub async fn qualification_scope(&self, id: &str) -> Result<Option<Arc<QualificationScope>>> {
         let load = || async {
             let found = self.qualification(id).await?;
-            Ok(found.map(|q| Arc::new(QualificationScope::from(q))))
+            Ok(found.map(|q| Arc::new(compacted(QualificationScope::from(q)))))
         };
         if self.cache.qualifications.cache.is_none() {
             return load().await;
@@ -363,7 +365,7 @@ impl Store {
                 let row = super::entity::qa_agency::Entity::find_by_id(id)
                     .one(&self.db)
                     .await?;
-                row.map(|row| super::from_doc::<QaAgency>(&row.doc).map(Arc::new))
+                row.map(|row| super::from_doc::<QaAgency>(&row.doc).map(|agency| Arc::new(compacted(agency))))
                     .transpose()
             },
         )

@@ -4,6 +4,7 @@ mod apply;
 mod cache;
 mod coalesce;
 mod commits;
+mod compact;
 mod direct;
 pub use apply::{
     CHECKS_PER_TASK, SignatureCheck, StoredWrite, WriteBatch, WriteTarget, nonce_reused,

@@ -1,12 +1,12 @@
 //! Loading the facts a trust decision needs: the issuer resolved from how the query names it,
 //! the named key, the provider's accreditations with their histories, and their agencies.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::cache::{Bindings, Generation, OwnerFacts};
+use super::compact::compacted;
 use super::entity::*;
 use super::{Store, from_doc};
 use crate::domain::enums::IdentifierScheme;
@@ -36,7 +36,7 @@ impl Store {
             .order_by_asc(external_identifier::Column::Id)
             .all(&self.db)
             .await?;
-        Ok(Arc::new(
+        Ok(Arc::from(compacted(
             rows.into_iter()
                 .map(|row| {
                     (
@@ -49,8 +49,8 @@ impl Store {
                         },
                     )
                 })
-                .collect(),
-        ))
+                .collect::<Vec<_>>(),
+        )))
     }
 
     /// The owner of an external identifier, preferring the binding valid at `at`, and every
@@ -83,8 +83,13 @@ impl Store {
             .filter(actor_key::Column::PublicKey.eq(public_key.to_vec()))
             .one(&self.db)
             .await?;
-        row.map(|row| Ok((row.owner_id.clone(), super::catalogue::key_from_row(row)?)))
-            .transpose()
+        row.map(|row| {
+            Ok(compacted((
+                row.owner_id.clone(),
+                super::catalogue::key_from_row(row)?,
+            )))
+        })
+        .transpose()
     }
 
     /// The registered key a did:key names, with its owner; `None` for other DIDs.
@@ -216,20 +221,21 @@ impl Store {
             .await?;
         let accreditations: Vec<Accreditation> =
             rows.iter().map(|row| from_doc(&row.doc)).collect::<Result<_>>()?;
-        let mut agencies = HashMap::new();
+        // A few agencies at most: a list searched in order takes less than a map's table.
+        let mut agencies: Vec<Arc<QaAgency>> = Vec::new();
         for accreditation in &accreditations {
             let id = &accreditation.agency_id;
-            if !agencies.contains_key(id)
+            if !agencies.iter().any(|agency| agency.id == *id)
                 && let Some(agency) = self.cached_agency(generation, id).await?
             {
-                agencies.insert(id.clone(), agency);
+                agencies.push(agency);
             }
         }
         let accreditations = self.with_history(accreditations).await?;
         Ok(Some(Arc::new(OwnerFacts {
-            provider: Arc::new(provider),
-            accreditations: Arc::new(accreditations),
-            agencies: Arc::new(agencies),
+            provider: Arc::new(compacted(provider)),
+            accreditations: Arc::from(compacted(accreditations)),
+            agencies: Arc::from(agencies),
         })))
     }
 }

@@ -48,11 +48,11 @@ fn facts(history: Vec<StatusPeriod>, scope: AccreditationScope) -> TrustFacts {
         identifier: None,
         identifier_changes: vec![],
         key: None,
-        accreditations: Arc::new(vec![AccreditationRecord {
+        accreditations: Arc::from(vec![AccreditationRecord {
             accreditation,
             history,
         }]),
-        agencies: Arc::new(HashMap::from([(agency.id.clone(), Arc::new(agency))])),
+        agencies: Arc::from([Arc::new(agency)]),
     }
 }
 
