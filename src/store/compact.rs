@@ -10,9 +10,9 @@
 //! Each impl destructures its type, so a new field does not compile until it is considered here.
 
 use super::cache::QualificationScope;
-use crate::domain::model::{Accreditation, AccreditationScope};
 use crate::domain::model::{
-    AccreditationRecord, ActorKey, ExternalIdentifier, LocalizedString, Provider, QaAgency, StatusPeriod,
+    Accreditation, AccreditationRecord, AccreditationScope, ActorKey, ExternalIdentifier, LocalizedString,
+    Provider, QaAgency, StatusPeriod,
 };
 use crate::domain::query::Keyed;
 
@@ -215,6 +215,13 @@ pub(super) fn compacted<T: Compact>(mut value: T) -> T {
     value
 }
 
+/// `items`, each compacted, as one shared slice: `Arc<[T]>` copies them into an allocation of
+/// their exact size, so the vector itself need not be shrunk first.
+pub(super) fn shared<T: Compact>(mut items: Vec<T>) -> std::sync::Arc<[T]> {
+    items.iter_mut().for_each(Compact::compact);
+    std::sync::Arc::from(items)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,7 +235,10 @@ mod tests {
     }
 
     /// A provider as the store reads it: from its JSON document, then its keys pushed one by one.
-    #[allow(clippy::vec_init_then_push, reason = "built as the store builds it, by pushing")]
+    #[allow(
+        clippy::vec_init_then_push,
+        reason = "built as the store builds it, by pushing"
+    )]
     fn provider_as_loaded() -> Keyed<Provider> {
         let item = as_loaded(&Provider {
             id: "prov_1".into(),
@@ -278,9 +288,12 @@ mod tests {
         assert_eq!(provider.item.identifiers[0].scheme, IdentifierScheme::Did);
     }
 
-    #[test]
-    #[allow(clippy::vec_init_then_push, reason = "built as the store builds it, by pushing")]
-    fn accreditation_records_shrink_to_their_histories() {
+    /// A provider's accreditation records as the store reads them: each pushed, its history too.
+    #[allow(
+        clippy::vec_init_then_push,
+        reason = "built as the store builds it, by pushing"
+    )]
+    fn records_as_loaded() -> Vec<AccreditationRecord> {
         let mut records = Vec::new();
         let mut history = Vec::new();
         history.push(StatusPeriod {
@@ -309,10 +322,20 @@ mod tests {
             },
             history,
         });
+        records
+    }
+
+    #[test]
+    fn accreditation_records_shrink_to_their_histories() {
+        let records = records_as_loaded();
         assert!(records.capacity() > 1 && records[0].history.capacity() > 1);
+        let as_shared = shared(records_as_loaded());
         let records = compacted(records);
         assert_eq!(records.capacity(), 1);
         assert_eq!(records[0].history.capacity(), 1);
+        // Shared, the slice holds the one record, whose history is shrunk too.
+        assert_eq!(*as_shared, *records);
+        assert_eq!(as_shared[0].history.capacity(), 1);
         assert_eq!(records[0].accreditation.scope.eqf_levels, vec![6]);
         assert_eq!(records[0].accreditation.scope.eqf_levels.capacity(), 1);
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::cache::{Bindings, Generation, OwnerFacts};
-use super::compact::compacted;
+use super::compact::{compacted, shared};
 use super::entity::*;
 use super::{Store, from_doc};
 use crate::domain::enums::IdentifierScheme;
@@ -36,7 +36,7 @@ impl Store {
             .order_by_asc(external_identifier::Column::Id)
             .all(&self.db)
             .await?;
-        Ok(Arc::from(compacted(
+        Ok(shared(
             rows.into_iter()
                 .map(|row| {
                     (
@@ -49,8 +49,8 @@ impl Store {
                         },
                     )
                 })
-                .collect::<Vec<_>>(),
-        )))
+                .collect(),
+        ))
     }
 
     /// The owner of an external identifier, preferring the binding valid at `at`, and every
@@ -234,7 +234,7 @@ impl Store {
         let accreditations = self.with_history(accreditations).await?;
         Ok(Some(Arc::new(OwnerFacts {
             provider: Arc::new(compacted(provider)),
-            accreditations: Arc::from(compacted(accreditations)),
+            accreditations: shared(accreditations),
             agencies: Arc::from(agencies),
         })))
     }
