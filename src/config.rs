@@ -124,6 +124,19 @@ pub struct ServeArgs {
     #[arg(long, env = "TRUST_REGISTRY_CACHE_ENTRIES", default_value_t = 250_000)]
     pub cache_entries: usize,
 
+    /// Threads that run the calls (default: twice the CPUs this process may use, one on a
+    /// single CPU). Reads of a SQLite file run on these threads, and a read of a page the OS no
+    /// longer holds in its page cache waits for the disk on its thread; with more threads than
+    /// CPUs, the calls that are ready meanwhile run on another. A server on one CPU keeps one
+    /// thread: its verdict signer counts on calls not overlapping there (see api/signing.rs),
+    /// and two threads on one CPU were not measured.
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_WORKER_THREADS",
+        value_parser = clap::value_parser!(u16).range(1..=1024)
+    )]
+    pub worker_threads: Option<u16>,
+
     /// Server-side deadline of every call, in milliseconds (at least 1: with 0 every call that
     /// has to wait for anything, such as the database, would be cancelled).
     #[arg(
@@ -205,6 +218,18 @@ impl ServeArgs {
             )
         })?;
         Ok(Some(identity))
+    }
+
+    /// The runtime's worker threads: `--worker-threads`, else twice the CPUs the process may
+    /// use, or one on a single CPU.
+    pub fn worker_threads(&self) -> usize {
+        self.worker_threads.map_or_else(
+            || match std::thread::available_parallelism().map_or(1, |cpus| cpus.get()) {
+                1 => 1,
+                cpus => 2 * cpus,
+            },
+            usize::from,
+        )
     }
 
     /// The rate limit `--rate-limit` and `--rate-limit-burst` ask for; `None` when turned off.

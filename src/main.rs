@@ -13,9 +13,25 @@ use trust_registry::{demo, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    // Only `serve` sizes its runtime (see `--worker-threads`); the other commands, the bench's
+    // client among them, keep Tokio's default of one worker a CPU.
+    if let Command::Serve(args) = &cli.command {
+        runtime.worker_threads(args.worker_threads());
+    }
+    match runtime.build() {
+        Ok(runtime) => runtime.block_on(run(cli)),
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let default_level = if matches!(cli.command, Command::Serve(_)) {
         "info"
     } else {

@@ -225,6 +225,7 @@ both_backends!(
         command
             .args(["serve", "--listen", &grpc.to_string()])
             .args(["--metrics-listen", &scrape.to_string()])
+            .args(["--worker-threads", "3"])
             .args(["--database-url", &app.database_url])
             .arg("--registry-key-file")
             .arg(dir.path().join("registry.key"))
@@ -260,6 +261,11 @@ both_backends!(
             samples(&body).get("trust_registry_store_up"),
             Some(&1.0),
             "{body}"
+        );
+        assert_eq!(
+            samples(&body).get("trust_registry_worker_threads"),
+            Some(&3.0),
+            "--worker-threads sizes the runtime: {body}"
         );
         server.kill().await.expect("stop the server");
     }

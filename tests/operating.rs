@@ -102,6 +102,25 @@ fn serve_refuses_a_zero_request_deadline_when_it_reads_its_flags() {
 }
 
 #[test]
+fn serve_sizes_its_runtime_by_the_cpus_unless_told_otherwise() {
+    use trust_registry::config::Command;
+    let workers = |flags: &[&str]| {
+        let args = [&["trust-registry", "serve"], flags].concat();
+        match Cli::try_parse_from(&args)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .command
+        {
+            Command::Serve(args) => args.worker_threads(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let cpus = std::thread::available_parallelism().expect("CPUs").get();
+    assert_eq!(workers(&[]), if cpus == 1 { 1 } else { 2 * cpus });
+    assert_eq!(workers(&["--worker-threads", "3"]), 3);
+    refuses_zero("--worker-threads");
+}
+
+#[test]
 fn serve_limits_calls_per_address_unless_told_otherwise() {
     use trust_registry::api::rate_limit::RateLimit;
     use trust_registry::config::{Command, ServeArgs};
@@ -133,6 +152,7 @@ async fn serve_refuses_bad_flags_before_it_creates_a_store() {
         &["--operator-key", "nonsense"],
         &["--db-max-connections", "0"],
         &["--request-timeout-ms", "0"],
+        &["--worker-threads", "0"],
     ];
     for &case in cases {
         let args = [

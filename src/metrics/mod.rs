@@ -177,6 +177,14 @@ impl Metrics {
         );
         let cache = std::sync::Arc::new(CacheMetrics::default());
         registry.register_collector(Box::new(cache.clone()));
+        // The runtime the server runs on, sized by `serve --worker-threads`.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            registry.register(
+                "worker_threads",
+                "Threads of the runtime that runs the calls (serve --worker-threads)",
+                ConstGauge::new(i64::try_from(runtime.metrics().num_workers()).unwrap_or(i64::MAX)),
+            );
+        }
         registry.register(
             "build",
             "The server's version",
