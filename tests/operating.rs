@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::Parser as _;
 use common::TestApp;
 use common::signed::operator_key;
-use trust_registry::config::Cli;
+use trust_registry::config::{Cli, Command, ServeArgs};
 use trust_registry::domain::keys;
 
 const BIN: &str = env!("CARGO_BIN_EXE_trust-registry");
@@ -91,6 +91,18 @@ fn refuses_zero(flag: &str) {
         .unwrap_or_else(|e| panic!("serve {flag} 1: {e}"));
 }
 
+/// `serve`'s settings as the command line `serve FLAGS...` gives them.
+fn serve_args(flags: &[&str]) -> ServeArgs {
+    let args = [&["trust-registry", "serve"], flags].concat();
+    match Cli::try_parse_from(&args)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+        .command
+    {
+        Command::Serve(args) => args,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn serve_refuses_an_empty_connection_pool_when_it_reads_its_flags() {
     refuses_zero("--db-max-connections");
@@ -103,17 +115,7 @@ fn serve_refuses_a_zero_request_deadline_when_it_reads_its_flags() {
 
 #[test]
 fn serve_sizes_its_runtime_by_the_cpus_unless_told_otherwise() {
-    use trust_registry::config::Command;
-    let workers = |flags: &[&str]| {
-        let args = [&["trust-registry", "serve"], flags].concat();
-        match Cli::try_parse_from(&args)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
-            .command
-        {
-            Command::Serve(args) => args.worker_threads(),
-            other => panic!("{other:?}"),
-        }
-    };
+    let workers = |flags: &[&str]| serve_args(flags).worker_threads();
     let cpus = std::thread::available_parallelism().expect("CPUs").get();
     assert_eq!(workers(&[]), if cpus == 1 { 1 } else { 2 * cpus });
     assert_eq!(workers(&["--worker-threads", "3"]), 3);
@@ -123,17 +125,6 @@ fn serve_sizes_its_runtime_by_the_cpus_unless_told_otherwise() {
 #[test]
 fn serve_limits_calls_per_address_unless_told_otherwise() {
     use trust_registry::api::rate_limit::RateLimit;
-    use trust_registry::config::{Command, ServeArgs};
-    let serve_args = |flags: &[&str]| -> ServeArgs {
-        let args = [&["trust-registry", "serve"], flags].concat();
-        match Cli::try_parse_from(&args)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
-            .command
-        {
-            Command::Serve(args) => args,
-            other => panic!("{other:?}"),
-        }
-    };
     assert_eq!(serve_args(&[]).rate_limit(), Some(RateLimit::DEFAULT));
     assert_eq!(serve_args(&["--rate-limit", "0"]).rate_limit(), None);
     let chosen = serve_args(&["--rate-limit", "5", "--rate-limit-burst", "7"])
