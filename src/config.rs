@@ -124,6 +124,17 @@ pub struct ServeArgs {
     #[arg(long, env = "TRUST_REGISTRY_CACHE_ENTRIES", default_value_t = 250_000)]
     pub cache_entries: usize,
 
+    /// On a SQLite file, qualifications whose row GetQualification finds without the id index:
+    /// the server keeps where each is in the file (12 bytes and the map's slack, ~27 MiB for a
+    /// million), loaded from the index when it starts. A location is only a hint: the row must
+    /// still hold the id asked for, or the lookup uses the index. 0 keeps none.
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_QUALIFICATION_ROW_HINTS",
+        default_value_t = 2_000_000
+    )]
+    pub qualification_row_hints: usize,
+
     /// Threads that run the calls (default: twice the CPUs this process may use, one on a
     /// single CPU). Reads of a SQLite file run on these threads, and a read of a page the OS no
     /// longer holds in its page cache waits for the disk on its thread; with more threads than

@@ -78,6 +78,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store_options = StoreOptions {
         max_connections: args.db_max_connections,
         cache_entries: args.cache_entries,
+        qualification_row_hints: args.qualification_row_hints,
         ..StoreOptions::default()
     };
     let tls = args.tls_identity()?;

@@ -323,3 +323,41 @@ both_backends!(
         assert_eq!(lookups(&written, "hit"), lookups(&after, "hit"), "{written}");
     }
 );
+
+both_backends!(
+    qualification_row_hints_are_reported_on_sqlite,
+    async |app: &TestApp| {
+        let metrics = Metrics::new();
+        let provider = app.provider("Metrics Hint College").insert().await;
+        let published = app.qualification(&provider, "Metrics hint course").insert().await;
+        let lookups = |text: &str, outcome: &str| {
+            let series = format!(
+                "trust_registry_cache_lookups_total{{kind=\"qualification_rows\",outcome=\"{outcome}\"}}"
+            );
+            samples(text).get(&series).copied()
+        };
+        let before = metrics.render(&app.store).await;
+        for _ in 0..3 {
+            let found = common::checks::get_qualification(app, &published.id).await;
+            assert_eq!(found.id, published.id);
+        }
+        let after = metrics.render(&app.store).await;
+        if app.backend == common::Backend::Postgres {
+            // No direct reads there, so no row hints: nothing is reported for them.
+            assert_eq!(lookups(&after, "hit"), None, "{after}");
+            return;
+        }
+        let delta = |outcome: &str| lookups(&after, outcome).unwrap() - lookups(&before, outcome).unwrap();
+        // The first lookup may have learned the row (or the loader before it): the others read
+        // it by its hint, and none was wrong.
+        assert!(delta("hit") >= 2.0, "{after}");
+        assert_eq!(delta("hit") + delta("miss"), 3.0, "{after}");
+        assert_eq!(delta("stale"), 0.0, "{after}");
+        let values = samples(&after);
+        assert!(values["trust_registry_cache_entries{kind=\"qualification_rows\"}"] >= 1.0);
+        assert_eq!(
+            values["trust_registry_cache_capacity{kind=\"qualification_rows\"}"],
+            trust_registry::store::StoreOptions::default().qualification_row_hints as f64
+        );
+    }
+);

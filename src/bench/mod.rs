@@ -237,7 +237,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
     let store_options = StoreOptions {
         max_connections: args.db_max_connections,
         cache_entries: args.cache_entries,
-        ..StoreOptions::default()
+        ..StoreOptions::without_row_hints()
     };
     let store = Store::open(url, &store_options).await?;
     let ids = if args.reuse_database.is_some() {

@@ -119,7 +119,7 @@ impl Collector for CacheMetrics {
             ),
             (
                 "cache_capacity",
-                "Values the read cache holds at most, by kind (serve --cache-entries)",
+                "Values the read cache holds at most, by kind (serve --cache-entries; --qualification-row-hints for qualification_rows)",
                 |kind: &CacheStats| kind.capacity,
             ),
         ] {

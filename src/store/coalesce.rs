@@ -7,9 +7,9 @@
 //! before the lookup: nothing stale is served.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::Mutex;
 
-use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Statement};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use tokio::sync::oneshot;
 
 use super::Store;
@@ -40,18 +40,8 @@ impl Store {
     /// The stored document of qualification `id`.
     pub(super) async fn qualification_doc(&self, id: &str) -> Result<Option<String>> {
         if let Some(direct) = &self.direct {
-            // Nothing to gain from waiting for others: the lookup costs no hand-over. The
-            // statement SeaORM builds for it is the same for every id: built once.
-            static DOC_BY_ID: LazyLock<String> = LazyLock::new(|| {
-                qualification::Entity::find_by_id("")
-                    .select_only()
-                    .column(qualification::Column::Doc)
-                    .build(DbBackend::Sqlite)
-                    .sql
-            });
-            let statement =
-                Statement::from_sql_and_values(DbBackend::Sqlite, DOC_BY_ID.as_str(), [id.into()]);
-            return Ok(direct.texts(&statement, usize::MAX)?.pop());
+            // Nothing to gain from waiting for others: the lookup costs no hand-over.
+            return direct.qualification_doc(id);
         }
         let (sender, receiver) = oneshot::channel();
         let lead = {

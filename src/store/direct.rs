@@ -11,7 +11,7 @@
 //! wait for the writer). The connections are opened `query_only`: they cannot change anything.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::types::Value as Sql;
@@ -21,6 +21,8 @@ use sea_orm::sea_query::Value;
 
 use crate::domain::DomainError;
 use crate::domain::page::PageTexts;
+
+use super::row_hints::RowHints;
 
 /// Idle connections kept: one per runtime worker and a few for searches moved off them.
 const MAX_IDLE: usize = 8;
@@ -36,22 +38,51 @@ const CACHE_KIB: i64 = 8 * 1024;
 pub struct DirectReads {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Where qualification rows are (see row_hints.rs).
+    hints: Arc<RowHints>,
 }
+
+/// GetQualification's lookup by a row hint: the row must still hold the id (row_hints.rs).
+const DOC_BY_ROWID: &str = r#"SELECT "doc" FROM "qualification" WHERE "rowid" = ?1 AND "id" = ?2"#;
+/// GetQualification's lookup through the id index, which also learns the row's rowid.
+const DOC_BY_ID: &str = r#"SELECT "rowid", "doc" FROM "qualification" WHERE "id" = ?1"#;
+/// Ids and rowids of qualifications in id order, a chunk at a time, from the id index alone.
+const ROWIDS_AFTER: &str =
+    r#"SELECT "id", "rowid" FROM "qualification" WHERE "id" > ?1 ORDER BY "id" LIMIT ?2"#;
+/// Rows each chunk of the hints' first load reads: each chunk is a read transaction of its own,
+/// short enough not to hold back the WAL's checkpoints.
+const LOAD_CHUNK: i64 = 20_000;
 
 fn storage(err: rusqlite::Error) -> DomainError {
     DomainError::Storage(format!("reading the SQLite file: {err}"))
 }
 
 impl DirectReads {
-    /// Opens one connection to check that the file can be read.
-    pub fn open(path: &Path) -> Result<Self, DomainError> {
+    /// Opens one connection to check that the file can be read, and starts loading up to
+    /// `row_hints` qualification row hints on a thread of its own (lookups meanwhile learn the
+    /// rowids they find).
+    pub fn open(path: &Path, row_hints: usize) -> Result<Self, DomainError> {
         let reads = Self {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
+            hints: Arc::new(RowHints::new(row_hints)),
         };
         let first = reads.connect().map_err(storage)?;
         reads.idle.lock().expect("direct reads pool").push(first);
+        if row_hints > 0 {
+            let connection = reads.connect().map_err(storage)?;
+            let hints = Arc::clone(&reads.hints);
+            std::thread::Builder::new()
+                .name("row-hints".into())
+                .spawn(move || load_hints(&connection, &hints))
+                .map_err(|e| DomainError::Storage(format!("starting the row hints' loader: {e}")))?;
+        }
         Ok(reads)
+    }
+
+    /// How the qualification row hints stand.
+    pub fn hint_stats(&self) -> super::cache::CacheStats {
+        self.hints.stats()
     }
 
     fn connect(&self) -> rusqlite::Result<Connection> {
@@ -68,6 +99,25 @@ impl DirectReads {
         Ok(connection)
     }
 
+    /// Runs `read` on an idle connection (a new one if none is idle) and keeps the connection
+    /// for the next read.
+    fn with_connection<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, DomainError> {
+        let connection = self.idle.lock().expect("direct reads pool").pop();
+        let connection = match connection {
+            Some(connection) => connection,
+            None => self.connect().map_err(storage)?,
+        };
+        let answer = read(&connection);
+        let mut idle = self.idle.lock().expect("direct reads pool");
+        if idle.len() < MAX_IDLE {
+            idle.push(connection);
+        }
+        answer.map_err(storage)
+    }
+
     /// Runs `statement` (built by SeaORM for SQLite) and returns its first column as text, one
     /// value per row, stopping after the row that brings the total over `max_bytes`.
     pub fn texts(&self, statement: &Statement, max_bytes: usize) -> Result<Vec<String>, DomainError> {
@@ -77,12 +127,7 @@ impl DirectReads {
             .flat_map(|values| values.0.iter())
             .map(sql_value)
             .collect::<Result<Vec<Sql>, DomainError>>()?;
-        let connection = self.idle.lock().expect("direct reads pool").pop();
-        let connection = match connection {
-            Some(connection) => connection,
-            None => self.connect().map_err(storage)?,
-        };
-        let rows = (|| {
+        self.with_connection(|connection| {
             let mut prepared = connection.prepare_cached(&statement.sql)?;
             let mut rows = prepared.query(rusqlite::params_from_iter(params))?;
             let mut texts = PageTexts::new(max_bytes);
@@ -92,12 +137,70 @@ impl DirectReads {
                 }
             }
             Ok(texts.into_texts())
-        })();
-        let mut idle = self.idle.lock().expect("direct reads pool");
-        if idle.len() < MAX_IDLE {
-            idle.push(connection);
+        })
+    }
+
+    /// The stored document of qualification `id`: by its row hint when there is one that still
+    /// holds, else through the id index (learning the row's rowid).
+    pub fn qualification_doc(&self, id: &str) -> Result<Option<String>, DomainError> {
+        use rusqlite::OptionalExtension as _;
+        let hint = self.hints.get(id);
+        self.with_connection(|connection| {
+            if let Some(rowid) = hint {
+                let doc = connection
+                    .prepare_cached(DOC_BY_ROWID)?
+                    .query_row(rusqlite::params![rowid, id], |row| row.get::<_, String>(0))
+                    .optional()?;
+                if doc.is_some() {
+                    return Ok(doc);
+                }
+                self.hints.stale(id);
+            }
+            let found = connection
+                .prepare_cached(DOC_BY_ID)?
+                .query_row([id], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))
+                .optional()?;
+            Ok(found.map(|(rowid, doc)| {
+                self.hints.learn(id, rowid);
+                doc
+            }))
+        })
+    }
+}
+
+/// Loads the hints of every qualification stored (up to the map's bound), a chunk of the id
+/// index at a time. Runs once, on a thread of its own, when the reads open; a failure is logged
+/// and leaves the lookups to learn the rowids as they go.
+fn load_hints(connection: &Connection, hints: &RowHints) {
+    let started = std::time::Instant::now();
+    let mut after = String::new();
+    let mut loaded = 0_usize;
+    let outcome = (|| -> rusqlite::Result<()> {
+        let mut chunk = connection.prepare(ROWIDS_AFTER)?;
+        while !hints.is_full() {
+            let mut rows = chunk.query(rusqlite::params![after, LOAD_CHUNK])?;
+            let mut last = None;
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                hints.learn(&id, row.get(1)?);
+                loaded += 1;
+                last = Some(id);
+            }
+            match last {
+                Some(id) => after = id,
+                None => break,
+            }
         }
-        rows.map_err(storage)
+        Ok(())
+    })();
+    match outcome {
+        Ok(()) => tracing::info!(
+            loaded,
+            capacity = hints.capacity(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "qualification row hints loaded"
+        ),
+        Err(error) => tracing::warn!(%error, loaded, "loading the qualification row hints stopped"),
     }
 }
 
@@ -181,7 +284,7 @@ mod tests {
         writer
             .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER);")
             .unwrap();
-        let reads = DirectReads::open(&path).unwrap();
+        let reads = DirectReads::open(&path, 0).unwrap();
         let select = |n: i64| Statement {
             sql: "SELECT id FROM t WHERE n >= ? ORDER BY id".into(),
             values: Some(sea_orm::sea_query::Values(vec![Value::BigInt(Some(n))])),
@@ -279,13 +382,163 @@ mod tests {
                  INSERT INTO t VALUES ('a', 'xxxx'), ('b', 'yyyy'), ('c', 'zzzz'), ('d', 'wwww');",
             )
             .unwrap();
-        let reads = DirectReads::open(&path).unwrap();
+        let reads = DirectReads::open(&path, 0).unwrap();
         let all = Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT doc FROM t ORDER BY id");
         assert_eq!(reads.texts(&all, usize::MAX).unwrap().len(), 4);
         // 4 + 4 bytes fit in 8; the third row crosses 8 and is the last one read.
         assert_eq!(reads.texts(&all, 8).unwrap(), ["xxxx", "yyyy", "zzzz"]);
         assert_eq!(reads.texts(&all, 7).unwrap(), ["xxxx", "yyyy"]);
         assert_eq!(reads.texts(&all, 0).unwrap(), ["xxxx"]);
+    }
+
+    /// Waits for the row hints' loader to have loaded `n` hints.
+    fn loaded(reads: &DirectReads, n: u64) {
+        let started = std::time::Instant::now();
+        while reads.hint_stats().entries < n {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{:?}",
+                reads.hint_stats()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn qualification_lookups_by_row_hint_never_answer_for_another_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE qualification (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+                 INSERT INTO qualification VALUES ('qual_a', 'A'), ('qual_b', 'B'), ('qual_c', 'C');",
+            )
+            .unwrap();
+        let plan = |sql: &str| -> String {
+            let mut explain = writer.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            // Parameters left unbound: the plan does not depend on their values.
+            let mut rows = explain.raw_query();
+            let mut steps = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                steps.push(row.get::<_, String>(3).unwrap());
+            }
+            steps.join("; ")
+        };
+        // One descent of the table, not of the id index; the load reads the index alone.
+        assert!(
+            plan(DOC_BY_ROWID).contains("INTEGER PRIMARY KEY (rowid=?)"),
+            "{}",
+            plan(DOC_BY_ROWID)
+        );
+        assert!(
+            plan(ROWIDS_AFTER).contains("COVERING INDEX"),
+            "{}",
+            plan(ROWIDS_AFTER)
+        );
+
+        let reads = DirectReads::open(&path, 100).unwrap();
+        loaded(&reads, 3);
+        let doc = |id: &str| reads.qualification_doc(id).unwrap();
+        assert_eq!(doc("qual_b").as_deref(), Some("B"));
+        assert_eq!(reads.hint_stats().hits, 1, "read by its hint");
+        // A change to the row is seen by the next lookup.
+        writer
+            .execute("UPDATE qualification SET doc = 'B2' WHERE id = 'qual_b'", [])
+            .unwrap();
+        assert_eq!(doc("qual_b").as_deref(), Some("B2"));
+
+        // qual_c's row goes, and the next row inserted takes its rowid (the largest + 1).
+        writer
+            .execute("DELETE FROM qualification WHERE id = 'qual_c'", [])
+            .unwrap();
+        writer
+            .execute("INSERT INTO qualification VALUES ('qual_d', 'D')", [])
+            .unwrap();
+        let rowid_of = |id: &str| -> i64 {
+            writer
+                .query_row("SELECT rowid FROM qualification WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        assert_eq!(
+            rowid_of("qual_d"),
+            3,
+            "the rowid was not reused: the case is not tested"
+        );
+        assert_eq!(doc("qual_c"), None, "qual_c's hint names qual_d's row now");
+        assert_eq!(reads.hint_stats().stale, 1);
+        assert_eq!(doc("qual_c"), None);
+        assert_eq!(doc("qual_d").as_deref(), Some("D"));
+        assert_eq!(doc("qual_d").as_deref(), Some("D"));
+
+        // Rows that trade rowids (as a renumbering might leave them): each hint names the
+        // other's row now, and neither answers for the other.
+        writer
+            .execute_batch(
+                "UPDATE qualification SET rowid = 100 WHERE id = 'qual_b';
+                 UPDATE qualification SET rowid = 2 WHERE id = 'qual_d';
+                 UPDATE qualification SET rowid = 3 WHERE id = 'qual_b';",
+            )
+            .unwrap();
+        assert_eq!((rowid_of("qual_b"), rowid_of("qual_d")), (3, 2));
+        let stale = reads.hint_stats().stale;
+        assert_eq!(doc("qual_b").as_deref(), Some("B2"));
+        assert_eq!(doc("qual_d").as_deref(), Some("D"));
+        assert_eq!(reads.hint_stats().stale, stale + 2);
+        assert_eq!(doc("qual_b").as_deref(), Some("B2"));
+        assert_eq!(doc("qual_d").as_deref(), Some("D"));
+        assert_eq!(reads.hint_stats().stale, stale + 2, "both learned their new rows");
+        assert_eq!(doc("qual_x"), None);
+
+        // Without hints the same answers, through the index.
+        let plain = DirectReads::open(&path, 0).unwrap();
+        for (id, want) in [("qual_c", None), ("qual_b", Some("B2")), ("qual_d", Some("D"))] {
+            assert_eq!(plain.qualification_doc(id).unwrap().as_deref(), want);
+        }
+        assert_eq!(plain.hint_stats().hits, 0);
+    }
+
+    #[test]
+    fn the_hints_load_in_chunks_up_to_their_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE qualification (id TEXT PRIMARY KEY, doc TEXT NOT NULL);",
+            )
+            .unwrap();
+        let rows = LOAD_CHUNK as usize * 2 + 7;
+        let insert = (0..rows)
+            .map(|i| format!("('qual_{i:06}', 'doc {i}')"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        writer
+            .execute_batch(&format!("INSERT INTO qualification VALUES {insert};"))
+            .unwrap();
+        let all = DirectReads::open(&path, rows + 10).unwrap();
+        loaded(&all, rows as u64);
+        for i in [0, LOAD_CHUNK as usize, rows - 1] {
+            let id = format!("qual_{i:06}");
+            assert_eq!(all.qualification_doc(&id).unwrap(), Some(format!("doc {i}")));
+        }
+        assert_eq!((all.hint_stats().hits, all.hint_stats().misses), (3, 0));
+
+        let some = DirectReads::open(&path, 100).unwrap();
+        loaded(&some, 100);
+        // The loader stops at the bound; a lookup past it still answers, through the index.
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(some.hint_stats().entries, 100);
+        let last = format!("qual_{:06}", rows - 1);
+        assert_eq!(
+            some.qualification_doc(&last).unwrap(),
+            Some(format!("doc {}", rows - 1))
+        );
+        assert_eq!(some.hint_stats().misses, 1);
     }
 
     #[test]

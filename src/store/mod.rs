@@ -6,6 +6,7 @@ mod coalesce;
 mod commits;
 mod compact;
 mod direct;
+mod row_hints;
 pub use apply::{
     CHECKS_PER_TASK, SignatureCheck, StoredWrite, WriteBatch, WriteTarget, nonce_reused,
     verify_on_blocking_thread,
@@ -45,6 +46,20 @@ pub struct StoreOptions {
     /// On a SQLite file, the page cache of the one connection that writes, in MiB (the direct
     /// reading connections keep 8 MiB each). A bulk import inserts into many index pages at once.
     pub write_cache_mib: u32,
+    /// On a SQLite file, how many qualifications' row locations are kept, so GetQualification
+    /// reads a row without descending the id index (see row_hints.rs); 0 keeps none.
+    pub qualification_row_hints: usize,
+}
+
+impl StoreOptions {
+    /// For a command that does not answer GetQualification (import, audit, mirror, the bench's
+    /// own loading): the defaults, without loading row hints it would not use.
+    pub fn without_row_hints() -> Self {
+        Self {
+            qualification_row_hints: 0,
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for StoreOptions {
@@ -54,6 +69,7 @@ impl Default for StoreOptions {
             acquire_timeout: Duration::from_secs(5),
             cache_entries: 250_000,
             write_cache_mib: 64,
+            qualification_row_hints: 2_000_000,
         }
     }
 }
@@ -105,7 +121,7 @@ impl Store {
         // A database in a file of its own (not in-memory): direct reads and a writing connection.
         let own_file = file.as_deref().filter(|file| sqlite && file.is_file());
         let direct = match own_file {
-            Some(file) => match direct::DirectReads::open(file) {
+            Some(file) => match direct::DirectReads::open(file, options.qualification_row_hints) {
                 Ok(reads) => Some(std::sync::Arc::new(reads)),
                 Err(err) => {
                     // Reads still work, through the pool.
@@ -207,7 +223,11 @@ impl Store {
     /// How full each kind of the read cache is and how its lookups went; empty when caching is
     /// off (`--cache-entries 0`).
     pub fn cache_stats(&self) -> Vec<CacheStats> {
-        self.cache.stats()
+        let mut stats = self.cache.stats();
+        if let Some(direct) = &self.direct {
+            stats.push(direct.hint_stats());
+        }
+        stats
     }
 
     /// Whether nothing but reference data is stored yet.
