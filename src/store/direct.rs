@@ -4,7 +4,9 @@
 //! and the rows back: two thread wake-ups per statement, which on a small virtual machine cost
 //! more than the lookup itself. The hot reads (documents by id, filtered searches) instead take
 //! a connection of their own from a small pool here and step it where they are called. The
-//! statements are the ones SeaORM builds for the sqlx path, so both paths ask the same question.
+//! searches run the statements SeaORM builds for the sqlx path, so both paths ask the same
+//! question. GetQualification's lookup is written here for SQLite: it reads the row by its rowid
+//! where a row hint gives one (see row_hints.rs).
 //!
 //! Each statement runs outside any transaction, so it reads the newest committed state of the
 //! file: a write acknowledged by any process is visible to the next read (WAL readers never
