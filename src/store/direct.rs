@@ -406,16 +406,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn qualification_lookups_by_row_hint_never_answer_for_another_row() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.db");
+    /// A SQLite file in `dir` with a `qualification` table as GetQualification reads it (an id
+    /// and a document), in WAL mode, and the connection that made it, to write with.
+    fn qualification_file(dir: &Path) -> (PathBuf, Connection) {
+        let path = dir.join("q.db");
         let writer = Connection::open(&path).unwrap();
         writer
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
-                 CREATE TABLE qualification (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
-                 INSERT INTO qualification VALUES ('qual_a', 'A'), ('qual_b', 'B'), ('qual_c', 'C');",
+                 CREATE TABLE qualification (id TEXT PRIMARY KEY, doc TEXT NOT NULL);",
+            )
+            .unwrap();
+        (path, writer)
+    }
+
+    #[test]
+    fn qualification_lookups_by_row_hint_never_answer_for_another_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, writer) = qualification_file(dir.path());
+        writer
+            .execute(
+                "INSERT INTO qualification VALUES ('qual_a', 'A'), ('qual_b', 'B'), ('qual_c', 'C')",
+                [],
             )
             .unwrap();
         let plan = |sql: &str| -> String {
@@ -506,14 +518,7 @@ mod tests {
     #[test]
     fn the_hints_load_in_chunks_up_to_their_bound() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 CREATE TABLE qualification (id TEXT PRIMARY KEY, doc TEXT NOT NULL);",
-            )
-            .unwrap();
+        let (path, writer) = qualification_file(dir.path());
         let rows = LOAD_CHUNK as usize * 2 + 7;
         let insert = (0..rows)
             .map(|i| format!("('qual_{i:06}', 'doc {i}')"))
