@@ -125,8 +125,8 @@ pub struct ServeArgs {
     pub cache_entries: usize,
 
     /// On a SQLite file, qualifications whose row GetQualification finds without the id index:
-    /// the server keeps where each is in the file (12 bytes and the map's slack, ~27 MiB for a
-    /// million), loaded from the index when it starts. A location is only a hint: the row must
+    /// the server keeps where each is in the file (12 bytes and the map's slack: ~25 MiB more
+    /// peak RSS for a million, as measured), loaded from the index when it starts. A location is only a hint: the row must
     /// still hold the id asked for, or the lookup uses the index. 0 keeps none.
     #[arg(
         long,

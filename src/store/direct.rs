@@ -154,6 +154,7 @@ impl DirectReads {
                     .query_row(rusqlite::params![rowid, id], |row| row.get::<_, String>(0))
                     .optional()?;
                 if doc.is_some() {
+                    self.hints.held();
                     return Ok(doc);
                 }
                 self.hints.stale(id);

@@ -220,8 +220,9 @@ impl Store {
         self.db.get_database_backend()
     }
 
-    /// How full each kind of the read cache is and how its lookups went; empty when caching is
-    /// off (`--cache-entries 0`).
+    /// How full each kind of the read cache is and how its lookups went (none of its kinds when
+    /// caching is off, `--cache-entries 0`), and, on a SQLite file, the qualification row hints
+    /// as the kind `qualification_rows`.
     pub fn cache_stats(&self) -> Vec<CacheStats> {
         let mut stats = self.cache.stats();
         if let Some(direct) = &self.direct {

@@ -79,27 +79,26 @@ impl RowHints {
         key(self.ids.hash_one(id))
     }
 
-    /// The rowid last seen for `id`, if any; counts the lookup as a hit or a miss (a hit that
-    /// turns out stale is then counted by [`RowHints::stale`]).
+    /// The rowid last seen for `id`, if any; counts a lookup without one as a miss (the caller
+    /// reports how one with a hint went: [`RowHints::held`] or [`RowHints::stale`]). Counting
+    /// the hit only once the row is read keeps the metric's counters from ever going down.
     pub fn get(&self, id: &str) -> Option<i64> {
         let key = self.key(id);
         let found = self.shard(key).read().expect("row hints lock").get(&key).copied();
-        match found {
-            Some(rowid) => {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                Some(i64::from(rowid))
-            }
-            None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-                None
-            }
+        if found.is_none() {
+            self.misses.fetch_add(1, Ordering::Relaxed);
         }
+        found.map(i64::from)
+    }
+
+    /// The hint for a lookup named the row that held its id: counts a hit.
+    pub fn held(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The hint for `id` named a row that did not hold it: forgets it (the lookup learns the
     /// right one, if any, through the index).
     pub fn stale(&self, id: &str) {
-        self.hits.fetch_sub(1, Ordering::Relaxed);
         self.stale.fetch_add(1, Ordering::Relaxed);
         let key = self.key(id);
         if self
@@ -155,7 +154,9 @@ mod tests {
         hints.learn("qual_c", 11);
         assert!(hints.is_full());
         assert_eq!(hints.get("qual_a"), Some(7));
+        hints.held();
         assert_eq!(hints.get("qual_b"), Some(9));
+        hints.held();
         assert_eq!(hints.get("qual_c"), None, "no room was left for it");
         // A known id moves even when full.
         hints.learn("qual_a", 70);
