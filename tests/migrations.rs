@@ -43,3 +43,83 @@ async fn servers_started_together_on_sqlite() {
 async fn servers_started_together_on_postgres() {
     servers_started_together_all_open(Backend::Postgres).await;
 }
+
+/// A database that a later version has migrated is refused, by the server and by the audit,
+/// with an error that names what this version does not know; and it is left as it was.
+async fn a_schema_from_a_later_version_is_refused(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    const LATER: &str = "m20991231_000001_from_a_later_version";
+    with_database(backend, async |url: String| {
+        Store::open(&url, &StoreOptions::default())
+            .await
+            .expect("opens")
+            .close()
+            .await
+            .expect("closes");
+        let db = Database::connect(&url).await.expect("connects");
+        let backend = db.get_database_backend();
+        let count = async |db: &sea_orm::DatabaseConnection| -> i64 {
+            db.query_one_raw(Statement::from_string(
+                backend,
+                r#"SELECT count(*) AS "n" FROM "seaql_migrations""#,
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get("", "n")
+            .unwrap()
+        };
+        let before = count(&db).await;
+        db.execute_raw(Statement::from_string(
+            backend,
+            format!(r#"INSERT INTO "seaql_migrations" ("version", "applied_at") VALUES ('{LATER}', 0)"#),
+        ))
+        .await
+        .expect("records a later migration");
+
+        let refused = Store::open(&url, &StoreOptions::default())
+            .await
+            .err()
+            .expect("a server of this version refuses the database")
+            .to_string();
+        assert!(
+            refused.contains("later version") && refused.contains(LATER),
+            "{refused}"
+        );
+        let refused = trust_registry::store::Tables::connect(&url)
+            .await
+            .err()
+            .expect("an audit of this version refuses the database")
+            .to_string();
+        assert!(
+            refused.contains("later version") && refused.contains(LATER),
+            "{refused}"
+        );
+        assert_eq!(count(&db).await, before + 1, "nothing was migrated or undone");
+
+        db.execute_raw(Statement::from_string(
+            backend,
+            format!(r#"DELETE FROM "seaql_migrations" WHERE "version" = '{LATER}'"#),
+        ))
+        .await
+        .unwrap();
+        db.close().await.unwrap();
+        Store::open(&url, &StoreOptions::default())
+            .await
+            .expect("the same database opens once it holds no later migration")
+            .close()
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_schema_is_refused_on_sqlite() {
+    a_schema_from_a_later_version_is_refused(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_schema_is_refused_on_postgres() {
+    a_schema_from_a_later_version_is_refused(Backend::Postgres).await;
+}

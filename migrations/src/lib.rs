@@ -5,6 +5,8 @@
 //! filters need, each of which is indexed together with the id that lists are ordered by.
 
 pub use sea_orm_migration::prelude::*;
+/// The table of applied migrations, read by the server to refuse a schema newer than itself.
+pub use sea_orm_migration::seaql_migrations;
 
 mod m20261128_000001_catalogue;
 mod m20261128_000002_seed_frameworks;

@@ -61,6 +61,7 @@ impl Tables {
     /// audits), and checks that its schema is the one this version reads.
     pub async fn connect(url: &str) -> Result<Self> {
         let db = Database::connect(url).await?;
+        super::refuse_newer_schema(&db).await?;
         let pending = Migrator::get_pending_migrations_read_only(&db).await?;
         if let Some(first) = pending.first() {
             return Err(DomainError::Storage(format!(
