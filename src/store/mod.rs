@@ -89,7 +89,7 @@ pub struct Store {
     point_reads: std::sync::Arc<coalesce::PointReads>,
     /// Commits counted where every process on the database sees them (see commits.rs).
     commits: std::sync::Arc<commits::Commits>,
-    /// On a SQLite file, hot reads that run on the calling thread (see direct.rs).
+    /// On a SQLite file, hot reads that run on the calling thread (see direct/mod.rs).
     direct: Option<std::sync::Arc<direct::DirectReads>>,
 }
 
