@@ -44,12 +44,25 @@ async fn servers_started_together_on_postgres() {
     servers_started_together_all_open(Backend::Postgres).await;
 }
 
-/// A database that a later version has migrated is refused, by the server and by the audit,
-/// with an error that names what this version does not know; and it is left as it was.
+/// An audit refuses a database this version has not migrated yet, naming the first migration
+/// missing. A database that a later version has migrated is refused, by the server and by the
+/// audit, with an error that names what this version does not know; and it is left as it was.
 async fn a_schema_from_a_later_version_is_refused(backend: Backend) {
     use sea_orm::{ConnectionTrait, Database, Statement};
     const LATER: &str = "m20991231_000001_from_a_later_version";
     with_database(backend, async |url: String| {
+        let refused = trust_registry::store::Tables::connect(&url)
+            .await
+            .err()
+            .expect("an audit refuses a database with no schema")
+            .to_string();
+        let all = <migrations::Migrator as migrations::MigratorTrait>::migrations().len();
+        assert!(
+            refused.contains(&format!(
+                "{all} migrations not applied, from m20261128_000001_catalogue"
+            )),
+            "{refused}"
+        );
         Store::open(&url, &StoreOptions::default())
             .await
             .expect("opens")

@@ -261,8 +261,7 @@ impl Store {
 /// (no lock is taken, so a start does not wait for another server's long write).
 async fn migrate(db: &DatabaseConnection) -> Result<(), DomainError> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    refuse_newer_schema(db).await?;
-    if Migrator::get_pending_migrations_read_only(db).await?.is_empty() {
+    if pending_migrations(db).await?.is_empty() {
         return Ok(());
     }
     /// The advisory lock's key on PostgreSQL: "trustreg" in ASCII.
@@ -281,38 +280,46 @@ async fn migrate(db: &DatabaseConnection) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// The migrations of this version that the database has not applied, in order, from one read
+/// of the table of applied migrations (which is not created here: this only reads).
+///
 /// Refuses a database that a later version of trust-registry has migrated: its schema holds
 /// what this version does not write (a column it leaves empty, a table it does not keep up), so
 /// serving it would answer from rows this version lets go stale, and its writes could fail half
-/// way through an upgrade. The database is only read here; run the version that migrated it.
-pub(crate) async fn refuse_newer_schema(db: &DatabaseConnection) -> Result<(), DomainError> {
+/// way through an upgrade. Run the version that migrated it.
+pub(crate) async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DomainError> {
     use migrations::{SchemaManager, seaql_migrations};
     use sea_orm::{EntityName as _, EntityTrait as _};
     let table = seaql_migrations::Entity.table_name();
-    if !SchemaManager::new(db).has_table(table).await? {
-        return Ok(());
-    }
-    let known: std::collections::HashSet<String> = Migrator::migrations()
+    let applied: std::collections::HashSet<String> = if SchemaManager::new(db).has_table(table).await? {
+        seaql_migrations::Entity::find()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|applied| applied.version)
+            .collect()
+    } else {
+        Default::default()
+    };
+    let known: Vec<String> = Migrator::migrations()
         .iter()
         .map(|migration| migration.name().to_owned())
         .collect();
-    let mut unknown: Vec<String> = seaql_migrations::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|applied| applied.version)
+    let mut unknown: Vec<&str> = applied
+        .iter()
         .filter(|version| !known.contains(version))
+        .map(String::as_str)
         .collect();
-    if unknown.is_empty() {
-        return Ok(());
+    if !unknown.is_empty() {
+        unknown.sort_unstable();
+        return Err(DomainError::Storage(format!(
+            "the database was migrated by a later version of trust-registry than this one ({}): it \
+             holds migrations this version does not know ({}); run that version or a later one on it",
+            env!("CARGO_PKG_VERSION"),
+            unknown.join(", ")
+        )));
     }
-    unknown.sort();
-    Err(DomainError::Storage(format!(
-        "the database was migrated by a later version of trust-registry than this one ({}): it holds \
-         migrations this version does not know ({}); run that version or a later one on it",
-        env!("CARGO_PKG_VERSION"),
-        unknown.join(", ")
-    )))
+    Ok(known.into_iter().filter(|name| !applied.contains(name)).collect())
 }
 
 /// The file a SQLite URL names (for an in-memory database, a name that is no file).

@@ -7,7 +7,6 @@
 //! the log changes answers while every document stays as the log made it, so an audit has to
 //! compare every column of every table.
 
-use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -61,13 +60,12 @@ impl Tables {
     /// audits), and checks that its schema is the one this version reads.
     pub async fn connect(url: &str) -> Result<Self> {
         let db = Database::connect(url).await?;
-        super::refuse_newer_schema(&db).await?;
-        let pending = Migrator::get_pending_migrations_read_only(&db).await?;
+        let pending = super::pending_migrations(&db).await?;
         if let Some(first) = pending.first() {
             return Err(DomainError::Storage(format!(
                 "the database has no trust-registry schema of this version ({} migrations not applied, from {}): start this version's server on it first",
                 pending.len(),
-                first.name()
+                first
             )));
         }
         Ok(Self { db })
