@@ -39,7 +39,7 @@ pub(super) fn after(column: impl ColumnTrait, page: &PageRequest) -> Condition {
 impl Store {
     /// One page of a list: the rows of `E` that `condition` selects after the page token, in
     /// id order (`id`), each row's stored document (`doc`) decoded, and the next page's token.
-    async fn doc_page<E: EntityTrait, T: serde::de::DeserializeOwned>(
+    pub(super) async fn doc_page<E: EntityTrait, T: serde::de::DeserializeOwned>(
         &self,
         condition: Condition,
         id: E::Column,
@@ -236,79 +236,6 @@ impl Store {
         })
     }
 
-    pub async fn accreditation(&self, id: &str) -> Result<Option<AccreditationRecord>> {
-        let Some(row) = accreditation::Entity::find_by_id(id).one(&self.db).await? else {
-            return Ok(None);
-        };
-        Ok(self.with_history(vec![from_doc(&row.doc)?]).await?.pop())
-    }
-
-    pub async fn list_accreditations(
-        &self,
-        query: &AccreditationQuery,
-        page: &PageRequest,
-    ) -> Result<AccreditationPage> {
-        let mut condition = Condition::all();
-        if let Some(provider_id) = &query.provider_id {
-            condition = condition.add(accreditation::Column::ProviderId.eq(provider_id.as_str()));
-        }
-        if let Some(agency_id) = &query.agency_id {
-            condition = condition.add(accreditation::Column::AgencyId.eq(agency_id.as_str()));
-        }
-        if let Some(decision) = query.decision {
-            condition = condition.add(accreditation::Column::Decision.eq(decision.as_str()));
-        }
-        if let Some(kind) = query.kind {
-            condition = condition.add(accreditation::Column::Kind.eq(kind.as_str()));
-        }
-        let (accreditations, next_page_token) = self
-            .doc_page::<accreditation::Entity, Accreditation>(
-                condition,
-                accreditation::Column::Id,
-                accreditation::Column::Doc,
-                page,
-                |item| &item.id,
-            )
-            .await?;
-        let items = self.with_history(accreditations).await?;
-        Ok(Page {
-            items,
-            next_page_token,
-        })
-    }
-
-    pub(super) async fn with_history(
-        &self,
-        accreditations: Vec<Accreditation>,
-    ) -> Result<Vec<AccreditationRecord>> {
-        if accreditations.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = accreditation_status::Entity::find()
-            .filter(
-                accreditation_status::Column::AccreditationId
-                    .is_in(accreditations.iter().map(|a| a.id.as_str())),
-            )
-            .order_by_asc(accreditation_status::Column::AccreditationId)
-            .order_by_asc(accreditation_status::Column::Seq)
-            .all(&self.db)
-            .await?;
-        accreditations
-            .into_iter()
-            .map(|accreditation| {
-                let history = rows
-                    .iter()
-                    .filter(|row| row.accreditation_id == accreditation.id)
-                    .map(period_from_row)
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(AccreditationRecord {
-                    accreditation,
-                    history,
-                })
-            })
-            .collect()
-    }
-
     pub async fn qualification(&self, id: &str) -> Result<Option<Qualification>> {
         let doc = self.qualification_doc(id).await?;
         doc.map(|doc| from_doc(&doc)).transpose()
@@ -420,16 +347,5 @@ pub(super) fn key_from_row(row: actor_key::Model) -> Result<ActorKey> {
         valid_until: opt_time(row.valid_until),
         revoked_at: opt_time(row.revoked_at),
         revocation_reason: row.revocation_reason,
-    })
-}
-
-pub(super) fn period_from_row(row: &accreditation_status::Model) -> Result<StatusPeriod> {
-    let status = AccreditationStatus::parse(&row.status)
-        .ok_or_else(|| DomainError::Storage(format!("unknown accreditation status {:?}", row.status)))?;
-    Ok(StatusPeriod {
-        status,
-        effective_from: Timestamp::from_micros(row.effective_from),
-        effective_until: opt_time(row.effective_until),
-        reason: row.reason.clone(),
     })
 }

@@ -12,6 +12,7 @@ pub use apply::{
     verify_on_blocking_thread,
 };
 pub use cache::{CacheStats, Generation, QualificationScope};
+mod accreditations;
 mod catalogue;
 mod log;
 mod qualification_search;

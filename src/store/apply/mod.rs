@@ -9,7 +9,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-use super::catalogue::period_from_row;
+use super::accreditations::period_from_row;
 use super::entity::*;
 use super::rows::{Background, Deferring, InFlight, Pending, QueuedAccreditation, Rows};
 use super::write::*;
