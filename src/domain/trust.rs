@@ -14,8 +14,6 @@ use super::query::Keyed;
 use super::time::{Timestamp, within};
 
 mod scope;
-#[cfg(test)]
-use scope::field_covers;
 pub use scope::{check_field_of_study, out_of_scope};
 
 /// What a credential claims; `None` is not checked.

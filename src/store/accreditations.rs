@@ -2,6 +2,7 @@
 
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
+use super::catalogue::opt_time;
 use super::entity::*;
 use super::{Store, from_doc};
 use crate::domain::enums::AccreditationStatus;
@@ -93,7 +94,7 @@ pub(super) fn period_from_row(row: &accreditation_status::Model) -> Result<Statu
     Ok(StatusPeriod {
         status,
         effective_from: Timestamp::from_micros(row.effective_from),
-        effective_until: row.effective_until.map(Timestamp::from_micros),
+        effective_until: opt_time(row.effective_until),
         reason: row.reason.clone(),
     })
 }

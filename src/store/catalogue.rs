@@ -330,7 +330,7 @@ fn accredited_providers_at(at: Timestamp) -> sea_orm::sea_query::SelectStatement
         .to_owned()
 }
 
-fn opt_time(micros: Option<i64>) -> Option<Timestamp> {
+pub(super) fn opt_time(micros: Option<i64>) -> Option<Timestamp> {
     micros.map(Timestamp::from_micros)
 }
 

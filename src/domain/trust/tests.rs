@@ -1,5 +1,6 @@
 //! Unit tests of [`super`] (trust.rs).
 
+use super::scope::field_covers;
 use super::*;
 use crate::domain::enums::*;
 
