@@ -135,6 +135,19 @@ pub struct ServeArgs {
     )]
     pub qualification_row_hints: usize,
 
+    /// Memory, in MiB, for the qualifications' documents that GetQualification returns, kept
+    /// compressed with a dictionary trained on the registry's own documents and read from the
+    /// database when the server starts, until the budget is full (a million of the benchmark's
+    /// documents, ~1 KB of JSON each, took 170 MiB). Lookups of the documents kept read no page
+    /// of the database file. Each is checked against the database's log size on every read, so
+    /// a write is seen by the next read. 0 keeps none.
+    #[arg(
+        long,
+        env = "TRUST_REGISTRY_DOCUMENT_CACHE_MIB",
+        default_value_t = crate::store::DEFAULT_DOCUMENT_CACHE_MIB
+    )]
+    pub document_cache_mib: u64,
+
     /// Threads that run the calls (default: twice the CPUs this process may use, one on a
     /// single CPU). Reads of a SQLite file run on these threads, and a read of a page the OS no
     /// longer holds in its page cache waits for the disk on its thread; with more threads than

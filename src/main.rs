@@ -79,6 +79,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.db_max_connections,
         cache_entries: args.cache_entries,
         qualification_row_hints: args.qualification_row_hints,
+        document_cache_mib: args.document_cache_mib,
         ..StoreOptions::default()
     };
     let tls = args.tls_identity()?;

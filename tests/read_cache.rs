@@ -349,25 +349,7 @@ async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
     }
     let mut described = description("Freshness of Reads");
     described.learning_outcomes[0].skill_uris = vec![skill.into()];
-    described.quality_assurance.as_mut().unwrap().accreditation_ids = vec![setup.accreditation_id.clone()];
-    let published = app
-        .providers()
-        .publish_qualification(pb::PublishQualificationRequest {
-            envelope: envelope(
-                &setup.provider_key,
-                "ProviderService",
-                "PublishQualification",
-                &pb::PublishQualificationCommand {
-                    header: header(),
-                    description: Some(described),
-                },
-            ),
-        })
-        .await
-        .expect("PublishQualification")
-        .into_inner()
-        .qualification
-        .expect("qualification");
+    let published = publish(app, &setup, described).await;
     let addr = format!("http://{}", app.addr);
     for channel in servers.iter().chain([&connect(&addr).await]) {
         assert_eq!(
@@ -387,22 +369,7 @@ async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
     }
 
     // Withdrawn through the replica: both servers, warm, see it on the next read.
-    pb::provider_service_client::ProviderServiceClient::new(replica.channel.clone())
-        .withdraw_qualification(pb::WithdrawQualificationRequest {
-            envelope: envelope(
-                &setup.provider_key,
-                "ProviderService",
-                "WithdrawQualification",
-                &pb::WithdrawQualificationCommand {
-                    header: header(),
-                    qualification_id: published.id.clone(),
-                    withdrawn_at: None,
-                    reason: "no longer offered".into(),
-                },
-            ),
-        })
-        .await
-        .expect("WithdrawQualification");
+    withdraw(&replica.channel, &setup, &published.id).await;
     for channel in &servers {
         assert!(
             lookup(channel, &published.id).await.withdrawn_at.is_some(),
@@ -432,4 +399,117 @@ async fn qualification_writes_are_seen_by_the_next_read(app: &TestApp) {
 
 both_backends!(qualification_reads_see_each_write, async |app: &TestApp| {
     qualification_writes_are_seen_by_the_next_read(app).await
+});
+
+/// Withdraws a micro-credential of the setup's provider through `channel`.
+async fn withdraw(channel: &Channel, setup: &Setup, qualification_id: &str) {
+    pb::provider_service_client::ProviderServiceClient::new(channel.clone())
+        .withdraw_qualification(pb::WithdrawQualificationRequest {
+            envelope: envelope(
+                &setup.provider_key,
+                "ProviderService",
+                "WithdrawQualification",
+                &pb::WithdrawQualificationCommand {
+                    header: header(),
+                    qualification_id: qualification_id.to_owned(),
+                    withdrawn_at: None,
+                    reason: "no longer offered".into(),
+                },
+            ),
+        })
+        .await
+        .expect("WithdrawQualification");
+}
+
+/// Publishes a micro-credential by the setup's provider, through a signed write, under the
+/// setup's accreditation.
+async fn publish(
+    app: &TestApp,
+    setup: &Setup,
+    mut described: pb::QualificationDescription,
+) -> pb::Qualification {
+    described.quality_assurance.as_mut().unwrap().accreditation_ids = vec![setup.accreditation_id.clone()];
+    app.providers()
+        .publish_qualification(pb::PublishQualificationRequest {
+            envelope: envelope(
+                &setup.provider_key,
+                "ProviderService",
+                "PublishQualification",
+                &pb::PublishQualificationCommand {
+                    header: header(),
+                    description: Some(described),
+                },
+            ),
+        })
+        .await
+        .expect("PublishQualification")
+        .into_inner()
+        .qualification
+        .expect("qualification")
+}
+
+/// A store opened on a registry (a server starting) reads the qualifications' documents into
+/// memory and answers lookups from there; a write through another server is seen by its next
+/// lookup all the same.
+async fn documents_read_at_start_are_served_and_never_stale(app: &TestApp) {
+    let setup = setup(app).await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(
+            publish(app, &setup, description(&format!("Read at Start {i}")))
+                .await
+                .id,
+        );
+    }
+    let store = trust_registry::store::Store::open(&app.database_url, &Default::default())
+        .await
+        .expect("a second store on the database");
+    let loaded = || store.document_stats().expect("documents kept").lookups.entries;
+    for _ in 0..500 {
+        if loaded() == 12 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(loaded(), 12, "every document read at start");
+    for (i, id) in ids.iter().enumerate() {
+        let found = store.qualification(id).await.expect("lookup").expect("found");
+        assert_eq!(found.titles[0].value, format!("Read at Start {i}"));
+        assert_eq!(found.withdrawn_at, None);
+    }
+    let lookups = store.document_stats().unwrap().lookups;
+    assert_eq!(
+        (lookups.hits, lookups.misses, lookups.stale),
+        (12, 0, 0),
+        "{lookups:?}"
+    );
+
+    withdraw(&app.channel, &setup, &ids[3]).await;
+    let found = store
+        .qualification(&ids[3])
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert!(
+        found.withdrawn_at.is_some(),
+        "the withdrawal is seen at once: {found:?}"
+    );
+    let lookups = store.document_stats().unwrap().lookups;
+    assert_eq!(
+        lookups.stale, 1,
+        "the kept document was read before the write: {lookups:?}"
+    );
+    // Kept again, now as withdrawn, and served from memory.
+    let again = store
+        .qualification(&ids[3])
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(again, found);
+    assert_eq!(store.document_stats().unwrap().lookups.hits, lookups.hits + 1);
+    store.close().await.expect("close");
+}
+
+both_backends!(documents_in_memory_are_never_stale, async |app: &TestApp| {
+    documents_read_at_start_are_served_and_never_stale(app).await
 });

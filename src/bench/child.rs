@@ -26,6 +26,7 @@ pub struct ServerSettings<'a> {
     pub operator_key: &'a OperatorKey,
     pub db_max_connections: u32,
     pub cache_entries: usize,
+    pub document_cache_mib: u64,
     /// Serve Prometheus metrics too (on another free loopback port, never scraped).
     pub metrics: bool,
 }
@@ -69,6 +70,7 @@ impl ServerProcess {
             .arg(dir.path().join("registry-key.pem"))
             .args(["--db-max-connections", &settings.db_max_connections.to_string()])
             .args(["--cache-entries", &settings.cache_entries.to_string()])
+            .args(["--document-cache-mib", &settings.document_cache_mib.to_string()])
             // Every call comes from 127.0.0.1: the limit stays on, so its cost is measured,
             // but far above what two cores can answer, so no call is refused.
             .args(["--rate-limit", &BENCH_RATE_LIMIT.to_string()])

@@ -115,6 +115,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = StoreOptions::default().cache_entries)]
     pub cache_entries: usize,
 
+    /// The server's memory for qualification documents, in MiB (as `serve
+    /// --document-cache-mib`; 0 keeps none, so GetQualification reads the database).
+    #[arg(long, default_value_t = StoreOptions::default().document_cache_mib)]
+    pub document_cache_mib: u64,
+
     /// Distinct credentials the VerifyCredential scenario presents, one picked at random for
     /// each call; each is by a random provider about one of its micro-credentials. The server
     /// keeps the signatures it verified (up to 65,536) and the micro-credentials credentials
@@ -237,7 +242,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
     let store_options = StoreOptions {
         max_connections: args.db_max_connections,
         cache_entries: args.cache_entries,
-        ..StoreOptions::without_row_hints()
+        ..StoreOptions::without_lookup_caches()
     };
     let store = Store::open(url, &store_options).await?;
     let ids = if args.reuse_database.is_some() {
@@ -279,6 +284,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
         operator_key: &operator_key,
         db_max_connections: args.db_max_connections,
         cache_entries: args.cache_entries,
+        document_cache_mib: args.document_cache_mib,
         metrics: args.metrics,
     })
     .await?;

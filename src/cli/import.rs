@@ -227,7 +227,7 @@ pub async fn run(args: &ImportArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let store = Store::open(&args.database_url, &StoreOptions::without_row_hints()).await?;
+    let store = Store::open(&args.database_url, &StoreOptions::without_lookup_caches()).await?;
     let writes = Writes::new(store.clone(), args.operator_key.clone());
     let result = import_file(&writes, &args.file, true).await;
     // Also after a refused line: the writes before it stay applied.

@@ -119,7 +119,7 @@ impl Collector for CacheMetrics {
             ),
             (
                 "cache_capacity",
-                "Values the read cache holds at most, by kind (serve --cache-entries; --qualification-row-hints for qualification_rows)",
+                "Values the read cache holds at most, by kind (serve --cache-entries; --qualification-row-hints for qualification_rows; for documents, the bytes of --document-cache-mib)",
                 |kind: &CacheStats| kind.capacity,
             ),
         ] {

@@ -38,6 +38,19 @@ pub struct Generation {
     local: u64,
 }
 
+impl Generation {
+    /// The generation of a snapshot of the database: its log size, read in the snapshot, and
+    /// this process's direct inserts as counted *before* the snapshot began (so a snapshot that
+    /// already holds a later insert is tagged older than it is: its values are loaded again,
+    /// never served stale).
+    pub(super) fn of_snapshot(log_size: u64, local_before: u64) -> Self {
+        Self {
+            log_size,
+            local: local_before,
+        }
+    }
+}
+
 /// A provider with what decides its trust: keys, accreditations with histories, agencies.
 #[derive(Debug)]
 pub struct OwnerFacts {
@@ -185,6 +198,11 @@ impl ReadCache {
         .into_iter()
         .flatten()
         .collect()
+    }
+
+    /// Direct inserts by this process so far.
+    pub(super) fn local_count(&self) -> u64 {
+        self.local.load(Ordering::SeqCst)
     }
 
     /// Counts a change made outside the log.

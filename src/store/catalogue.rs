@@ -236,11 +236,6 @@ impl Store {
         })
     }
 
-    pub async fn qualification(&self, id: &str) -> Result<Option<Qualification>> {
-        let doc = self.qualification_doc(id).await?;
-        doc.map(|doc| from_doc(&doc)).transpose()
-    }
-
     pub async fn recognition(&self, id: &str) -> Result<Option<Recognition>> {
         let row = recognition::Entity::find_by_id(id).one(&self.db).await?;
         row.map(|row| from_doc(&row.doc)).transpose()

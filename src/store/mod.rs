@@ -6,6 +6,8 @@ mod coalesce;
 mod commits;
 mod compact;
 mod direct;
+pub mod documents;
+mod documents_load;
 mod row_hints;
 pub use apply::{
     CHECKS_PER_TASK, SignatureCheck, StoredWrite, WriteBatch, WriteTarget, nonce_reused,
@@ -36,6 +38,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::domain::DomainError;
 use crate::domain::page::{MAX_PAGE_BYTES, PageTexts};
 
+/// `serve --document-cache-mib`'s default.
+pub const DEFAULT_DOCUMENT_CACHE_MIB: u64 = 256;
+
 /// Connection settings of the store.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -50,14 +55,18 @@ pub struct StoreOptions {
     /// On a SQLite file, how many qualifications' row locations are kept, so GetQualification
     /// reads a row without descending the id index (see row_hints.rs); 0 keeps none.
     pub qualification_row_hints: usize,
+    /// Memory for the qualifications' documents GetQualification returns, compressed, in MiB
+    /// (see documents.rs); 0 keeps none.
+    pub document_cache_mib: u64,
 }
 
 impl StoreOptions {
     /// For a command that does not answer GetQualification (import, audit, mirror, the bench's
-    /// own loading): the defaults, without loading row hints it would not use.
-    pub fn without_row_hints() -> Self {
+    /// own loading): the defaults, without loading row hints or documents it would not use.
+    pub fn without_lookup_caches() -> Self {
         Self {
             qualification_row_hints: 0,
+            document_cache_mib: 0,
             ..Self::default()
         }
     }
@@ -71,6 +80,7 @@ impl Default for StoreOptions {
             cache_entries: 250_000,
             write_cache_mib: 64,
             qualification_row_hints: 2_000_000,
+            document_cache_mib: DEFAULT_DOCUMENT_CACHE_MIB,
         }
     }
 }
@@ -92,6 +102,8 @@ pub struct Store {
     commits: std::sync::Arc<commits::Commits>,
     /// On a SQLite file, hot reads that run on the calling thread (see direct/mod.rs).
     direct: Option<std::sync::Arc<direct::DirectReads>>,
+    /// Qualifications' documents, compressed (see documents.rs); none with a budget of 0.
+    documents: Option<std::sync::Arc<documents::Documents>>,
 }
 
 impl From<DbErr> for DomainError {
@@ -159,8 +171,13 @@ impl Store {
             point_reads: Default::default(),
             commits: std::sync::Arc::new(commits),
             direct,
+            documents: (options.document_cache_mib > 0)
+                .then(|| std::sync::Arc::new(documents::Documents::new(options.document_cache_mib << 20))),
         };
         store.sync_log().await?;
+        if store.documents.is_some() {
+            store.start_loading_documents();
+        }
         Ok(store)
     }
 
@@ -229,7 +246,15 @@ impl Store {
         if let Some(direct) = &self.direct {
             stats.push(direct.hint_stats());
         }
+        if let Some(documents) = &self.documents {
+            stats.push(documents.stats().lookups);
+        }
         stats
+    }
+
+    /// How the cache of qualification documents stands; `None` where it is off.
+    pub fn document_stats(&self) -> Option<documents::DocumentStats> {
+        self.documents.as_ref().map(|documents| documents.stats())
     }
 
     /// Whether nothing but reference data is stored yet.

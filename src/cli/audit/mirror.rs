@@ -115,7 +115,7 @@ pub async fn mirror(args: &MirrorArgs) -> anyhow::Result<()> {
 /// While following, a registry that cannot be reached is tried again at the next interval; a
 /// mismatch ends the mirror with an error, leaving the store at the last page that passed.
 pub async fn mirror_until(args: &MirrorArgs, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let store = Store::open(&args.database_url, &StoreOptions::without_row_hints()).await?;
+    let store = Store::open(&args.database_url, &StoreOptions::without_lookup_caches()).await?;
     let mut client = LogServiceClient::new(super::connect(&args.from_log).await?);
     let url = super::super::redacted_url(&args.database_url);
     tokio::pin!(stop);
@@ -154,7 +154,7 @@ pub async fn mirror_until(args: &MirrorArgs, stop: impl Future<Output = ()>) -> 
 pub async fn rebuild(args: &super::RebuildArgs) -> anyhow::Result<()> {
     let mut client = LogServiceClient::new(super::connect(&args.from_log).await?);
     let verifier_key = super::log::verifier_key(&mut client, args.verifier_key.as_deref()).await?;
-    let store = Store::open(&args.database_url, &StoreOptions::without_row_hints()).await?;
+    let store = Store::open(&args.database_url, &StoreOptions::without_lookup_caches()).await?;
     if store.sync_log().await? != 0 {
         bail!(
             "{} already holds writes; rebuild into an empty store (or keep a copy current with `mirror`)",

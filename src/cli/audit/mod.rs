@@ -152,7 +152,7 @@ pub async fn audit_with(args: &AuditArgs, before_reading_live: impl AsyncFnMut(u
         "sqlite://{}?mode=rwc",
         scratch_dir.path().join("replay.db").display()
     );
-    let store = Store::open(&url, &StoreOptions::without_row_hints()).await?;
+    let store = Store::open(&url, &StoreOptions::without_lookup_caches()).await?;
     let mut log = fetch_log(
         channel.clone(),
         args.verifier_key.as_deref(),
