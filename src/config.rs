@@ -138,7 +138,7 @@ pub struct ServeArgs {
     /// Memory, in MiB, for the qualifications' documents that GetQualification returns, kept
     /// compressed with a dictionary trained on the registry's own documents and read from the
     /// database when the server starts, until the budget is full (a million of the benchmark's
-    /// documents, ~1 KB of JSON each, took 170 MiB). Lookups of the documents kept read no page
+    /// documents, ~1 KB of JSON each, take ~265 MiB). Lookups of the documents kept read no page
     /// of the database file. Each is checked against the database's log size on every read, so
     /// a write is seen by the next read. 0 keeps none.
     #[arg(

@@ -39,7 +39,7 @@ use crate::domain::DomainError;
 use crate::domain::page::{MAX_PAGE_BYTES, PageTexts};
 
 /// `serve --document-cache-mib`'s default.
-pub const DEFAULT_DOCUMENT_CACHE_MIB: u64 = 256;
+pub const DEFAULT_DOCUMENT_CACHE_MIB: u64 = 320;
 
 /// Connection settings of the store.
 #[derive(Debug, Clone)]
