@@ -85,6 +85,9 @@ impl Store {
         };
         let mut loaded = 0;
         while !documents.full() {
+            // The log size is read before the rows: on SQLite both in one snapshot; on
+            // PostgreSQL (read committed) the rows may be newer than it, never older, so a
+            // document is at worst tagged older than it is and loaded again, never served stale.
             let local = self.cache.local_count();
             let txn = self.db.begin().await?;
             let log_size = super::apply::next_log_index(&txn).await? as u64;
