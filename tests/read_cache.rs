@@ -507,9 +507,163 @@ async fn documents_read_at_start_are_served_and_never_stale(app: &TestApp) {
         .expect("found");
     assert_eq!(again, found);
     assert_eq!(store.document_stats().unwrap().lookups.hits, lookups.hits + 1);
+
+    // The withdrawal changed one document: the others, read before it, are served on (kept),
+    // without reading their rows again, and tagged anew (the next lookup is a hit).
+    let stats = || store.document_stats().unwrap().lookups;
+    let before = stats();
+    let five = store
+        .qualification(&ids[5])
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(
+        (five.titles[0].value.as_str(), five.withdrawn_at),
+        ("Read at Start 5", None)
+    );
+    let after = stats();
+    assert_eq!(
+        (after.kept, after.stale, after.misses),
+        (before.kept + 1, before.stale, before.misses),
+        "{after:?}"
+    );
+    assert_eq!(store.qualification(&ids[5]).await.unwrap().unwrap(), five);
+    assert_eq!(stats().hits, after.hits + 1);
+
+    // A change of an accreditation changes its provider's trust facts, no document.
+    change_status(&app.channel, &setup, pb::AccreditationStatus::Suspended).await;
+    let before = stats();
+    let six = store
+        .qualification(&ids[6])
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(six.withdrawn_at, None);
+    assert_eq!(stats().kept, before.kept + 1);
+    change_status(&app.channel, &setup, pb::AccreditationStatus::Reinstated).await;
+
+    // Another server withdraws the very document this store keeps: seen at once.
+    let replica = Replica::start(&app.database_url).await;
+    withdraw(&replica.channel, &setup, &ids[6]).await;
+    replica.stop().await;
+    let before = stats();
+    let six = store
+        .qualification(&ids[6])
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert!(
+        six.withdrawn_at.is_some(),
+        "the withdrawal is seen at once: {six:?}"
+    );
+    assert_eq!(stats().stale, before.stale + 1);
+
+    // A write that may change anything (an agency admitted): every document is read again.
+    app.admit_agency("Second Cache Agency", "FR", &key("second cache agency"))
+        .await;
+    let before = stats();
+    let seven = store
+        .qualification(&ids[7])
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(seven.titles[0].value, "Read at Start 7");
+    let after = stats();
+    assert_eq!(
+        (after.kept, after.stale),
+        (before.kept, before.stale + 1),
+        "{after:?}"
+    );
     store.close().await.expect("close");
 }
 
 both_backends!(documents_in_memory_are_never_stale, async |app: &TestApp| {
     documents_read_at_start_are_served_and_never_stale(app).await
+});
+
+/// The stats of one kind of the server's read cache.
+fn cache_kind(app: &TestApp, kind: &str) -> trust_registry::store::CacheStats {
+    app.store
+        .cache_stats()
+        .into_iter()
+        .find(|stats| stats.kind == kind)
+        .unwrap_or_else(|| panic!("no cache kind {kind}"))
+}
+
+/// A change of one provider's accreditation is seen at once by CheckIssuer for that provider,
+/// while other providers' trust facts, read before it, are served on from the cache; a write
+/// that may change anything has every provider's facts read again.
+async fn writes_change_only_what_they_touch(app: &TestApp) {
+    let setup = setup(app).await;
+    let other_key = key("cache provider two");
+    let provider_id = app
+        .register_provider(&setup.agency_key, "Cache Test Academy", "IE", &other_key)
+        .await;
+    let ts = |s: &str| Some(timestamp(Timestamp::parse_rfc3339(s).unwrap()));
+    app.record_accreditation(
+        &setup.agency_key,
+        &pb::RecordAccreditationCommand {
+            header: header(),
+            provider_id,
+            kind: pb::AccreditationKind::InstitutionalReview as i32,
+            decision: pb::Decision::Positive as i32,
+            scope: Some(pb::AccreditationScope::default()),
+            valid_from: ts("2021-01-01T00:00:00Z"),
+            valid_until: ts("2031-01-01T00:00:00Z"),
+            report_url: String::new(),
+            conditions: String::new(),
+        },
+    )
+    .await;
+    let first = check(&app.channel, &setup.provider_key).await;
+    let other = check(&app.channel, &other_key).await;
+    assert_eq!((first.0, other.0), (TRUSTED, TRUSTED));
+
+    change_status(&app.channel, &setup, pb::AccreditationStatus::Suspended).await;
+    let before = cache_kind(app, "providers");
+    let seen = check(&app.channel, &other_key).await;
+    assert_eq!(seen.0, TRUSTED, "{seen:?}");
+    assert_eq!(
+        seen.3,
+        other.3 + 1,
+        "the verdict names the checkpoint with the write"
+    );
+    let after = cache_kind(app, "providers");
+    assert_eq!(
+        (after.kept, after.stale, after.misses),
+        (before.kept + 1, before.stale, before.misses),
+        "the other provider's facts were served on: {after:?}"
+    );
+    let suspended = check(&app.channel, &setup.provider_key).await;
+    assert_eq!(
+        suspended.0, NOT_TRUSTED,
+        "the suspension is seen at once: {suspended:?}"
+    );
+    assert_eq!(cache_kind(app, "providers").stale, after.stale + 1);
+
+    // The same through another server with a warm cache of its own.
+    let replica = Replica::start(&app.database_url).await;
+    assert_eq!(check(&replica.channel, &other_key).await.0, TRUSTED);
+    assert_eq!(check(&replica.channel, &setup.provider_key).await.0, NOT_TRUSTED);
+    change_status(&app.channel, &setup, pb::AccreditationStatus::Reinstated).await;
+    assert_eq!(check(&replica.channel, &setup.provider_key).await.0, TRUSTED);
+    assert_eq!(check(&replica.channel, &other_key).await.0, TRUSTED);
+    replica.stop().await;
+
+    // A key revoked: a write that may change anything, seen at once.
+    let before = cache_kind(app, "providers");
+    revoke_provider_key(&app.channel, &setup).await;
+    let revoked = check(&app.channel, &setup.provider_key).await;
+    assert_eq!(
+        (revoked.0, revoked.2),
+        (NOT_TRUSTED, pb::KeyState::Revoked),
+        "{revoked:?}"
+    );
+    assert_eq!(check(&app.channel, &other_key).await.0, TRUSTED);
+    let after = cache_kind(app, "providers");
+    assert_eq!(after.kept, before.kept, "nothing served on past it: {after:?}");
+}
+
+both_backends!(writes_invalidate_only_what_they_touch, async |app: &TestApp| {
+    writes_change_only_what_they_touch(app).await
 });

@@ -101,12 +101,17 @@ impl Collector for CacheMetrics {
         }
         let mut lookups = encoder.encode_descriptor(
             "cache_lookups",
-            "Lookups in the read cache by kind and outcome: hit, stale (loaded before a later write, so loaded again) or miss",
+            "Lookups in the read cache by kind and outcome: hit, kept (loaded before later writes that did not change it, so served), stale (loaded before a later write that may have changed it, so loaded again) or miss",
             None,
             MetricType::Counter,
         )?;
         for kind in &stats {
-            for (outcome, count) in [("hit", kind.hits), ("stale", kind.stale), ("miss", kind.misses)] {
+            for (outcome, count) in [
+                ("hit", kind.hits),
+                ("kept", kind.kept),
+                ("stale", kind.stale),
+                ("miss", kind.misses),
+            ] {
                 let labels = [("kind", kind.kind), ("outcome", outcome)];
                 ConstCounter::new(count).encode(lookups.encode_family(&labels)?)?;
             }

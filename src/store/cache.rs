@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Store;
+use super::changes::{Changes, Subject};
 use super::compact::compacted;
 use crate::domain::DomainError;
 use crate::domain::Timestamp;
@@ -48,6 +49,12 @@ impl Generation {
             log_size,
             local: local_before,
         }
+    }
+
+    /// Whether both saw the same direct inserts (which the log does not record, so a change in
+    /// them may have changed anything).
+    pub(super) fn same_local(&self, other: &Generation) -> bool {
+        self.local == other.local
     }
 }
 
@@ -94,12 +101,7 @@ pub type Bindings = Arc<[(String, ExternalIdentifier)]>;
 struct Tagged<K, V> {
     name: &'static str,
     cache: Option<Cache<K, (Generation, V)>>,
-    /// Found, loaded under the read's generation.
-    hits: AtomicU64,
-    /// Found, but loaded under an older generation: a write came since, so it was loaded again.
-    stale: AtomicU64,
-    /// Not found: never loaded, or evicted to make room.
-    misses: AtomicU64,
+    lookups: Lookups,
 }
 
 impl<K: Eq + Hash, V: Clone> Tagged<K, V> {
@@ -107,22 +109,60 @@ impl<K: Eq + Hash, V: Clone> Tagged<K, V> {
         Self {
             name,
             cache: (entries > 0).then(|| Cache::new(entries)),
-            hits: AtomicU64::new(0),
-            stale: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            lookups: Lookups::default(),
         }
     }
 
     fn stats(&self) -> Option<CacheStats> {
         let cache = self.cache.as_ref()?;
-        Some(CacheStats {
-            kind: self.name,
-            entries: cache.len() as u64,
-            capacity: cache.capacity(),
+        Some(
+            self.lookups
+                .stats(self.name, cache.len() as u64, cache.capacity()),
+        )
+    }
+}
+
+/// How the lookups of one kind of cached value went, counted without locks.
+#[derive(Debug, Default)]
+pub struct Lookups {
+    hits: AtomicU64,
+    kept: AtomicU64,
+    stale: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Lookups {
+    /// Found, and still current for the read.
+    pub fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Found, loaded before later writes that did not change it (changes.rs): served.
+    pub fn kept(&self) {
+        self.kept.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Found, but no longer current (loaded before a later write): read again.
+    pub fn stale(&self) {
+        self.stale.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Not found (never loaded, or evicted to make room): read.
+    pub fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counts so far, as the state of the kind `kind`.
+    pub fn stats(&self, kind: &'static str, entries: u64, capacity: u64) -> CacheStats {
+        CacheStats {
+            kind,
+            entries,
+            capacity,
             hits: self.hits.load(Ordering::Relaxed),
+            kept: self.kept.load(Ordering::Relaxed),
             stale: self.stale.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-        })
+        }
     }
 }
 
@@ -135,7 +175,11 @@ pub struct CacheStats {
     pub capacity: u64,
     /// Lookups answered from the cache.
     pub hits: u64,
-    /// Lookups that found a value loaded before the last write, and loaded it again.
+    /// Lookups answered from the cache with a value loaded before later writes, none of which
+    /// changed it (see changes.rs).
+    pub kept: u64,
+    /// Lookups that found a value loaded before a later write that may have changed it, and
+    /// loaded it again.
     pub stale: u64,
     /// Lookups that found nothing and loaded the value.
     pub misses: u64,
@@ -161,6 +205,8 @@ pub struct ReadCache {
     /// Qualifications by id, as credential verification needs them: a quarter as many entries
     /// as the other kinds (a few hundred bytes each), for the micro-credentials verified most.
     qualifications: Tagged<String, Option<Arc<QualificationScope>>>,
+    /// What the writes since the store opened changed (see changes.rs).
+    pub(super) changes: Changes,
 }
 
 impl ReadCache {
@@ -183,6 +229,7 @@ impl ReadCache {
             owners: Tagged::new("providers", entries),
             agencies: Tagged::new("agencies", entries),
             qualifications: Tagged::new("qualifications", entries.div_ceil(4)),
+            changes: Changes::default(),
         }
     }
 
@@ -218,9 +265,11 @@ impl ReadCache {
 /// allocates nothing here, and the futures of the reads that call this stay small (a load's
 /// future holds a whole database query; inline, every call would carry and move its bytes).
 async fn through<K, Q, V, F>(
+    store: &Store,
     kind: &Tagged<K, V>,
     generation: Generation,
     key: &Q,
+    subject: Subject<'_>,
     owned: impl FnOnce() -> K,
     load: impl FnOnce() -> F,
 ) -> Result<V>
@@ -235,12 +284,23 @@ where
     };
     match cache.get(key) {
         Some((tag, value)) if tag == generation => {
-            kind.hits.fetch_add(1, Ordering::Relaxed);
+            kind.lookups.hit();
             return Ok(value);
         }
-        Some(_) => kind.stale.fetch_add(1, Ordering::Relaxed),
-        None => kind.misses.fetch_add(1, Ordering::Relaxed),
-    };
+        Some((tag, value)) => {
+            if Box::pin(store.unchanged_since(subject, tag, generation)).await? {
+                kind.lookups.kept();
+                // Tagged anew, so that the next read of this generation finds it current. (A
+                // value tagged later than the read stays as it is.)
+                if generation.log_size > tag.log_size {
+                    cache.insert(owned(), (generation, value.clone()));
+                }
+                return Ok(value);
+            }
+            kind.lookups.stale();
+        }
+        None => kind.lookups.miss(),
+    }
     let value = Box::pin(load()).await?;
     cache.insert(owned(), (generation, value.clone()));
     Ok(value)
@@ -314,9 +374,11 @@ impl Store {
         public_key: &[u8; 32],
     ) -> Result<Option<(String, ActorKey)>> {
         through(
+            self,
             &self.cache.keys,
             generation,
             public_key,
+            Subject::Other,
             || *public_key,
             || self.key_by_public_key(public_key),
         )
@@ -330,9 +392,11 @@ impl Store {
         value: &str,
     ) -> Result<Bindings> {
         through(
+            self,
             &self.cache.identifiers,
             generation,
             &IdentifierKey(scheme, value),
+            Subject::Other,
             || (scheme, value.to_owned()),
             || self.identifier_bindings(scheme, value),
         )
@@ -345,9 +409,11 @@ impl Store {
         owner: &str,
     ) -> Result<Option<Arc<OwnerFacts>>> {
         through(
+            self,
             &self.cache.owners,
             generation,
             owner,
+            Subject::Provider(owner),
             || owner.to_owned(),
             || self.owner_facts(generation, owner),
         )
@@ -365,7 +431,16 @@ impl Store {
             return load().await;
         }
         let generation = self.generation().await?;
-        through(&self.cache.qualifications, generation, id, || id.to_owned(), load).await
+        through(
+            self,
+            &self.cache.qualifications,
+            generation,
+            id,
+            Subject::Qualification(id),
+            || id.to_owned(),
+            load,
+        )
+        .await
     }
 
     pub(super) async fn cached_agency(
@@ -375,9 +450,11 @@ impl Store {
     ) -> Result<Option<Arc<QaAgency>>> {
         use sea_orm::EntityTrait as _;
         through(
+            self,
             &self.cache.agencies,
             generation,
             id,
+            Subject::Other,
             || id.to_owned(),
             || async {
                 let row = super::entity::qa_agency::Entity::find_by_id(id)

@@ -25,14 +25,14 @@
 
 use std::cell::RefCell;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use zstd::zstd_safe::{CCtx, CDict, DCtx, DDict};
 
-use super::cache::{CacheStats, Generation};
+use super::cache::{CacheStats, Generation, Lookups};
 
 /// Bytes an entry costs beyond its compressed document's: the key, the tag, the shared pointer
 /// and its counts, the allocator's rounding, the cache's own slot and index. Measured: a million
@@ -125,6 +125,16 @@ pub struct DocumentStats {
     pub compressed: bool,
 }
 
+/// What a lookup found under an id's hash.
+#[derive(Debug, PartialEq)]
+pub enum Found {
+    /// A document read under the read's generation.
+    Current(String),
+    /// An entry read under another generation: it may still hold (see [`Documents::kept`]).
+    Tagged(Generation),
+    Missing,
+}
+
 /// Qualification documents by id, within a budget of bytes.
 pub struct Documents {
     ids: foldhash::quality::RandomState,
@@ -134,9 +144,7 @@ pub struct Documents {
     samples: Mutex<Vec<Arc<[u8]>>>,
     /// Set once a dictionary was trained or tried.
     trained: AtomicBool,
-    hits: AtomicU64,
-    stale: AtomicU64,
-    misses: AtomicU64,
+    lookups: Lookups,
 }
 
 impl Documents {
@@ -151,9 +159,7 @@ impl Documents {
             codec: OnceLock::new(),
             samples: Mutex::new(Vec::new()),
             trained: AtomicBool::new(false),
-            hits: AtomicU64::new(0),
-            stale: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            lookups: Lookups::default(),
         }
     }
 
@@ -161,31 +167,74 @@ impl Documents {
         self.ids.hash_one(id)
     }
 
-    /// The document kept under `id`'s hash if it was read under `generation` (the caller checks
-    /// that it is `id`'s).
-    pub fn get(&self, id: &str, generation: Generation) -> Option<String> {
-        let found = match self.entries.get(&self.key(id)) {
-            Some(entry) if entry.generation == generation => entry,
-            Some(_) => {
-                self.stale.fetch_add(1, Ordering::Relaxed);
-                return None;
+    /// What is kept under `id`'s hash: the document if it was read under `generation` (the
+    /// caller checks that it is `id`'s), else the generation it was read under.
+    pub fn get(&self, id: &str, generation: Generation) -> Found {
+        let Some(entry) = self.entries.get(&self.key(id)) else {
+            self.lookups.miss();
+            return Found::Missing;
+        };
+        if entry.generation != generation {
+            return Found::Tagged(entry.generation);
+        }
+        match self.decode(&entry.bytes) {
+            Some(doc) => {
+                self.lookups.hit();
+                Found::Current(doc)
             }
             None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-                return None;
+                self.lookups.miss();
+                Found::Missing
             }
-        };
-        let doc = if found.bytes.starts_with(&ZSTD_MAGIC) {
-            self.codec.get().and_then(|codec| codec.decompress(&found.bytes))
-        } else {
-            std::str::from_utf8(&found.bytes).ok().map(str::to_owned)
-        };
-        if doc.is_some() {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.misses.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The document kept under `id`'s hash if it is still the one read under `tag`, which the
+    /// caller found unchanged by the writes since (changes.rs). Once the caller has checked that
+    /// it is `id`'s, [`Documents::retag`] tags it with the read's generation.
+    pub fn kept(&self, id: &str, tag: Generation) -> Option<String> {
+        let doc = self
+            .entries
+            .get(&self.key(id))
+            .filter(|entry| entry.generation == tag)
+            .and_then(|entry| self.decode(&entry.bytes));
+        match doc {
+            Some(_) => self.lookups.kept(),
+            // Replaced since, or undecodable: read again.
+            None => self.lookups.stale(),
         }
         doc
+    }
+
+    /// Tags the document kept under `id`'s hash with `generation` if it is still the one read
+    /// under `tag` and `generation` is the later: the next read of `generation` finds it current.
+    pub fn retag(&self, id: &str, tag: Generation, generation: Generation) {
+        if generation.log_size <= tag.log_size {
+            return;
+        }
+        let key = self.key(id);
+        if let Some(entry) = self.entries.get(&key).filter(|entry| entry.generation == tag) {
+            self.entries.insert(
+                key,
+                Entry {
+                    generation,
+                    bytes: entry.bytes,
+                },
+            );
+        }
+    }
+
+    /// Counts a lookup that found a document read before a write that may have changed it.
+    pub fn stale(&self) {
+        self.lookups.stale();
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Option<String> {
+        if bytes.starts_with(&ZSTD_MAGIC) {
+            self.codec.get().and_then(|codec| codec.decompress(bytes))
+        } else {
+            std::str::from_utf8(bytes).ok().map(str::to_owned)
+        }
     }
 
     /// Keeps `doc`, read under `generation`, as `id`'s. Without a dictionary yet, the document
@@ -259,14 +308,9 @@ impl Documents {
 
     pub fn stats(&self) -> DocumentStats {
         DocumentStats {
-            lookups: CacheStats {
-                kind: "documents",
-                entries: self.entries.len() as u64,
-                capacity: self.entries.capacity(),
-                hits: self.hits.load(Ordering::Relaxed),
-                stale: self.stale.load(Ordering::Relaxed),
-                misses: self.misses.load(Ordering::Relaxed),
-            },
+            lookups: self
+                .lookups
+                .stats("documents", self.entries.len() as u64, self.entries.capacity()),
             bytes: self.entries.weight(),
             budget: self.entries.capacity(),
             compressed: self.codec.get().is_some(),
@@ -307,14 +351,20 @@ mod tests {
     fn documents_come_back_as_kept_and_only_for_their_generation() {
         let documents = Arc::new(Documents::new(1 << 20));
         documents.insert("a", generation(5), &doc(1));
-        assert_eq!(documents.get("a", generation(5)), Some(doc(1)));
-        assert_eq!(documents.get("a", generation(6)), None, "a later write came");
+        assert_eq!(documents.get("a", generation(5)), Found::Current(doc(1)));
+        assert_eq!(
+            documents.get("a", generation(6)),
+            Found::Tagged(generation(5)),
+            "a later write came: the caller decides"
+        );
+        documents.stale();
         assert_eq!(
             documents.get("a", Generation::of_snapshot(5, 1)),
-            None,
+            Found::Tagged(generation(5)),
             "a direct insert came"
         );
-        assert_eq!(documents.get("b", generation(5)), None);
+        documents.stale();
+        assert_eq!(documents.get("b", generation(5)), Found::Missing);
         let stats = documents.stats();
         assert_eq!(
             (stats.lookups.hits, stats.lookups.stale, stats.lookups.misses),
@@ -323,7 +373,33 @@ mod tests {
         assert!(!stats.compressed);
         // Kept again under the new generation, it is served there.
         documents.insert("a", generation(6), &doc(2));
-        assert_eq!(documents.get("a", generation(6)), Some(doc(2)));
+        assert_eq!(documents.get("a", generation(6)), Found::Current(doc(2)));
+    }
+
+    #[test]
+    fn a_document_unchanged_by_later_writes_is_served_and_tagged_anew() {
+        let documents = Arc::new(Documents::new(1 << 20));
+        documents.insert("a", generation(5), &doc(1));
+        assert_eq!(
+            documents.kept("a", generation(4)),
+            None,
+            "not the document read under 4"
+        );
+        assert_eq!(documents.kept("a", generation(5)), Some(doc(1)));
+        documents.retag("a", generation(5), generation(8));
+        assert_eq!(documents.get("a", generation(8)), Found::Current(doc(1)));
+        // Never tagged back to an earlier generation.
+        documents.retag("a", generation(8), generation(7));
+        assert_eq!(documents.get("a", generation(8)), Found::Current(doc(1)));
+        // Nor over a document read since.
+        documents.insert("a", generation(9), &doc(2));
+        documents.retag("a", generation(8), generation(10));
+        assert_eq!(documents.get("a", generation(9)), Found::Current(doc(2)));
+        let stats = documents.stats();
+        assert_eq!(
+            (stats.lookups.hits, stats.lookups.kept, stats.lookups.stale),
+            (3, 1, 1)
+        );
     }
 
     #[test]
@@ -338,7 +414,10 @@ mod tests {
             documents.insert(&format!("q{i}"), generation(1), &doc(i));
         }
         for i in (0..10_000).step_by(7) {
-            assert_eq!(documents.get(&format!("q{i}"), generation(1)), Some(doc(i)));
+            assert_eq!(
+                documents.get(&format!("q{i}"), generation(1)),
+                Found::Current(doc(i))
+            );
         }
         let stats = documents.stats();
         assert_eq!(stats.lookups.entries, 10_000);
@@ -360,10 +439,10 @@ mod tests {
         wait_for_dictionary(&documents);
         // Kept before the dictionary (as stored) and after it (compressed): both come back.
         documents.insert("after", generation(1), &doc(TRAINING_DOCUMENTS + 1));
-        assert_eq!(documents.get("q0", generation(1)), Some(doc(0)));
+        assert_eq!(documents.get("q0", generation(1)), Found::Current(doc(0)));
         assert_eq!(
             documents.get("after", generation(1)),
-            Some(doc(TRAINING_DOCUMENTS + 1))
+            Found::Current(doc(TRAINING_DOCUMENTS + 1))
         );
     }
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 
 use super::cache::Generation;
-use super::documents::{Documents, TRAINING_DOCUMENTS};
+use super::changes::Subject;
+use super::documents::{Documents, Found, TRAINING_DOCUMENTS};
 use super::{Store, from_doc};
 use crate::domain::DomainError;
 use crate::domain::model::Qualification;
@@ -31,9 +32,27 @@ impl Store {
             return doc.map(|doc| from_doc(&doc)).transpose();
         };
         let generation = self.generation().await?;
-        if let Some(doc) = documents.get(id, generation) {
+        let (found, tag) = match documents.get(id, generation) {
+            Found::Current(doc) => (Some(doc), None),
+            Found::Tagged(tag) => {
+                if self
+                    .unchanged_since(Subject::Qualification(id), tag, generation)
+                    .await?
+                {
+                    (documents.kept(id, tag), Some(tag))
+                } else {
+                    documents.stale();
+                    (None, None)
+                }
+            }
+            Found::Missing => (None, None),
+        };
+        if let Some(doc) = found {
             let qualification: Qualification = from_doc(&doc)?;
             if qualification.id == id {
+                if let Some(tag) = tag {
+                    documents.retag(id, tag, generation);
+                }
                 return Ok(Some(qualification));
             }
             // Another id with the same hash: read the row.

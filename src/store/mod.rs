@@ -2,6 +2,7 @@
 
 mod apply;
 mod cache;
+mod changes;
 mod coalesce;
 mod commits;
 mod compact;
@@ -174,7 +175,9 @@ impl Store {
             documents: (options.document_cache_mib > 0)
                 .then(|| std::sync::Arc::new(documents::Documents::new(options.document_cache_mib << 20))),
         };
-        store.sync_log().await?;
+        let log_size = store.sync_log().await?;
+        // Every value the caches will hold is loaded under this log size or a later one.
+        store.cache.changes.start(log_size);
         if store.documents.is_some() {
             store.start_loading_documents();
         }

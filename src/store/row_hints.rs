@@ -16,9 +16,9 @@
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::cache::CacheStats;
+use super::cache::{CacheStats, Lookups};
 
 /// Shards of the map, each behind its own lock, so lookups on different threads rarely meet.
 const SHARDS: usize = 16;
@@ -40,12 +40,9 @@ pub struct RowHints {
     shards: Box<[Shard]>,
     capacity: usize,
     len: AtomicUsize,
-    /// Lookups that read the row by its hint.
-    hits: AtomicU64,
-    /// Lookups whose hint named a row that no longer held the id.
-    stale: AtomicU64,
-    /// Lookups with no hint.
-    misses: AtomicU64,
+    /// Hits: lookups that read the row by its hint; stale: lookups whose hint named a row that
+    /// no longer held the id; misses: lookups with no hint.
+    lookups: Lookups,
 }
 
 impl RowHints {
@@ -56,9 +53,7 @@ impl RowHints {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
             capacity,
             len: AtomicUsize::new(0),
-            hits: AtomicU64::new(0),
-            stale: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
+            lookups: Lookups::default(),
         }
     }
 
@@ -86,20 +81,20 @@ impl RowHints {
         let key = self.key(id);
         let found = self.shard(key).read().expect("row hints lock").get(&key).copied();
         if found.is_none() {
-            self.misses.fetch_add(1, Ordering::Relaxed);
+            self.lookups.miss();
         }
         found.map(i64::from)
     }
 
     /// The hint for a lookup named the row that held its id: counts a hit.
     pub fn held(&self) {
-        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.lookups.hit();
     }
 
     /// The hint for `id` named a row that did not hold it: forgets it (the lookup learns the
     /// right one, if any, through the index).
     pub fn stale(&self, id: &str) {
-        self.stale.fetch_add(1, Ordering::Relaxed);
+        self.lookups.stale();
         let key = self.key(id);
         if self
             .shard(key)
@@ -130,14 +125,11 @@ impl RowHints {
 
     /// How full the map is and how its lookups went, as a kind of the read cache's statistics.
     pub fn stats(&self) -> CacheStats {
-        CacheStats {
-            kind: "qualification_rows",
-            entries: self.len.load(Ordering::Relaxed) as u64,
-            capacity: self.capacity as u64,
-            hits: self.hits.load(Ordering::Relaxed),
-            stale: self.stale.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-        }
+        self.lookups.stats(
+            "qualification_rows",
+            self.len.load(Ordering::Relaxed) as u64,
+            self.capacity as u64,
+        )
     }
 }
 
