@@ -176,6 +176,51 @@ fn quick_bench_reuses_a_kept_registry() {
         "nothing is imported again: {again:?}"
     );
 
+    // Reads measured while the registry takes signed writes: the writes are made, none fails,
+    // and the rows say how many a second were sent.
+    let mix_writes = || -> i64 {
+        rusqlite::Connection::open(dir.path().join("bench.db"))
+            .expect("open the kept registry")
+            .query_row(
+                "SELECT count(*) FROM signed_write WHERE nonce LIKE 'mix-%'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("count the mix's writes")
+    };
+    let before = mix_writes();
+    let output = bench_quick(&[
+        "--reuse-database",
+        kept,
+        "--scenarios",
+        "get_qualification",
+        "--background-writes",
+        "40",
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rows: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l.get("scenario").is_some())
+        .collect();
+    assert_eq!(
+        rows.len(),
+        4,
+        "baseline and get_qualification at 1 and 16: {stdout}"
+    );
+    for row in &rows {
+        assert_eq!(row["background_writes_per_s"].as_f64(), Some(40.0), "{row}");
+        assert_eq!(row["errors"].as_u64(), Some(0), "{row}");
+    }
+    // Four windows of a second and their warm-ups at 40 a second.
+    let written = mix_writes() - before;
+    assert!(written >= 80, "{written} writes made beside the reads");
+
     // Ids minted another way (as by a binary before ids began with their time) are not driven
     // as if they existed: the bench stops and says why.
     let db = rusqlite::Connection::open(dir.path().join("bench.db")).expect("open the kept registry");

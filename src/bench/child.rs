@@ -49,11 +49,16 @@ fn free_port() -> anyhow::Result<SocketAddr> {
 }
 
 impl ServerProcess {
-    /// Starts this executable's `serve` and waits until its health check answers SERVING.
+    /// Starts this executable's `serve` (or that of the executable named by
+    /// `TRUST_REGISTRY_BENCH_SERVER`, to measure another build under the same client) and waits
+    /// until its health check answers SERVING.
     pub async fn start(settings: &ServerSettings<'_>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir().context("temporary directory for the registry key")?;
         let addr = free_port()?;
-        let exe = std::env::current_exe().context("locating the trust-registry executable")?;
+        let exe = match std::env::var_os("TRUST_REGISTRY_BENCH_SERVER") {
+            Some(exe) => std::path::PathBuf::from(exe),
+            None => std::env::current_exe().context("locating the trust-registry executable")?,
+        };
         // The server logs to stderr; its stdout (unused) goes there too, keeping ours for the
         // report.
         let stderr = std::io::stderr().as_fd().try_clone_to_owned()?;

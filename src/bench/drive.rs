@@ -327,19 +327,86 @@ impl Measured {
     }
 }
 
-/// Runs `scenario` closed-loop with `in_flight` workers over `channels`.
+/// What one measurement sends.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub scenario: Scenario,
+    /// Workers, each with one call in flight.
+    pub in_flight: usize,
+    /// Signed writes a second sent beside them (open loop, from one more task); 0 for none.
+    pub background_writes: f64,
+}
+
+/// Sends the signed-write mix's writes at `per_second` over `channel` until `end`: how many
+/// failed, and the first failure.
+async fn background_writes(
+    channel: Channel,
+    data: Arc<Dataset>,
+    per_second: f64,
+    end: Instant,
+) -> (u64, Option<String>) {
+    let mut clients = Clients {
+        health: HealthClient::new(channel.clone()),
+        catalogue: CatalogueServiceClient::new(channel.clone()),
+        trust: TrustServiceClient::new(channel.clone()),
+        providers: ProviderServiceClient::new(channel),
+    };
+    let mut rng = Rng::new(0xB4C6 ^ data.nonces.load(std::sync::atomic::Ordering::Relaxed));
+    let mut state = WriteState {
+        counter: 0,
+        published: None,
+    };
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / per_second));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut errors, mut first_error) = (0, None);
+    loop {
+        ticks.tick().await;
+        if Instant::now() >= end {
+            break;
+        }
+        if let Err(status) = call(
+            Scenario::SignedWriteMix,
+            &mut clients,
+            &data,
+            &mut rng,
+            &mut state,
+        )
+        .await
+        {
+            errors += 1;
+            first_error.get_or_insert_with(|| {
+                format!("background write: {:?}: {}", status.code(), status.message())
+            });
+        }
+    }
+    (errors, first_error)
+}
+
+/// Runs `load` closed-loop over `channels`.
 pub async fn measure(
     channels: &[Channel],
     data: Arc<Dataset>,
-    scenario: Scenario,
-    in_flight: usize,
+    load: Load,
     warmup: Duration,
     window: Duration,
     server_pid: u32,
 ) -> anyhow::Result<Measured> {
+    let Load {
+        scenario,
+        in_flight,
+        background_writes: writes_per_s,
+    } = load;
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + window;
+    let writer = (writes_per_s > 0.0).then(|| {
+        tokio::spawn(background_writes(
+            channels[0].clone(),
+            data.clone(),
+            writes_per_s,
+            end,
+        ))
+    });
     let mut workers = Vec::with_capacity(in_flight);
     for worker in 0..in_flight {
         let channel = channels[worker % channels.len()].clone();
@@ -394,6 +461,11 @@ pub async fn measure(
             first_error = f;
         }
         histogram.add(&h)?;
+    }
+    if let Some(writer) = writer {
+        let (e, f) = writer.await?;
+        errors += e;
+        first_error = first_error.or(f);
     }
     Ok(Measured {
         calls,

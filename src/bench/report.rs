@@ -50,6 +50,9 @@ pub struct Row {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credentials: Option<usize>,
     pub in_flight: usize,
+    /// Signed writes a second sent beside the scenario's calls (`--background-writes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background_writes_per_s: Option<f64>,
     pub calls: u64,
     pub calls_per_s: f64,
     pub p50_us: u64,
