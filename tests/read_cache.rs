@@ -24,15 +24,10 @@ struct Setup {
     accreditation_id: String,
 }
 
-async fn setup(app: &TestApp) -> Setup {
-    let agency_key = key("cache agency");
-    let provider_key = key("cache provider");
-    app.admit_agency("Cache Test Agency", "IE", &agency_key).await;
-    let provider_id = app
-        .register_provider(&agency_key, "Cache Test College", "IE", &provider_key)
-        .await;
+/// A positive institutional accreditation of `provider_id`, 2021-2031.
+fn positive_accreditation(provider_id: String) -> pb::RecordAccreditationCommand {
     let ts = |s: &str| Some(timestamp(Timestamp::parse_rfc3339(s).unwrap()));
-    let record = pb::RecordAccreditationCommand {
+    pb::RecordAccreditationCommand {
         header: header(),
         provider_id,
         kind: pb::AccreditationKind::InstitutionalReview as i32,
@@ -42,8 +37,20 @@ async fn setup(app: &TestApp) -> Setup {
         valid_until: ts("2031-01-01T00:00:00Z"),
         report_url: String::new(),
         conditions: String::new(),
-    };
-    let accreditation_id = app.record_accreditation(&agency_key, &record).await.id;
+    }
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let agency_key = key("cache agency");
+    let provider_key = key("cache provider");
+    app.admit_agency("Cache Test Agency", "IE", &agency_key).await;
+    let provider_id = app
+        .register_provider(&agency_key, "Cache Test College", "IE", &provider_key)
+        .await;
+    let accreditation_id = app
+        .record_accreditation(&agency_key, &positive_accreditation(provider_id))
+        .await
+        .id;
     Setup {
         agency_key,
         provider_key,
@@ -599,22 +606,8 @@ async fn writes_change_only_what_they_touch(app: &TestApp) {
     let provider_id = app
         .register_provider(&setup.agency_key, "Cache Test Academy", "IE", &other_key)
         .await;
-    let ts = |s: &str| Some(timestamp(Timestamp::parse_rfc3339(s).unwrap()));
-    app.record_accreditation(
-        &setup.agency_key,
-        &pb::RecordAccreditationCommand {
-            header: header(),
-            provider_id,
-            kind: pb::AccreditationKind::InstitutionalReview as i32,
-            decision: pb::Decision::Positive as i32,
-            scope: Some(pb::AccreditationScope::default()),
-            valid_from: ts("2021-01-01T00:00:00Z"),
-            valid_until: ts("2031-01-01T00:00:00Z"),
-            report_url: String::new(),
-            conditions: String::new(),
-        },
-    )
-    .await;
+    app.record_accreditation(&setup.agency_key, &positive_accreditation(provider_id))
+        .await;
     let first = check(&app.channel, &setup.provider_key).await;
     let other = check(&app.channel, &other_key).await;
     assert_eq!((first.0, other.0), (TRUSTED, TRUSTED));
