@@ -479,12 +479,14 @@ async fn documents_read_at_start_are_served_and_never_stale(app: &TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(loaded(), 12, "every document read at start");
+    let lookup = async |id: &str| store.qualification(id).await.expect("lookup").expect("found");
+    let stats = || store.document_stats().unwrap().lookups;
     for (i, id) in ids.iter().enumerate() {
-        let found = store.qualification(id).await.expect("lookup").expect("found");
+        let found = lookup(id).await;
         assert_eq!(found.titles[0].value, format!("Read at Start {i}"));
         assert_eq!(found.withdrawn_at, None);
     }
-    let lookups = store.document_stats().unwrap().lookups;
+    let lookups = stats();
     assert_eq!(
         (lookups.hits, lookups.misses, lookups.stale),
         (12, 0, 0),
@@ -492,38 +494,25 @@ async fn documents_read_at_start_are_served_and_never_stale(app: &TestApp) {
     );
 
     withdraw(&app.channel, &setup, &ids[3]).await;
-    let found = store
-        .qualification(&ids[3])
-        .await
-        .expect("lookup")
-        .expect("found");
+    let found = lookup(&ids[3]).await;
     assert!(
         found.withdrawn_at.is_some(),
         "the withdrawal is seen at once: {found:?}"
     );
-    let lookups = store.document_stats().unwrap().lookups;
+    let lookups = stats();
     assert_eq!(
         lookups.stale, 1,
         "the kept document was read before the write: {lookups:?}"
     );
     // Kept again, now as withdrawn, and served from memory.
-    let again = store
-        .qualification(&ids[3])
-        .await
-        .expect("lookup")
-        .expect("found");
+    let again = lookup(&ids[3]).await;
     assert_eq!(again, found);
-    assert_eq!(store.document_stats().unwrap().lookups.hits, lookups.hits + 1);
+    assert_eq!(stats().hits, lookups.hits + 1);
 
     // The withdrawal changed one document: the others, read before it, are served on (kept),
     // without reading their rows again, and tagged anew (the next lookup is a hit).
-    let stats = || store.document_stats().unwrap().lookups;
     let before = stats();
-    let five = store
-        .qualification(&ids[5])
-        .await
-        .expect("lookup")
-        .expect("found");
+    let five = lookup(&ids[5]).await;
     assert_eq!(
         (five.titles[0].value.as_str(), five.withdrawn_at),
         ("Read at Start 5", None)
@@ -540,11 +529,7 @@ async fn documents_read_at_start_are_served_and_never_stale(app: &TestApp) {
     // A change of an accreditation changes its provider's trust facts, no document.
     change_status(&app.channel, &setup, pb::AccreditationStatus::Suspended).await;
     let before = stats();
-    let six = store
-        .qualification(&ids[6])
-        .await
-        .expect("lookup")
-        .expect("found");
+    let six = lookup(&ids[6]).await;
     assert_eq!(six.withdrawn_at, None);
     assert_eq!(stats().kept, before.kept + 1);
     change_status(&app.channel, &setup, pb::AccreditationStatus::Reinstated).await;
@@ -554,11 +539,7 @@ async fn documents_read_at_start_are_served_and_never_stale(app: &TestApp) {
     withdraw(&replica.channel, &setup, &ids[6]).await;
     replica.stop().await;
     let before = stats();
-    let six = store
-        .qualification(&ids[6])
-        .await
-        .expect("lookup")
-        .expect("found");
+    let six = lookup(&ids[6]).await;
     assert!(
         six.withdrawn_at.is_some(),
         "the withdrawal is seen at once: {six:?}"
@@ -569,11 +550,7 @@ async fn documents_read_at_start_are_served_and_never_stale(app: &TestApp) {
     app.admit_agency("Second Cache Agency", "FR", &key("second cache agency"))
         .await;
     let before = stats();
-    let seven = store
-        .qualification(&ids[7])
-        .await
-        .expect("lookup")
-        .expect("found");
+    let seven = lookup(&ids[7]).await;
     assert_eq!(seven.titles[0].value, "Read at Start 7");
     let after = stats();
     assert_eq!(

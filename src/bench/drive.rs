@@ -146,6 +146,18 @@ struct Clients {
     providers: ProviderServiceClient<Channel>,
 }
 
+impl Clients {
+    /// The clients of every service a scenario calls, over one channel.
+    fn new(channel: Channel) -> Self {
+        Self {
+            health: HealthClient::new(channel.clone()),
+            catalogue: CatalogueServiceClient::new(channel.clone()),
+            trust: TrustServiceClient::new(channel.clone()),
+            providers: ProviderServiceClient::new(channel),
+        }
+    }
+}
+
 /// A worker's signed-write state: the qualification it published last, to withdraw next.
 struct WriteState {
     counter: u64,
@@ -333,8 +345,8 @@ pub struct Load {
     pub scenario: Scenario,
     /// Workers, each with one call in flight.
     pub in_flight: usize,
-    /// Signed writes a second sent beside them (open loop, from one more task); 0 for none.
-    pub background_writes: f64,
+    /// Signed writes a second sent beside them (open loop, from one more task), if any.
+    pub background_writes: Option<f64>,
 }
 
 /// Sends the signed-write mix's writes at `per_second` over `channel` until `end`: how many
@@ -345,12 +357,7 @@ async fn background_writes(
     per_second: f64,
     end: Instant,
 ) -> (u64, Option<String>) {
-    let mut clients = Clients {
-        health: HealthClient::new(channel.clone()),
-        catalogue: CatalogueServiceClient::new(channel.clone()),
-        trust: TrustServiceClient::new(channel.clone()),
-        providers: ProviderServiceClient::new(channel),
-    };
+    let mut clients = Clients::new(channel);
     let mut rng = Rng::new(0xB4C6 ^ data.nonces.load(std::sync::atomic::Ordering::Relaxed));
     let mut state = WriteState {
         counter: 0,
@@ -399,11 +406,11 @@ pub async fn measure(
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + window;
-    let writer = (writes_per_s > 0.0).then(|| {
+    let writer = writes_per_s.map(|per_second| {
         tokio::spawn(background_writes(
             channels[0].clone(),
             data.clone(),
-            writes_per_s,
+            per_second,
             end,
         ))
     });
@@ -412,12 +419,7 @@ pub async fn measure(
         let channel = channels[worker % channels.len()].clone();
         let data = data.clone();
         workers.push(tokio::spawn(async move {
-            let mut clients = Clients {
-                health: HealthClient::new(channel.clone()),
-                catalogue: CatalogueServiceClient::new(channel.clone()),
-                trust: TrustServiceClient::new(channel.clone()),
-                providers: ProviderServiceClient::new(channel),
-            };
+            let mut clients = Clients::new(channel);
             let mut rng = Rng::new(0x5EED ^ ((worker as u64 + 1) << 20) ^ start.elapsed().as_nanos() as u64);
             let mut state = WriteState {
                 counter: 0,

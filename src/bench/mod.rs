@@ -340,7 +340,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                     drive::Load {
                         scenario,
                         in_flight,
-                        background_writes: background.unwrap_or(0.0),
+                        background_writes: background,
                     },
                     warmup,
                     window,
