@@ -546,12 +546,25 @@ async fn documents_read_at_start_are_served_and_never_stale(app: &TestApp) {
     );
     assert_eq!(stats().stale, before.stale + 1);
 
-    // A write that may change anything (an agency admitted): every document is read again.
+    // A write that changes every trust fact but no qualification (an agency admitted): the
+    // documents are served on.
     app.admit_agency("Second Cache Agency", "FR", &key("second cache agency"))
         .await;
     let before = stats();
     let seven = lookup(&ids[7]).await;
     assert_eq!(seven.titles[0].value, "Read at Start 7");
+    let after = stats();
+    assert_eq!(
+        (after.kept, after.stale),
+        (before.kept + 1, before.stale),
+        "{after:?}"
+    );
+
+    // A write that may change anything (a framework added): every document is read again.
+    app.add_framework("cache-test-nqf").await;
+    let before = stats();
+    let eight = lookup(&ids[8]).await;
+    assert_eq!(eight.titles[0].value, "Read at Start 8");
     let after = stats();
     assert_eq!(
         (after.kept, after.stale),
@@ -576,7 +589,7 @@ fn cache_kind(app: &TestApp, kind: &str) -> trust_registry::store::CacheStats {
 
 /// A change of one provider's accreditation is seen at once by CheckIssuer for that provider,
 /// while other providers' trust facts, read before it, are served on from the cache; a write
-/// that may change anything has every provider's facts read again.
+/// that changes every trust fact (a key revoked) has every provider's facts read again.
 async fn writes_change_only_what_they_touch(app: &TestApp) {
     let setup = setup(app).await;
     let other_key = key("cache provider two");
@@ -620,7 +633,7 @@ async fn writes_change_only_what_they_touch(app: &TestApp) {
     assert_eq!(check(&replica.channel, &other_key).await.0, TRUSTED);
     replica.stop().await;
 
-    // A key revoked: a write that may change anything, seen at once.
+    // A key revoked: a write that changes every trust fact, seen at once.
     let before = cache_kind(app, "providers");
     revoke_provider_key(&app.channel, &setup).await;
     let revoked = check(&app.channel, &setup.provider_key).await;

@@ -324,7 +324,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
         let took = drive::prime(&channels, data.clone()).await?;
         report::print_primed(data.providers, took, json);
     }
-    report::print_header(json);
+    report::print_header(json, settings.background_writes);
     let mut errors = 0;
     let mut baselines = std::collections::HashMap::new();
     for &scenario in &settings.scenarios {

@@ -121,8 +121,15 @@ pub fn print_import(row: &ImportRow, json: bool) {
     }
 }
 
-pub fn print_header(json: bool) {
+/// The table's header; `background_writes` is `--background-writes` (0: none), which the JSON
+/// rows carry each.
+pub fn print_header(json: bool, background_writes: f64) {
     if !json {
+        if background_writes > 0.0 {
+            println!(
+                "every scenario but the signed-write mix ran beside {background_writes} signed writes a second"
+            );
+        }
         println!(
             "{:<22} {:>9} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>7}",
             "scenario",

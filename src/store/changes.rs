@@ -15,8 +15,12 @@
 //!   credential verification keeps of it;
 //! - an accreditation (record, change of status): the trust facts of its provider;
 //! - a recognition: nothing cached (no cached value is drawn from recognitions);
-//! - anything else (providers, agencies, recognition bodies, frameworks, keys), and any write
-//!   whose result this module does not recognise: everything.
+//! - a provider registered, an agency or recognition body admitted or retired, a key added,
+//!   rotated or revoked: every trust fact (keys, identifiers, agencies, any provider's facts),
+//!   but no qualification (a qualification's document names its provider and awarding bodies by
+//!   id only, and none of these writes changes a qualification);
+//! - anything else (frameworks), and any write whose result this module does not recognise:
+//!   everything.
 //!
 //! The writes are read from the log only when a value tagged before them is asked for, a few at
 //! a time; a gap of more than [`MAX_CATCH_UP`] writes, or more than [`MAX_TOUCHED`] values
@@ -48,8 +52,8 @@ pub enum Subject<'a> {
     Qualification(&'a str),
     /// A provider's trust facts: the provider, its keys, its accreditations and their agencies.
     Provider(&'a str),
-    /// Anything else: keys, external identifiers, agencies. Only writes that change everything
-    /// change these.
+    /// Any other trust fact: keys, external identifiers, agencies. Writes that change every
+    /// trust fact, or everything, change these.
     Other,
 }
 
@@ -59,6 +63,8 @@ pub enum Touch {
     Qualification(String),
     Provider(String),
     Nothing,
+    /// Every trust fact ([`Subject::Provider`] and [`Subject::Other`]), no qualification.
+    Trust,
     Everything,
 }
 
@@ -69,6 +75,11 @@ enum AppliedSubject {
     Qualification { id: String },
     Accreditation { accreditation: AccreditationOf },
     Recognition(serde::de::IgnoredAny),
+    Provider(serde::de::IgnoredAny),
+    QaAgency(serde::de::IgnoredAny),
+    RecognitionBody(serde::de::IgnoredAny),
+    Key(serde::de::IgnoredAny),
+    KeyRotation(serde::de::IgnoredAny),
 }
 
 #[derive(Deserialize)]
@@ -82,6 +93,13 @@ pub fn touch_of(applied: &str) -> Touch {
         Ok(AppliedSubject::Qualification { id }) => Touch::Qualification(id),
         Ok(AppliedSubject::Accreditation { accreditation }) => Touch::Provider(accreditation.provider_id),
         Ok(AppliedSubject::Recognition(_)) => Touch::Nothing,
+        Ok(
+            AppliedSubject::Provider(_)
+            | AppliedSubject::QaAgency(_)
+            | AppliedSubject::RecognitionBody(_)
+            | AppliedSubject::Key(_)
+            | AppliedSubject::KeyRotation(_),
+        ) => Touch::Trust,
         Err(_) => Touch::Everything,
     }
 }
@@ -98,6 +116,8 @@ pub struct Record {
     covered: u64,
     /// The last write that changed everything, kept as above (0: none since the floor).
     everything: u64,
+    /// The last write that changed every trust fact, kept as above (0: none since the floor).
+    trust: u64,
     qualifications: HashMap<String, u64>,
     providers: HashMap<String, u64>,
     /// Set once `start` was called: until then nothing is served on.
@@ -137,6 +157,7 @@ impl Record {
                 self.providers.insert(id, size);
             }
             Touch::Nothing => {}
+            Touch::Trust => self.trust = size,
             Touch::Everything => self.everything = size,
         }
         if self.qualifications.len() + self.providers.len() > MAX_TOUCHED {
@@ -154,11 +175,11 @@ impl Record {
             return Some(false);
         }
         let changed = match subject {
-            Subject::Qualification(id) => self.qualifications.get(id),
-            Subject::Provider(id) => self.providers.get(id),
-            Subject::Other => None,
+            Subject::Qualification(id) => self.qualifications.get(id).copied(),
+            Subject::Provider(id) => self.providers.get(id).copied().max(Some(self.trust)),
+            Subject::Other => Some(self.trust),
         };
-        Some(changed.is_none_or(|&size| size <= tag))
+        Some(changed.is_none_or(|size| size <= tag))
     }
 }
 
@@ -284,14 +305,21 @@ mod tests {
         let (provider, keys) = data::providers().remove(0);
         assert_eq!(
             touch_of(&applied(&Applied::Key(keys[0].clone()))),
-            Touch::Everything
+            Touch::Trust
+        );
+        assert_eq!(
+            touch_of(&applied(&Applied::KeyRotation {
+                old_key: keys[0].clone(),
+                new_key: keys[0].clone(),
+            })),
+            Touch::Trust
         );
         assert_eq!(
             touch_of(&applied(&Applied::Provider(crate::domain::query::Keyed {
                 item: provider,
                 keys,
             }))),
-            Touch::Everything
+            Touch::Trust
         );
         let (agency, keys) = data::qa_agencies().remove(0);
         assert_eq!(
@@ -299,6 +327,19 @@ mod tests {
                 item: agency,
                 keys,
             }))),
+            Touch::Trust
+        );
+        let (body, keys) = data::recognition_bodies().remove(0);
+        assert_eq!(
+            touch_of(&applied(&Applied::RecognitionBody(crate::domain::query::Keyed {
+                item: body,
+                keys,
+            }))),
+            Touch::Trust
+        );
+        let framework = frameworks.into_values().next().unwrap();
+        assert_eq!(
+            touch_of(&applied(&Applied::Framework(framework))),
             Touch::Everything
         );
         assert_eq!(touch_of("not json"), Touch::Everything);
@@ -328,19 +369,34 @@ mod tests {
         assert_eq!(record.unchanged(Subject::Other, 10, 13), Some(true));
         // Tagged before the record began: cannot be told apart.
         assert_eq!(record.unchanged(Subject::Qualification("q2"), 9, 13), Some(false));
-        // A write that changes everything.
-        record.push(13, Touch::Everything);
+        // A write that changes every trust fact (a key revoked, say), no qualification.
+        record.push(13, Touch::Trust);
         assert_eq!(record.unchanged(Subject::Other, 13, 14), Some(false));
+        assert_eq!(record.unchanged(Subject::Provider("p2"), 13, 14), Some(false));
+        assert_eq!(record.unchanged(Subject::Provider("p2"), 14, 14), Some(true));
+        assert_eq!(record.unchanged(Subject::Qualification("q2"), 13, 14), Some(true));
         assert_eq!(
-            record.unchanged(Subject::Qualification("q2"), 13, 14),
+            record.unchanged(Subject::Qualification("q1"), 10, 14),
+            Some(false),
+            "a qualification's own write still counts past it"
+        );
+        // A provider's own write after it.
+        record.push(14, Touch::Provider("p2".into()));
+        assert_eq!(record.unchanged(Subject::Provider("p2"), 14, 15), Some(false));
+        assert_eq!(record.unchanged(Subject::Provider("p1"), 14, 15), Some(true));
+        // A write that changes everything.
+        record.push(15, Touch::Everything);
+        assert_eq!(record.unchanged(Subject::Other, 15, 16), Some(false));
+        assert_eq!(
+            record.unchanged(Subject::Qualification("q2"), 15, 16),
             Some(false)
         );
-        assert_eq!(record.unchanged(Subject::Qualification("q2"), 14, 14), Some(true));
+        assert_eq!(record.unchanged(Subject::Qualification("q2"), 16, 16), Some(true));
         // A write out of order starts the record again after it.
         record.push(20, Touch::Nothing);
         assert_eq!(record.covered(), Some(21));
         assert_eq!(
-            record.unchanged(Subject::Qualification("q2"), 14, 21),
+            record.unchanged(Subject::Qualification("q2"), 16, 21),
             Some(false)
         );
         assert_eq!(record.unchanged(Subject::Qualification("q2"), 21, 21), Some(true));

@@ -94,6 +94,34 @@ pub fn provider_registration(name: &str, keys: Vec<pb::KeySpec>) -> pb::Register
     }
 }
 
+/// A valid AddFramework command: framework `id`, with one level (EQF level 1).
+pub fn framework_command(id: &str) -> pb::AddFrameworkCommand {
+    pb::AddFrameworkCommand {
+        header: header(),
+        framework: Some(pb::Framework {
+            id: id.into(),
+            code: id.to_uppercase(),
+            title: format!("Test framework {id}"),
+            jurisdiction: "MT".into(),
+            referencing: pb::ReferencingStatus::Referenced as i32,
+            sources: vec![pb::Source {
+                title: "Referencing report".into(),
+                publisher: "Test authority".into(),
+                year: 2024,
+                url: "https://example.org/referencing".into(),
+            }],
+            levels: vec![pb::FrameworkLevel {
+                code: "1".into(),
+                ordinal: 1,
+                title: "Level 1".into(),
+                eqf_level: Some(1),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+    }
+}
+
 pub fn en(value: &str) -> Vec<pb::LocalizedString> {
     vec![pb::LocalizedString {
         language: "en".into(),
@@ -149,6 +177,21 @@ impl TestApp {
             .into_inner()
             .qa_agency
             .expect("agency")
+            .id
+    }
+
+    /// The operator adds a framework `id` with one level (EQF level 1); returns its id.
+    pub async fn add_framework(&self, id: &str) -> String {
+        let request = pb::AddFrameworkRequest {
+            envelope: envelope(&operator_key(), "GovernanceService", "AddFramework", &framework_command(id)),
+        };
+        self.governance()
+            .add_framework(request)
+            .await
+            .expect("add framework")
+            .into_inner()
+            .framework
+            .expect("framework")
             .id
     }
 

@@ -7,7 +7,7 @@ use trust_registry::pb;
 
 /// Shared with the other suites (see tests/common/signed.rs).
 pub use crate::common::signed::publish_recognition_of;
-use crate::common::signed::{description, en, header, key_spec};
+use crate::common::signed::{description, en, framework_command, header, key_spec};
 use crate::world::*;
 
 /// A well-formed id under which nothing is registered.
@@ -204,30 +204,7 @@ pub fn retire_recognition_body(body_id: &str) -> pb::RetireRecognitionBodyComman
 }
 
 pub fn add_framework() -> pb::AddFrameworkCommand {
-    pb::AddFrameworkCommand {
-        header: header(),
-        framework: Some(pb::Framework {
-            id: "rules-test-nqf".into(),
-            code: "RT-NQF".into(),
-            title: "Rules Test Qualifications Framework".into(),
-            jurisdiction: "MT".into(),
-            referencing: pb::ReferencingStatus::Referenced as i32,
-            sources: vec![pb::Source {
-                title: "Referencing report".into(),
-                publisher: "Test authority".into(),
-                year: 2024,
-                url: "https://example.org/referencing".into(),
-            }],
-            levels: vec![pb::FrameworkLevel {
-                code: "1".into(),
-                ordinal: 1,
-                title: "Level 1".into(),
-                eqf_level: Some(1),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-    }
+    framework_command("rules-test-nqf")
 }
 
 pub fn register_provider() -> pb::RegisterProviderCommand {
