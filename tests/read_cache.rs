@@ -100,6 +100,27 @@ async fn check(
     )
 }
 
+/// The verdict for the issuer `did`, now: status and reason codes.
+async fn check_did(channel: &Channel, did: &str) -> (pb::TrustStatus, Vec<pb::TrustReasonCode>) {
+    let verdict = TrustServiceClient::new(channel.clone())
+        .check_issuer(pb::CheckIssuerRequest {
+            query: Some(pb::IssuerQuery {
+                issuer: Some(Issuer::Did(did.into())),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("CheckIssuer")
+        .into_inner()
+        .verdict
+        .map(|signed| common::decoded(&signed))
+        .expect("signed verdict");
+    (
+        verdict.status(),
+        verdict.reasons.iter().map(|r| r.code()).collect(),
+    )
+}
+
 /// Suspends (or reinstates) the accreditation from an hour ago, through `channel`.
 async fn change_status(channel: &Channel, setup: &Setup, status: pb::AccreditationStatus) {
     let command = pb::ChangeAccreditationStatusCommand {
@@ -588,7 +609,8 @@ fn cache_kind(app: &TestApp, kind: &str) -> trust_registry::store::CacheStats {
 }
 
 /// A change of one provider's accreditation is seen at once by CheckIssuer for that provider,
-/// while other providers' trust facts, read before it, are served on from the cache; a write
+/// while other providers' trust facts, read before it, are served on from the cache; a provider
+/// registered is found at once by its key and its DID, which were looked up before; a write
 /// that changes every trust fact (a key revoked) has every provider's facts read again.
 async fn writes_change_only_what_they_touch(app: &TestApp) {
     let setup = setup(app).await;
@@ -632,6 +654,59 @@ async fn writes_change_only_what_they_touch(app: &TestApp) {
     assert_eq!(check(&replica.channel, &setup.provider_key).await.0, TRUSTED);
     assert_eq!(check(&replica.channel, &other_key).await.0, TRUSTED);
     replica.stop().await;
+
+    // A provider registered: the lookups of its key and of its DID, which found nothing before,
+    // find it at once; every other provider's facts are served on.
+    let new_key = key("cache provider three");
+    let did = "did:web:cache-three.example";
+    let unknown = vec![pb::TrustReasonCode::UnknownIssuer];
+    assert_eq!(check(&app.channel, &new_key).await.1, unknown);
+    assert_eq!(check_did(&app.channel, did).await.1, unknown);
+    assert_eq!(check(&app.channel, &other_key).await.0, TRUSTED);
+    let (providers, keys, identifiers) = (
+        cache_kind(app, "providers"),
+        cache_kind(app, "issuer_keys"),
+        cache_kind(app, "identifiers"),
+    );
+    let mut command = provider_registration("Cache Test Institute", vec![key_spec(&new_key)]);
+    command.identifiers = vec![pb::ExternalIdentifier {
+        scheme: pb::IdentifierScheme::Did as i32,
+        value: did.into(),
+        ..Default::default()
+    }];
+    app.accreditations()
+        .register_provider(pb::RegisterProviderRequest {
+            envelope: envelope(
+                &setup.agency_key,
+                "AccreditationService",
+                "RegisterProvider",
+                &command,
+            ),
+        })
+        .await
+        .expect("RegisterProvider");
+    let no_accreditation = vec![pb::TrustReasonCode::NoAccreditation];
+    let by_key = check(&app.channel, &new_key).await;
+    assert_eq!(
+        (by_key.0, &by_key.1),
+        (NOT_TRUSTED, &no_accreditation),
+        "{by_key:?}"
+    );
+    let by_did = check_did(&app.channel, did).await;
+    assert_eq!(
+        (by_did.0, &by_did.1),
+        (NOT_TRUSTED, &no_accreditation),
+        "{by_did:?}"
+    );
+    assert_eq!(cache_kind(app, "issuer_keys").stale, keys.stale + 1);
+    assert_eq!(cache_kind(app, "identifiers").stale, identifiers.stale + 1);
+    assert_eq!(check(&app.channel, &other_key).await.0, TRUSTED);
+    let after = cache_kind(app, "providers");
+    assert_eq!(
+        (after.kept, after.stale),
+        (providers.kept + 1, providers.stale),
+        "the other provider's facts were served on: {after:?}"
+    );
 
     // A key revoked: a write that changes every trust fact, seen at once.
     let before = cache_kind(app, "providers");

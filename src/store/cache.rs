@@ -378,7 +378,7 @@ impl Store {
             &self.cache.keys,
             generation,
             public_key,
-            Subject::Other,
+            Subject::Key(public_key),
             || *public_key,
             || self.key_by_public_key(public_key),
         )
@@ -396,7 +396,7 @@ impl Store {
             &self.cache.identifiers,
             generation,
             &IdentifierKey(scheme, value),
-            Subject::Other,
+            Subject::Identifier(scheme, value),
             || (scheme, value.to_owned()),
             || self.identifier_bindings(scheme, value),
         )

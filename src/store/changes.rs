@@ -15,10 +15,12 @@
 //!   credential verification keeps of it;
 //! - an accreditation (record, change of status): the trust facts of its provider;
 //! - a recognition: nothing cached (no cached value is drawn from recognitions);
-//! - a provider registered, an agency or recognition body admitted or retired, a key added,
-//!   rotated or revoked: every trust fact (keys, identifiers, agencies, any provider's facts),
-//!   but no qualification (a qualification's document names its provider and awarding bodies by
-//!   id only, and none of these writes changes a qualification);
+//! - a provider registered: that provider's trust facts, and the lookups of its identifiers and
+//!   keys (each of them may have been looked up, and found nothing, before);
+//! - an agency or recognition body admitted or retired, a key added, rotated or revoked (the
+//!   stored result does not name the key's owner): every trust fact (keys, identifiers,
+//!   agencies, any provider's facts), but no qualification (a qualification's document names its
+//!   provider and awarding bodies by id only, and none of these writes changes a qualification);
 //! - anything else (frameworks), and any write whose result this module does not recognise:
 //!   everything.
 //!
@@ -36,13 +38,17 @@ use super::Store;
 use super::cache::Generation;
 use super::entity::signed_write;
 use crate::domain::DomainError;
+use crate::domain::enums::IdentifierScheme;
+use crate::domain::model::Provider;
+use crate::domain::query::Keyed;
 
 type Result<T> = std::result::Result<T, DomainError>;
 
 /// Writes read from the log at most to bring the record up to a read's generation; a larger gap
 /// (a bulk import, say) starts the record again instead.
 pub const MAX_CATCH_UP: u64 = 2_000;
-/// Qualifications and providers the record holds at most before it starts again.
+/// Qualifications, providers, identifiers and keys the record holds at most before it starts
+/// again.
 pub const MAX_TOUCHED: usize = 100_000;
 
 /// What a cached value is drawn from.
@@ -52,8 +58,12 @@ pub enum Subject<'a> {
     Qualification(&'a str),
     /// A provider's trust facts: the provider, its keys, its accreditations and their agencies.
     Provider(&'a str),
-    /// Any other trust fact: keys, external identifiers, agencies. Writes that change every
-    /// trust fact, or everything, change these.
+    /// The owners bound to an external identifier.
+    Identifier(IdentifierScheme, &'a str),
+    /// The key with this Ed25519 public key, and its owner.
+    Key(&'a [u8; 32]),
+    /// Any other trust fact: agencies. Writes that change every trust fact, or everything,
+    /// change these.
     Other,
 }
 
@@ -62,6 +72,12 @@ pub enum Subject<'a> {
 pub enum Touch {
     Qualification(String),
     Provider(String),
+    /// A provider registered, with its identifiers and keys.
+    Registered {
+        provider: String,
+        identifiers: Vec<(IdentifierScheme, String)>,
+        keys: Vec<[u8; 32]>,
+    },
     Nothing,
     /// Every trust fact ([`Subject::Provider`] and [`Subject::Other`]), no qualification.
     Trust,
@@ -75,7 +91,7 @@ enum AppliedSubject {
     Qualification { id: String },
     Accreditation { accreditation: AccreditationOf },
     Recognition(serde::de::IgnoredAny),
-    Provider(serde::de::IgnoredAny),
+    Provider(Keyed<Provider>),
     QaAgency(serde::de::IgnoredAny),
     RecognitionBody(serde::de::IgnoredAny),
     Key(serde::de::IgnoredAny),
@@ -93,9 +109,17 @@ pub fn touch_of(applied: &str) -> Touch {
         Ok(AppliedSubject::Qualification { id }) => Touch::Qualification(id),
         Ok(AppliedSubject::Accreditation { accreditation }) => Touch::Provider(accreditation.provider_id),
         Ok(AppliedSubject::Recognition(_)) => Touch::Nothing,
+        Ok(AppliedSubject::Provider(Keyed { item, keys })) => Touch::Registered {
+            provider: item.id,
+            identifiers: item
+                .identifiers
+                .into_iter()
+                .map(|i| (i.scheme, i.value))
+                .collect(),
+            keys: keys.into_iter().map(|k| k.public_key).collect(),
+        },
         Ok(
-            AppliedSubject::Provider(_)
-            | AppliedSubject::QaAgency(_)
+            AppliedSubject::QaAgency(_)
             | AppliedSubject::RecognitionBody(_)
             | AppliedSubject::Key(_)
             | AppliedSubject::KeyRotation(_),
@@ -120,6 +144,8 @@ pub struct Record {
     trust: u64,
     qualifications: HashMap<String, u64>,
     providers: HashMap<String, u64>,
+    identifiers: HashMap<(IdentifierScheme, String), u64>,
+    keys: HashMap<[u8; 32], u64>,
     /// Set once `start` was called: until then nothing is served on.
     started: bool,
 }
@@ -156,11 +182,23 @@ impl Record {
             Touch::Provider(id) => {
                 self.providers.insert(id, size);
             }
+            Touch::Registered {
+                provider,
+                identifiers,
+                keys,
+            } => {
+                self.providers.insert(provider, size);
+                self.identifiers
+                    .extend(identifiers.into_iter().map(|i| (i, size)));
+                self.keys.extend(keys.into_iter().map(|k| (k, size)));
+            }
             Touch::Nothing => {}
             Touch::Trust => self.trust = size,
             Touch::Everything => self.everything = size,
         }
-        if self.qualifications.len() + self.providers.len() > MAX_TOUCHED {
+        if self.qualifications.len() + self.providers.len() + self.identifiers.len() + self.keys.len()
+            > MAX_TOUCHED
+        {
             self.start(size);
         }
     }
@@ -177,6 +215,12 @@ impl Record {
         let changed = match subject {
             Subject::Qualification(id) => self.qualifications.get(id).copied(),
             Subject::Provider(id) => self.providers.get(id).copied().max(Some(self.trust)),
+            Subject::Identifier(scheme, value) => self
+                .identifiers
+                .get(&(scheme, value.to_owned()))
+                .copied()
+                .max(Some(self.trust)),
+            Subject::Key(public_key) => self.keys.get(public_key).copied().max(Some(self.trust)),
             Subject::Other => Some(self.trust),
         };
         Some(changed.is_none_or(|size| size <= tag))
@@ -303,10 +347,7 @@ mod tests {
             Touch::Nothing
         );
         let (provider, keys) = data::providers().remove(0);
-        assert_eq!(
-            touch_of(&applied(&Applied::Key(keys[0].clone()))),
-            Touch::Trust
-        );
+        assert_eq!(touch_of(&applied(&Applied::Key(keys[0].clone()))), Touch::Trust);
         assert_eq!(
             touch_of(&applied(&Applied::KeyRotation {
                 old_key: keys[0].clone(),
@@ -314,12 +355,25 @@ mod tests {
             })),
             Touch::Trust
         );
+        let registered = Touch::Registered {
+            provider: provider.id.clone(),
+            identifiers: provider
+                .identifiers
+                .iter()
+                .map(|i| (i.scheme, i.value.clone()))
+                .collect(),
+            keys: keys.iter().map(|k| k.public_key).collect(),
+        };
+        assert!(
+            matches!(&registered, Touch::Registered { identifiers, keys, .. } if !identifiers.is_empty() && !keys.is_empty()),
+            "the demo provider has identifiers and keys"
+        );
         assert_eq!(
             touch_of(&applied(&Applied::Provider(crate::domain::query::Keyed {
                 item: provider,
                 keys,
             }))),
-            Touch::Trust
+            registered
         );
         let (agency, keys) = data::qa_agencies().remove(0);
         assert_eq!(
@@ -384,19 +438,53 @@ mod tests {
         record.push(14, Touch::Provider("p2".into()));
         assert_eq!(record.unchanged(Subject::Provider("p2"), 14, 15), Some(false));
         assert_eq!(record.unchanged(Subject::Provider("p1"), 14, 15), Some(true));
-        // A write that changes everything.
-        record.push(15, Touch::Everything);
-        assert_eq!(record.unchanged(Subject::Other, 15, 16), Some(false));
+        // A provider registered: its facts, its identifiers' and its keys' lookups.
+        let did = IdentifierScheme::Did;
+        record.push(
+            15,
+            Touch::Registered {
+                provider: "p3".into(),
+                identifiers: vec![(did, "did:web:p3.example".into())],
+                keys: vec![[3; 32]],
+            },
+        );
+        assert_eq!(record.unchanged(Subject::Provider("p3"), 15, 16), Some(false));
         assert_eq!(
-            record.unchanged(Subject::Qualification("q2"), 15, 16),
+            record.unchanged(Subject::Identifier(did, "did:web:p3.example"), 15, 16),
             Some(false)
         );
-        assert_eq!(record.unchanged(Subject::Qualification("q2"), 16, 16), Some(true));
+        assert_eq!(record.unchanged(Subject::Key(&[3; 32]), 15, 16), Some(false));
+        assert_eq!(
+            record.unchanged(
+                Subject::Identifier(IdentifierScheme::Deqar, "did:web:p3.example"),
+                15,
+                16
+            ),
+            Some(true),
+            "another scheme's identifier of the same value"
+        );
+        assert_eq!(
+            record.unchanged(Subject::Identifier(did, "did:web:p4.example"), 15, 16),
+            Some(true)
+        );
+        assert_eq!(record.unchanged(Subject::Key(&[4; 32]), 15, 16), Some(true));
+        assert_eq!(record.unchanged(Subject::Provider("p1"), 15, 16), Some(true));
+        assert_eq!(record.unchanged(Subject::Other, 15, 16), Some(true));
+        // Identifiers' and keys' lookups are trust facts too.
+        assert_eq!(record.unchanged(Subject::Key(&[4; 32]), 13, 16), Some(false));
+        // A write that changes everything.
+        record.push(16, Touch::Everything);
+        assert_eq!(record.unchanged(Subject::Other, 16, 17), Some(false));
+        assert_eq!(
+            record.unchanged(Subject::Qualification("q2"), 16, 17),
+            Some(false)
+        );
+        assert_eq!(record.unchanged(Subject::Qualification("q2"), 17, 17), Some(true));
         // A write out of order starts the record again after it.
         record.push(20, Touch::Nothing);
         assert_eq!(record.covered(), Some(21));
         assert_eq!(
-            record.unchanged(Subject::Qualification("q2"), 16, 21),
+            record.unchanged(Subject::Qualification("q2"), 17, 21),
             Some(false)
         );
         assert_eq!(record.unchanged(Subject::Qualification("q2"), 21, 21), Some(true));

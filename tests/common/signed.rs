@@ -183,7 +183,12 @@ impl TestApp {
     /// The operator adds a framework `id` with one level (EQF level 1); returns its id.
     pub async fn add_framework(&self, id: &str) -> String {
         let request = pb::AddFrameworkRequest {
-            envelope: envelope(&operator_key(), "GovernanceService", "AddFramework", &framework_command(id)),
+            envelope: envelope(
+                &operator_key(),
+                "GovernanceService",
+                "AddFramework",
+                &framework_command(id),
+            ),
         };
         self.governance()
             .add_framework(request)
