@@ -610,8 +610,9 @@ fn cache_kind(app: &TestApp, kind: &str) -> trust_registry::store::CacheStats {
 
 /// A change of one provider's accreditation is seen at once by CheckIssuer for that provider,
 /// while other providers' trust facts, read before it, are served on from the cache; a provider
-/// registered is found at once by its key and its DID, which were looked up before; a write
-/// that changes every trust fact (a key revoked) has every provider's facts read again.
+/// registered is found at once by its key and its DID, which were looked up before, and a key
+/// revoked at once; a write that changes every trust fact (an agency admitted) has every
+/// provider's facts read again.
 async fn writes_change_only_what_they_touch(app: &TestApp) {
     let setup = setup(app).await;
     let other_key = key("cache provider two");
@@ -708,18 +709,44 @@ async fn writes_change_only_what_they_touch(app: &TestApp) {
         "the other provider's facts were served on: {after:?}"
     );
 
-    // A key revoked: a write that changes every trust fact, seen at once.
+    // A key revoked: its owner's facts and the key's lookups are seen at once, through this
+    // server and through another with a warm cache of its own; other providers' facts are served
+    // on.
+    let replica = Replica::start(&app.database_url).await;
+    assert_eq!(check(&replica.channel, &setup.provider_key).await.0, TRUSTED);
+    assert_eq!(check(&replica.channel, &other_key).await.0, TRUSTED);
+    assert_eq!(check(&app.channel, &setup.provider_key).await.0, TRUSTED);
     let before = cache_kind(app, "providers");
     revoke_provider_key(&app.channel, &setup).await;
-    let revoked = check(&app.channel, &setup.provider_key).await;
+    for channel in [&app.channel, &replica.channel] {
+        let revoked = check(channel, &setup.provider_key).await;
+        assert_eq!(
+            (revoked.0, revoked.2),
+            (NOT_TRUSTED, pb::KeyState::Revoked),
+            "{revoked:?}"
+        );
+        assert_eq!(check(channel, &other_key).await.0, TRUSTED);
+    }
+    replica.stop().await;
+    let after = cache_kind(app, "providers");
     assert_eq!(
-        (revoked.0, revoked.2),
-        (NOT_TRUSTED, pb::KeyState::Revoked),
-        "{revoked:?}"
+        (after.kept, after.stale),
+        (before.kept + 1, before.stale + 1),
+        "the other provider's facts served on, the key's owner's read again: {after:?}"
     );
+
+    // An agency admitted: a write that changes every trust fact (providers' facts carry their
+    // agencies), so nothing is served on past it.
+    app.admit_agency("Third Cache Agency", "FR", &key("third cache agency"))
+        .await;
+    let before = cache_kind(app, "providers");
     assert_eq!(check(&app.channel, &other_key).await.0, TRUSTED);
     let after = cache_kind(app, "providers");
-    assert_eq!(after.kept, before.kept, "nothing served on past it: {after:?}");
+    assert_eq!(
+        (after.kept, after.stale),
+        (before.kept, before.stale + 1),
+        "nothing served on past it: {after:?}"
+    );
 }
 
 both_backends!(writes_invalidate_only_what_they_touch, async |app: &TestApp| {

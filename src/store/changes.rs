@@ -17,10 +17,13 @@
 //! - a recognition: nothing cached (no cached value is drawn from recognitions);
 //! - a provider registered: that provider's trust facts, and the lookups of its identifiers and
 //!   keys (each of them may have been looked up, and found nothing, before);
-//! - an agency or recognition body admitted or retired, a key added, rotated or revoked (the
-//!   stored result does not name the key's owner): every trust fact (keys, identifiers,
-//!   agencies, any provider's facts), but no qualification (a qualification's document names its
-//!   provider and awarding bodies by id only, and none of these writes changes a qualification);
+//! - a key added, rotated or revoked: its owner's facts and the lookups of the key (the stored
+//!   result names the key, not its owner, which is read from the key table: a key never changes
+//!   owner);
+//! - an agency or recognition body admitted or retired: every trust fact (keys, identifiers,
+//!   agencies, any provider's facts, which carry their agencies), but no qualification (a
+//!   qualification's document names its provider and awarding bodies by id only, and none of
+//!   these writes changes a qualification);
 //! - anything else (frameworks), and any write whose result this module does not recognise:
 //!   everything.
 //!
@@ -39,7 +42,7 @@ use super::cache::Generation;
 use super::entity::signed_write;
 use crate::domain::DomainError;
 use crate::domain::enums::IdentifierScheme;
-use crate::domain::model::Provider;
+use crate::domain::model::{ActorKey, Provider};
 use crate::domain::query::Keyed;
 
 type Result<T> = std::result::Result<T, DomainError>;
@@ -72,12 +75,17 @@ pub enum Subject<'a> {
 pub enum Touch {
     Qualification(String),
     Provider(String),
-    /// A provider registered, with its identifiers and keys.
-    Registered {
-        provider: String,
+    /// An actor's own facts, and the lookups of these identifiers and keys: a provider
+    /// registered, or a key added, rotated or revoked.
+    Owner {
+        owner: String,
         identifiers: Vec<(IdentifierScheme, String)>,
         keys: Vec<[u8; 32]>,
     },
+    /// Keys added, rotated or revoked (key id, public key), whose owner the stored result does
+    /// not name: made a [`Touch::Owner`] from the key table before it is recorded; recorded as
+    /// it is, it counts as [`Touch::Trust`].
+    Keys(Vec<(String, [u8; 32])>),
     Nothing,
     /// Every trust fact ([`Subject::Provider`] and [`Subject::Other`]), no qualification.
     Trust,
@@ -94,8 +102,8 @@ enum AppliedSubject {
     Provider(Keyed<Provider>),
     QaAgency(serde::de::IgnoredAny),
     RecognitionBody(serde::de::IgnoredAny),
-    Key(serde::de::IgnoredAny),
-    KeyRotation(serde::de::IgnoredAny),
+    Key(ActorKey),
+    KeyRotation { old_key: ActorKey, new_key: ActorKey },
 }
 
 #[derive(Deserialize)]
@@ -109,8 +117,8 @@ pub fn touch_of(applied: &str) -> Touch {
         Ok(AppliedSubject::Qualification { id }) => Touch::Qualification(id),
         Ok(AppliedSubject::Accreditation { accreditation }) => Touch::Provider(accreditation.provider_id),
         Ok(AppliedSubject::Recognition(_)) => Touch::Nothing,
-        Ok(AppliedSubject::Provider(Keyed { item, keys })) => Touch::Registered {
-            provider: item.id,
+        Ok(AppliedSubject::Provider(Keyed { item, keys })) => Touch::Owner {
+            owner: item.id,
             identifiers: item
                 .identifiers
                 .into_iter()
@@ -118,12 +126,12 @@ pub fn touch_of(applied: &str) -> Touch {
                 .collect(),
             keys: keys.into_iter().map(|k| k.public_key).collect(),
         },
-        Ok(
-            AppliedSubject::QaAgency(_)
-            | AppliedSubject::RecognitionBody(_)
-            | AppliedSubject::Key(_)
-            | AppliedSubject::KeyRotation(_),
-        ) => Touch::Trust,
+        Ok(AppliedSubject::Key(key)) => Touch::Keys(vec![(key.key_id, key.public_key)]),
+        Ok(AppliedSubject::KeyRotation { old_key, new_key }) => Touch::Keys(vec![
+            (old_key.key_id, old_key.public_key),
+            (new_key.key_id, new_key.public_key),
+        ]),
+        Ok(AppliedSubject::QaAgency(_) | AppliedSubject::RecognitionBody(_)) => Touch::Trust,
         Err(_) => Touch::Everything,
     }
 }
@@ -182,18 +190,18 @@ impl Record {
             Touch::Provider(id) => {
                 self.providers.insert(id, size);
             }
-            Touch::Registered {
-                provider,
+            Touch::Owner {
+                owner,
                 identifiers,
                 keys,
             } => {
-                self.providers.insert(provider, size);
+                self.providers.insert(owner, size);
                 self.identifiers
                     .extend(identifiers.into_iter().map(|i| (i, size)));
                 self.keys.extend(keys.into_iter().map(|k| (k, size)));
             }
             Touch::Nothing => {}
-            Touch::Trust => self.trust = size,
+            Touch::Keys(_) | Touch::Trust => self.trust = size,
             Touch::Everything => self.everything = size,
         }
         if self.qualifications.len() + self.providers.len() + self.identifiers.len() + self.keys.len()
@@ -284,10 +292,11 @@ impl Store {
                     .into_tuple()
                     .all(&self.db)
                     .await?;
-                let touches: Vec<(u64, Touch)> = rows
+                let mut touches: Vec<(u64, Touch)> = rows
                     .into_iter()
                     .map(|(index, applied)| (index as u64, touch_of(&applied)))
                     .collect();
+                self.owners_of_keys(&mut touches).await?;
                 let mut record = changes.lock();
                 for (index, touch) in touches {
                     record.push(index, touch);
@@ -298,6 +307,50 @@ impl Store {
             .lock()
             .unchanged(subject, tag.log_size, now.log_size)
             .unwrap_or(false))
+    }
+}
+
+impl Store {
+    /// Makes each [`Touch::Keys`] in `touches` the [`Touch::Owner`] of the keys' owner, read
+    /// from the key table (one query for all of them). Keys whose owner is not found there, or
+    /// that name more than one, stay as they are, and count as changing every trust fact.
+    async fn owners_of_keys(&self, touches: &mut [(u64, Touch)]) -> Result<()> {
+        use super::entity::actor_key;
+        let key_ids: Vec<&str> = touches
+            .iter()
+            .filter_map(|(_, touch)| match touch {
+                Touch::Keys(keys) => Some(keys.iter().map(|(key_id, _)| key_id.as_str())),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        if key_ids.is_empty() {
+            return Ok(());
+        }
+        let owners: HashMap<String, String> = actor_key::Entity::find()
+            .select_only()
+            .column(actor_key::Column::KeyId)
+            .column(actor_key::Column::OwnerId)
+            .filter(actor_key::Column::KeyId.is_in(key_ids))
+            .into_tuple::<(String, String)>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect();
+        for (_, touch) in touches.iter_mut() {
+            let Touch::Keys(keys) = touch else { continue };
+            let mut found = keys.iter().map(|(key_id, _)| owners.get(key_id));
+            let Some(Some(owner)) = found.next() else { continue };
+            if found.any(|other| other != Some(owner)) {
+                continue;
+            }
+            *touch = Touch::Owner {
+                owner: owner.clone(),
+                identifiers: Vec::new(),
+                keys: keys.iter().map(|(_, public_key)| *public_key).collect(),
+            };
+        }
+        Ok(())
     }
 }
 
@@ -347,16 +400,21 @@ mod tests {
             Touch::Nothing
         );
         let (provider, keys) = data::providers().remove(0);
-        assert_eq!(touch_of(&applied(&Applied::Key(keys[0].clone()))), Touch::Trust);
+        let key = |k: &ActorKey| (k.key_id.clone(), k.public_key);
+        assert_eq!(
+            touch_of(&applied(&Applied::Key(keys[0].clone()))),
+            Touch::Keys(vec![key(&keys[0])])
+        );
+        let (_, other_keys) = data::providers().remove(1);
         assert_eq!(
             touch_of(&applied(&Applied::KeyRotation {
                 old_key: keys[0].clone(),
-                new_key: keys[0].clone(),
+                new_key: other_keys[0].clone(),
             })),
-            Touch::Trust
+            Touch::Keys(vec![key(&keys[0]), key(&other_keys[0])])
         );
-        let registered = Touch::Registered {
-            provider: provider.id.clone(),
+        let registered = Touch::Owner {
+            owner: provider.id.clone(),
             identifiers: provider
                 .identifiers
                 .iter()
@@ -365,7 +423,7 @@ mod tests {
             keys: keys.iter().map(|k| k.public_key).collect(),
         };
         assert!(
-            matches!(&registered, Touch::Registered { identifiers, keys, .. } if !identifiers.is_empty() && !keys.is_empty()),
+            matches!(&registered, Touch::Owner { identifiers, keys, .. } if !identifiers.is_empty() && !keys.is_empty()),
             "the demo provider has identifiers and keys"
         );
         assert_eq!(
@@ -442,8 +500,8 @@ mod tests {
         let did = IdentifierScheme::Did;
         record.push(
             15,
-            Touch::Registered {
-                provider: "p3".into(),
+            Touch::Owner {
+                owner: "p3".into(),
                 identifiers: vec![(did, "did:web:p3.example".into())],
                 keys: vec![[3; 32]],
             },
@@ -472,19 +530,24 @@ mod tests {
         assert_eq!(record.unchanged(Subject::Other, 15, 16), Some(true));
         // Identifiers' and keys' lookups are trust facts too.
         assert_eq!(record.unchanged(Subject::Key(&[4; 32]), 13, 16), Some(false));
+        // Keys whose owner was not found change every trust fact.
+        record.push(16, Touch::Keys(vec![("k5".into(), [5; 32])]));
+        assert_eq!(record.unchanged(Subject::Provider("p1"), 16, 17), Some(false));
+        assert_eq!(record.unchanged(Subject::Key(&[4; 32]), 16, 17), Some(false));
+        assert_eq!(record.unchanged(Subject::Qualification("q2"), 16, 17), Some(true));
         // A write that changes everything.
-        record.push(16, Touch::Everything);
-        assert_eq!(record.unchanged(Subject::Other, 16, 17), Some(false));
+        record.push(17, Touch::Everything);
+        assert_eq!(record.unchanged(Subject::Other, 17, 18), Some(false));
         assert_eq!(
-            record.unchanged(Subject::Qualification("q2"), 16, 17),
+            record.unchanged(Subject::Qualification("q2"), 17, 18),
             Some(false)
         );
-        assert_eq!(record.unchanged(Subject::Qualification("q2"), 17, 17), Some(true));
+        assert_eq!(record.unchanged(Subject::Qualification("q2"), 18, 18), Some(true));
         // A write out of order starts the record again after it.
         record.push(20, Touch::Nothing);
         assert_eq!(record.covered(), Some(21));
         assert_eq!(
-            record.unchanged(Subject::Qualification("q2"), 17, 21),
+            record.unchanged(Subject::Qualification("q2"), 18, 21),
             Some(false)
         );
         assert_eq!(record.unchanged(Subject::Qualification("q2"), 21, 21), Some(true));
