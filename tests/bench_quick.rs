@@ -176,50 +176,56 @@ fn quick_bench_reuses_a_kept_registry() {
         "nothing is imported again: {again:?}"
     );
 
-    // Reads measured while the registry takes signed writes: the writes are made, none fails,
-    // and the rows say how many a second were sent.
-    let mix_writes = || -> i64 {
+    // Reads measured while the registry takes signed writes, of either kind: the writes are
+    // made, none fails, and the rows say how many a second were sent and what they did.
+    let mix_writes = |rpc: &str| -> i64 {
         rusqlite::Connection::open(dir.path().join("bench.db"))
             .expect("open the kept registry")
             .query_row(
-                "SELECT count(*) FROM signed_write WHERE nonce LIKE 'mix-%'",
-                [],
+                "SELECT count(*) FROM signed_write WHERE nonce LIKE 'mix-%' AND rpc LIKE ?1",
+                [format!("%/{rpc}")],
                 |row| row.get(0),
             )
             .expect("count the mix's writes")
     };
-    let before = mix_writes();
-    let output = bench_quick(&[
-        "--reuse-database",
-        kept,
-        "--scenarios",
-        "get_qualification",
-        "--background-writes",
-        "40",
-    ]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let rows: Vec<Value> = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|l| l.get("scenario").is_some())
-        .collect();
-    assert_eq!(
-        rows.len(),
-        4,
-        "baseline and get_qualification at 1 and 16: {stdout}"
-    );
-    for row in &rows {
-        assert_eq!(row["background_writes_per_s"].as_f64(), Some(40.0), "{row}");
-        assert_eq!(row["errors"].as_u64(), Some(0), "{row}");
+    for (kind, rpc) in [("qualifications", "PublishQualification"), ("keys", "AddKey")] {
+        let before = mix_writes(rpc);
+        let output = bench_quick(&[
+            "--reuse-database",
+            kept,
+            "--scenarios",
+            "get_qualification",
+            "--background-writes",
+            "40",
+            "--background-write-kind",
+            kind,
+        ]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let rows: Vec<Value> = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l.get("scenario").is_some())
+            .collect();
+        assert_eq!(
+            rows.len(),
+            4,
+            "baseline and get_qualification at 1 and 16: {stdout}"
+        );
+        for row in &rows {
+            assert_eq!(row["background_writes_per_s"].as_f64(), Some(40.0), "{row}");
+            assert_eq!(row["background_write_kind"].as_str(), Some(kind), "{row}");
+            assert_eq!(row["errors"].as_u64(), Some(0), "{row}");
+        }
+        // Four windows of a second and their warm-ups at 40 a second (the qualifications' half
+        // of them publications, the other half withdrawals).
+        let written = mix_writes(rpc) - before;
+        assert!(written >= 40, "{written} {rpc} writes made beside the reads");
     }
-    // Four windows of a second and their warm-ups at 40 a second.
-    let written = mix_writes() - before;
-    assert!(written >= 80, "{written} writes made beside the reads");
 
     // Ids minted another way (as by a binary before ids began with their time) are not driven
     // as if they existed: the bench stops and says why.

@@ -19,6 +19,7 @@ use crate::domain::Timestamp;
 use crate::domain::keys::did_key;
 use crate::pb;
 use crate::pb::catalogue_service_client::CatalogueServiceClient;
+use crate::pb::key_service_client::KeyServiceClient;
 use crate::pb::provider_service_client::ProviderServiceClient;
 use crate::pb::trust_service_client::TrustServiceClient;
 use tonic_health::pb::health_client::HealthClient;
@@ -51,6 +52,24 @@ impl Scenario {
             Scenario::SearchQualifications => "search_qualifications",
             Scenario::VerifyCredential => "verify_credential",
             Scenario::SignedWriteMix => "signed_write_mix",
+        }
+    }
+}
+
+/// What the background writes beside a scenario do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackgroundKind {
+    /// Publish, then withdraw, a micro-credential (the signed-write mix).
+    Qualifications,
+    /// Add a new key to a random provider, signed by one of its keys.
+    Keys,
+}
+
+impl BackgroundKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackgroundKind::Qualifications => "qualifications",
+            BackgroundKind::Keys => "keys",
         }
     }
 }
@@ -144,6 +163,7 @@ struct Clients {
     catalogue: CatalogueServiceClient<Channel>,
     trust: TrustServiceClient<Channel>,
     providers: ProviderServiceClient<Channel>,
+    keys: KeyServiceClient<Channel>,
 }
 
 impl Clients {
@@ -153,7 +173,8 @@ impl Clients {
             health: HealthClient::new(channel.clone()),
             catalogue: CatalogueServiceClient::new(channel.clone()),
             trust: TrustServiceClient::new(channel.clone()),
-            providers: ProviderServiceClient::new(channel),
+            providers: ProviderServiceClient::new(channel.clone()),
+            keys: KeyServiceClient::new(channel),
         }
     }
 }
@@ -224,14 +245,7 @@ async fn call(
         }
         Scenario::SignedWriteMix => {
             state.counter += 1;
-            let header = Some(pb::CommandHeader {
-                issued_at: Some(timestamp(Timestamp::now())),
-                nonce: format!(
-                    "{MIX_NONCE_PREFIX}{}-{:012}",
-                    data.run,
-                    data.nonces.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                ),
-            });
+            let header = mix_header(data);
             match state.published.take() {
                 None => {
                     let i = rng.below(data.providers);
@@ -276,6 +290,52 @@ async fn call(
             }
         }
     }
+    Ok(())
+}
+
+/// A signed write's header: issued now, with one of the mix's nonces.
+fn mix_header(data: &Dataset) -> Option<pb::CommandHeader> {
+    Some(pb::CommandHeader {
+        issued_at: Some(timestamp(Timestamp::now())),
+        nonce: format!(
+            "{MIX_NONCE_PREFIX}{}-{:012}",
+            data.run,
+            data.nonces.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
+    })
+}
+
+/// Adds a fresh key, valid from now, to a random provider, signed by the provider's key. The
+/// key is drawn from the write's nonce, which no other write of this or another run shares.
+async fn add_key(clients: &mut Clients, data: &Dataset, rng: &mut Rng) -> Result<(), tonic::Status> {
+    use sha2::Digest as _;
+    let i = rng.below(data.providers);
+    let header = mix_header(data);
+    let nonce = header.as_ref().map(|h| h.nonce.as_str()).unwrap_or_default();
+    let secret: [u8; 32] = sha2::Sha256::digest(format!("bench key {nonce}")).into();
+    let public_key = ed25519_dalek::SigningKey::from_bytes(&secret)
+        .verifying_key()
+        .to_bytes();
+    let command = pb::AddKeyCommand {
+        header,
+        actor_id: String::new(),
+        key: Some(pb::KeySpec {
+            public_key: public_key.to_vec(),
+            valid_from: Some(timestamp(Timestamp::now())),
+            valid_until: None,
+        }),
+    };
+    let envelope = seal(
+        &generate::provider_key(i),
+        "/trustregistry.v1.KeyService/AddKey",
+        &command,
+    );
+    clients
+        .keys
+        .add_key(pb::AddKeyRequest {
+            envelope: Some(envelope),
+        })
+        .await?;
     Ok(())
 }
 
@@ -345,16 +405,17 @@ pub struct Load {
     pub scenario: Scenario,
     /// Workers, each with one call in flight.
     pub in_flight: usize,
-    /// Signed writes a second sent beside them (open loop, from one more task), if any.
-    pub background_writes: Option<f64>,
+    /// Signed writes a second sent beside them (open loop, from one more task), and what they
+    /// do, if any.
+    pub background_writes: Option<(f64, BackgroundKind)>,
 }
 
-/// Sends the signed-write mix's writes at `per_second` over `channel` until `end`: how many
-/// failed, and the first failure.
+/// Sends writes of `kind` at `per_second` over `channel` until `end`: how many failed, and the
+/// first failure.
 async fn background_writes(
     channel: Channel,
     data: Arc<Dataset>,
-    per_second: f64,
+    (per_second, kind): (f64, BackgroundKind),
     end: Instant,
 ) -> (u64, Option<String>) {
     let mut clients = Clients::new(channel);
@@ -371,15 +432,20 @@ async fn background_writes(
         if Instant::now() >= end {
             break;
         }
-        if let Err(status) = call(
-            Scenario::SignedWriteMix,
-            &mut clients,
-            &data,
-            &mut rng,
-            &mut state,
-        )
-        .await
-        {
+        let sent = match kind {
+            BackgroundKind::Qualifications => {
+                call(
+                    Scenario::SignedWriteMix,
+                    &mut clients,
+                    &data,
+                    &mut rng,
+                    &mut state,
+                )
+                .await
+            }
+            BackgroundKind::Keys => add_key(&mut clients, &data, &mut rng).await,
+        };
+        if let Err(status) = sent {
             errors += 1;
             first_error.get_or_insert_with(|| {
                 format!("background write: {:?}: {}", status.code(), status.message())
@@ -406,14 +472,8 @@ pub async fn measure(
     let start = Instant::now();
     let measure_from = start + warmup;
     let end = measure_from + window;
-    let writer = writes_per_s.map(|per_second| {
-        tokio::spawn(background_writes(
-            channels[0].clone(),
-            data.clone(),
-            per_second,
-            end,
-        ))
-    });
+    let writer = writes_per_s
+        .map(|writes| tokio::spawn(background_writes(channels[0].clone(), data.clone(), writes, end)));
     let mut workers = Vec::with_capacity(in_flight);
     for worker in 0..in_flight {
         let channel = channels[worker % channels.len()].clone();

@@ -145,6 +145,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 0.0)]
     pub background_writes: f64,
 
+    /// What the background writes do: `qualifications` publish, then withdraw, a
+    /// micro-credential; `keys` add a new key to a random provider.
+    #[arg(long, value_enum, default_value_t = drive::BackgroundKind::Qualifications)]
+    pub background_write_kind: drive::BackgroundKind,
+
     /// Start the server with Prometheus metrics on (`serve --metrics-listen` on a free loopback
     /// port), to measure what metering every call costs.
     #[arg(long)]
@@ -166,6 +171,7 @@ struct Settings {
     scenarios: Vec<Scenario>,
     rounds: u32,
     background_writes: f64,
+    background_kind: drive::BackgroundKind,
 }
 
 fn settings(args: &BenchArgs) -> anyhow::Result<Settings> {
@@ -201,6 +207,7 @@ fn settings(args: &BenchArgs) -> anyhow::Result<Settings> {
         scenarios,
         rounds: args.rounds,
         background_writes: args.background_writes,
+        background_kind: args.background_write_kind,
     };
     anyhow::ensure!(
         settings.background_writes.is_finite() && (0.0..=10_000.0).contains(&settings.background_writes),
@@ -324,7 +331,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
         let took = drive::prime(&channels, data.clone()).await?;
         report::print_primed(data.providers, took, json);
     }
-    report::print_header(json, settings.background_writes);
+    report::print_header(json, settings.background_writes, settings.background_kind.name());
     let mut errors = 0;
     let mut baselines = std::collections::HashMap::new();
     for &scenario in &settings.scenarios {
@@ -332,7 +339,7 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
             // Spread the workers over connections, at most 64 calls in flight on one.
             let used = in_flight.div_ceil(64).min(channels.len());
             let background = (scenario != Scenario::SignedWriteMix && settings.background_writes > 0.0)
-                .then_some(settings.background_writes);
+                .then_some((settings.background_writes, settings.background_kind));
             let measure = |scenario, warmup, window| {
                 drive::measure(
                     &channels[..used],
@@ -384,7 +391,8 @@ async fn bench(args: &BenchArgs, settings: &Settings, url: &str) -> anyhow::Resu
                 qualifications: data.qualification_ids.len(),
                 credentials: (scenario == Scenario::VerifyCredential).then_some(data.credentials.len()),
                 in_flight,
-                background_writes_per_s: background,
+                background_writes_per_s: background.map(|(per_s, _)| per_s),
+                background_write_kind: background.map(|(_, kind)| kind.name()),
                 calls: measured.calls,
                 calls_per_s,
                 p50_us: h.value_at_quantile(0.5),

@@ -53,6 +53,9 @@ pub struct Row {
     /// Signed writes a second sent beside the scenario's calls (`--background-writes`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub background_writes_per_s: Option<f64>,
+    /// What those writes did (`--background-write-kind`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background_write_kind: Option<&'static str>,
     pub calls: u64,
     pub calls_per_s: f64,
     pub p50_us: u64,
@@ -121,13 +124,13 @@ pub fn print_import(row: &ImportRow, json: bool) {
     }
 }
 
-/// The table's header; `background_writes` is `--background-writes` (0: none), which the JSON
-/// rows carry each.
-pub fn print_header(json: bool, background_writes: f64) {
+/// The table's header; `background_writes` is `--background-writes` (0: none) and `kind` what
+/// they do, which the JSON rows carry each.
+pub fn print_header(json: bool, background_writes: f64, kind: &str) {
     if !json {
         if background_writes > 0.0 {
             println!(
-                "every scenario but the signed-write mix ran beside {background_writes} signed writes a second"
+                "every scenario but the signed-write mix ran beside {background_writes} signed writes a second ({kind})"
             );
         }
         println!(
