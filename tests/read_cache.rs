@@ -73,19 +73,7 @@ async fn check(
     provider_key: &SigningKey,
 ) -> (pb::TrustStatus, Vec<pb::TrustReasonCode>, pb::KeyState, u64) {
     let public = provider_key.verifying_key().to_bytes();
-    let verdict = TrustServiceClient::new(channel.clone())
-        .check_issuer(pb::CheckIssuerRequest {
-            query: Some(pb::IssuerQuery {
-                issuer: Some(Issuer::PublicKeyMultibase(multibase(&public))),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("CheckIssuer")
-        .into_inner()
-        .verdict
-        .map(|signed| common::decoded(&signed))
-        .expect("signed verdict");
+    let verdict = common::verdict_about(channel, Issuer::PublicKeyMultibase(multibase(&public))).await;
     let checkpoint_size = verdict
         .checkpoint
         .lines()
@@ -102,19 +90,7 @@ async fn check(
 
 /// The verdict for the issuer `did`, now: status and reason codes.
 async fn check_did(channel: &Channel, did: &str) -> (pb::TrustStatus, Vec<pb::TrustReasonCode>) {
-    let verdict = TrustServiceClient::new(channel.clone())
-        .check_issuer(pb::CheckIssuerRequest {
-            query: Some(pb::IssuerQuery {
-                issuer: Some(Issuer::Did(did.into())),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("CheckIssuer")
-        .into_inner()
-        .verdict
-        .map(|signed| common::decoded(&signed))
-        .expect("signed verdict");
+    let verdict = common::verdict_about(channel, Issuer::Did(did.into())).await;
     (
         verdict.status(),
         verdict.reasons.iter().map(|r| r.code()).collect(),

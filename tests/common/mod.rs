@@ -30,6 +30,28 @@ pub fn decoded(signed: &trust_registry::pb::SignedVerdict) -> trust_registry::pb
         .expect("verdict_bytes decode as a Verdict")
 }
 
+/// The verdict CheckIssuer gives about `issuer` now, through `channel`, decoded from its
+/// signed bytes.
+pub async fn verdict_about(
+    channel: &tonic::transport::Channel,
+    issuer: trust_registry::pb::issuer_query::Issuer,
+) -> trust_registry::pb::Verdict {
+    use trust_registry::pb;
+    pb::trust_service_client::TrustServiceClient::new(channel.clone())
+        .check_issuer(pb::CheckIssuerRequest {
+            query: Some(pb::IssuerQuery {
+                issuer: Some(issuer),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("CheckIssuer")
+        .into_inner()
+        .verdict
+        .map(|signed| decoded(&signed))
+        .expect("a signed verdict")
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -111,22 +111,8 @@ async fn providers_named(app: &TestApp, text: &str) -> usize {
 
 /// The provider with key `i` is known to CheckIssuer (by its public key).
 async fn known(app: &TestApp, i: usize) -> bool {
-    let verdict = app
-        .trust()
-        .check_issuer(pb::CheckIssuerRequest {
-            query: Some(pb::IssuerQuery {
-                issuer: Some(Issuer::PublicKeyMultibase(multibase(
-                    &provider_key(i).verifying_key().to_bytes(),
-                ))),
-                ..Default::default()
-            }),
-        })
-        .await
-        .expect("CheckIssuer")
-        .into_inner()
-        .verdict
-        .map(|signed| common::decoded(&signed))
-        .unwrap();
+    let public = provider_key(i).verifying_key().to_bytes();
+    let verdict = common::verdict_about(&app.channel, Issuer::PublicKeyMultibase(multibase(&public))).await;
     verdict.status() != pb::TrustStatus::UnknownIssuer
 }
 

@@ -4,19 +4,8 @@ use super::*;
 use crate::both_backends;
 
 async fn verdict_checkpoint(app: &TestApp, provider_id: &str) -> String {
-    app.trust()
-        .check_issuer(pb::CheckIssuerRequest {
-            query: Some(pb::IssuerQuery {
-                issuer: Some(Issuer::ProviderId(provider_id.to_owned())),
-                ..Default::default()
-            }),
-        })
+    common::verdict_about(&app.channel, Issuer::ProviderId(provider_id.to_owned()))
         .await
-        .expect("CheckIssuer")
-        .into_inner()
-        .verdict
-        .map(|signed| common::decoded(&signed))
-        .expect("a signed verdict")
         .checkpoint
 }
 
