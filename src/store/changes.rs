@@ -152,7 +152,8 @@ pub struct Record {
     trust: u64,
     qualifications: HashMap<String, u64>,
     providers: HashMap<String, u64>,
-    identifiers: HashMap<(IdentifierScheme, String), u64>,
+    /// By scheme, then value: a lookup needs no owned key.
+    identifiers: HashMap<IdentifierScheme, HashMap<String, u64>>,
     keys: HashMap<[u8; 32], u64>,
     /// Set once `start` was called: until then nothing is served on.
     started: bool,
@@ -196,17 +197,17 @@ impl Record {
                 keys,
             } => {
                 self.providers.insert(owner, size);
-                self.identifiers
-                    .extend(identifiers.into_iter().map(|i| (i, size)));
+                for (scheme, value) in identifiers {
+                    self.identifiers.entry(scheme).or_default().insert(value, size);
+                }
                 self.keys.extend(keys.into_iter().map(|k| (k, size)));
             }
             Touch::Nothing => {}
             Touch::Keys(_) | Touch::Trust => self.trust = size,
             Touch::Everything => self.everything = size,
         }
-        if self.qualifications.len() + self.providers.len() + self.identifiers.len() + self.keys.len()
-            > MAX_TOUCHED
-        {
+        let identifiers: usize = self.identifiers.values().map(HashMap::len).sum();
+        if self.qualifications.len() + self.providers.len() + identifiers + self.keys.len() > MAX_TOUCHED {
             self.start(size);
         }
     }
@@ -225,7 +226,8 @@ impl Record {
             Subject::Provider(id) => self.providers.get(id).copied().max(Some(self.trust)),
             Subject::Identifier(scheme, value) => self
                 .identifiers
-                .get(&(scheme, value.to_owned()))
+                .get(&scheme)
+                .and_then(|values| values.get(value))
                 .copied()
                 .max(Some(self.trust)),
             Subject::Key(public_key) => self.keys.get(public_key).copied().max(Some(self.trust)),
@@ -308,9 +310,7 @@ impl Store {
             .unchanged(subject, tag.log_size, now.log_size)
             .unwrap_or(false))
     }
-}
 
-impl Store {
     /// Makes each [`Touch::Keys`] in `touches` the [`Touch::Owner`] of the keys' owner, read
     /// from the key table (one query for all of them). Keys whose owner is not found there, or
     /// that name more than one, stay as they are, and count as changing every trust fact.
